@@ -1,0 +1,21 @@
+"""Routers in the order they must be tried."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from bot.texts import Catalogue
+
+
+def get_routers(
+    catalogue: Catalogue, *, default_language: str, misses_before_handoff: int
+) -> list[Router]:
+    from handlers import customer, errors, membership
+
+    return [
+        errors.create_router(catalogue, default_language),
+        membership.create_router(),
+        # The customer router ends with catch-alls (free text → FAQ, any other message →
+        # "text only"), so it must stay last: routers added later would never be reached.
+        customer.create_router(catalogue, misses_before_handoff=misses_before_handoff),
+    ]

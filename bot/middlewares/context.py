@@ -1,0 +1,73 @@
+"""Per update: a DB session, repeat deliveries dropped, the user upserted, texts chosen."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.texts import Catalogue
+from storage.queries import mark_update_processed, upsert_user
+
+log = logging.getLogger(__name__)
+
+
+class UpdateContextMiddleware(BaseMiddleware):
+    """Outer middleware on `update`; runs after aiogram has set `event_from_user`."""
+
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        catalogue: Catalogue,
+        *,
+        default_language: str,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.session_factory = session_factory
+        self.catalogue = catalogue
+        self.default_language = default_language
+        self.clock = clock
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        assert isinstance(event, Update)
+        now = self.clock()
+        tg_user: User | None = data.get("event_from_user")
+        async with self.session_factory() as session:
+            # One short transaction records the update id (at most once, guarded by the
+            # primary key) and refreshes the user, before any handler acts.
+            if not await mark_update_processed(session, event.update_id, now):
+                await session.rollback()
+                log.info("update %s delivered again; ignored", event.update_id)
+                return None
+            override: str | None = None
+            if tg_user is not None and not tg_user.is_bot:
+                seen = await upsert_user(
+                    session,
+                    user_id=tg_user.id,
+                    username=tg_user.username,
+                    first_name=tg_user.first_name,
+                    language_code=tg_user.language_code,
+                    now=now,
+                )
+                override = seen.language
+                data["user_record"] = seen
+            await session.commit()
+            lang = self.catalogue.resolve_language(
+                override, tg_user.language_code if tg_user else None, self.default_language
+            )
+            data["session"] = session
+            data["lang"] = lang
+            data["lang_override"] = override
+            data["texts"] = self.catalogue.for_lang(lang)
+            data["now"] = now
+            return await handler(event, data)

@@ -1,0 +1,102 @@
+"""Command line: run | shell | faq eval | db upgrade."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.config import ConfigError, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="main.py", description="Shop customer-service bot")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot in Telegram (long polling)")
+    sh = sub.add_parser("shell", help="chat with the bot in this terminal, without Telegram")
+    sh.add_argument("--lang", choices=["zh", "en"], default="zh", help="your Telegram language")
+    sh.add_argument("--user-id", type=int, default=1, help="customer id to chat as")
+    sh.add_argument(
+        "--database-url",
+        default="sqlite+aiosqlite:///data/shell.db",
+        help="database for the shell's conversations (kept apart from the bot's by default)",
+    )
+    faq = sub.add_parser("faq", help="FAQ tools").add_subparsers(dest="faq_command", required=True)
+    ev = faq.add_parser("eval", help="evaluate the matcher on labelled questions")
+    ev.add_argument("--kb", required=True, help="knowledge base YAML")
+    ev.add_argument("--cases", required=True, help="CSV with columns question,expected")
+    ev.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
+    ev.add_argument("--answer-threshold", type=float)
+    ev.add_argument("--clarify-threshold", type=float)
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations up to the latest")
+    return p
+
+
+async def _db_upgrade() -> int:
+    from storage.engine import create_engine
+    from storage.migrate import upgrade
+
+    settings = load_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+    print(f"database is up to date: {settings.database_url.split('@')[-1]}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "faq":
+            from faq.evaluate import run_eval_cli
+
+            return run_eval_cli(
+                args.kb,
+                args.cases,
+                as_json=args.json,
+                answer_threshold=args.answer_threshold,
+                clarify_threshold=args.clarify_threshold,
+            )
+        settings = load_settings()
+        logging.basicConfig(
+            level=settings.log_level.upper(),
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        )
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        if args.command == "db":
+            return asyncio.run(_db_upgrade())
+        if args.command == "shell":
+            from bot.shell import run_shell
+
+            logging.getLogger().setLevel(logging.WARNING)
+            # One person at a keyboard (or a pasted script): flood control would only get
+            # in the way here.
+            shell_settings = settings.model_copy(
+                update={"database_url": args.database_url, "flood_max_messages": 10**6}
+            )
+            return asyncio.run(run_shell(shell_settings, language=args.lang, user_id=args.user_id))
+        from bot.app import require_token, run_polling
+
+        require_token(settings)  # fails fast, in one line, without a token
+        asyncio.run(run_polling(settings))
+        return 0
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from faq import KBError
+
+        if isinstance(exc, KBError):
+            print(f"error: the FAQ file is not valid:\n{exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

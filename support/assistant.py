@@ -1,0 +1,293 @@
+"""The customer's FAQ conversation: answer, clarify or hand off, and remember what happened.
+
+Rules owned here:
+- every question is stored with its outcome (`faq_interactions`), and every question the bot
+  could not answer is kept for managers (`unanswered_questions`);
+- misses in a row (`users.consecutive_misses`) reaching the limit record a handoff request;
+- feedback belongs to the customer who asked: a forged or foreign interaction id is refused,
+  and feedback is given once (conditional UPDATE on `feedback IS NULL`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from faq import Entry, Matcher, MatchResult, Outcome, normalize, wants_human
+from storage.models import FaqInteraction, UnansweredQuestion, User
+from support.handoff import HandoffReason, HandoffResult, request_human
+
+MAX_QUESTION_CHARS = 4096
+
+
+class ReplyKind(StrEnum):
+    ANSWER = "answer"  # the answer is shown, with 👍 / 👎
+    CLARIFY = "clarify"  # up to three likely questions as buttons
+    NO_MATCH = "no_match"  # honest "I don't know", with a human offered
+    HUMAN = "human"  # a handoff request was recorded
+    EMPTY = "empty"  # nothing to read: emoji, punctuation, blank
+    TOO_LONG = "too_long"
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    kind: ReplyKind
+    lang: str | None  # the language of the question; None when there is nothing to read
+    interaction_id: int | None = None
+    result: MatchResult | None = None
+    handoff: HandoffResult | None = None
+    handoff_reason: HandoffReason | None = None
+
+
+async def _bump_misses(session: AsyncSession, user_id: int) -> int:
+    stmt = (
+        update(User)
+        .where(User.id == user_id)
+        .values(consecutive_misses=User.consecutive_misses + 1)
+        .returning(User.consecutive_misses)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def _reset_misses(session: AsyncSession, user_id: int) -> None:
+    await session.execute(
+        update(User)
+        .where(User.id == user_id, User.consecutive_misses != 0)
+        .values(consecutive_misses=0)
+    )
+
+
+async def ask(
+    session: AsyncSession,
+    *,
+    matcher: Matcher,
+    user_id: int,
+    text: str,
+    now: datetime,
+    misses_before_handoff: int = 2,
+) -> Reply:
+    """Answer one free-text question; commits what happened before the bot replies."""
+    if len(text) > MAX_QUESTION_CHARS:
+        return Reply(ReplyKind.TOO_LONG, lang=None)
+    if not normalize(text).strip():
+        return Reply(ReplyKind.EMPTY, lang=None)
+
+    if wants_human(text):
+        result = matcher.match(text)
+        handoff = await request_human(
+            session, user_id=user_id, reason=HandoffReason.KEYWORD, question=text, now=now
+        )
+        await _reset_misses(session, user_id)
+        await session.commit()
+        return Reply(
+            ReplyKind.HUMAN, result.lang, handoff=handoff, handoff_reason=HandoffReason.KEYWORD
+        )
+
+    result = matcher.match(text)
+    entry = result.entry if result.outcome is Outcome.ANSWER else None
+    best = entry or (result.candidates[0].entry if result.candidates else None)
+    interaction = FaqInteraction(
+        user_id=user_id,
+        question=text,
+        lang=result.lang,
+        entry_id=best.id if best else None,
+        confidence=round(result.confidence, 4),
+        outcome=result.outcome.value,
+        created_at=now,
+    )
+    session.add(interaction)
+    await session.flush()
+
+    if entry is not None and entry.action == "handoff":
+        handoff = await request_human(
+            session, user_id=user_id, reason=HandoffReason.KEYWORD, question=text, now=now
+        )
+        await _reset_misses(session, user_id)
+        await session.commit()
+        return Reply(
+            ReplyKind.HUMAN, result.lang, interaction.id, result, handoff, HandoffReason.KEYWORD
+        )
+
+    if entry is not None:
+        await _reset_misses(session, user_id)
+        await session.commit()
+        return Reply(ReplyKind.ANSWER, result.lang, interaction.id, result)
+
+    session.add(
+        UnansweredQuestion(
+            user_id=user_id,
+            interaction_id=interaction.id,
+            question=text,
+            lang=result.lang,
+            best_entry_id=interaction.entry_id,
+            confidence=interaction.confidence,
+            reason="clarify" if result.outcome is Outcome.CLARIFY else "no_match",
+            created_at=now,
+        )
+    )
+    misses = await _bump_misses(session, user_id)
+    if misses >= misses_before_handoff:
+        handoff = await request_human(
+            session, user_id=user_id, reason=HandoffReason.MISSES, question=text, now=now
+        )
+        await _reset_misses(session, user_id)
+        await session.commit()
+        return Reply(
+            ReplyKind.HUMAN, result.lang, interaction.id, result, handoff, HandoffReason.MISSES
+        )
+
+    await session.commit()
+    kind = (
+        ReplyKind.CLARIFY
+        if result.outcome is Outcome.CLARIFY and result.candidates
+        else (ReplyKind.NO_MATCH)
+    )
+    return Reply(kind, result.lang, interaction.id, result)
+
+
+class FeedbackStatus(StrEnum):
+    THANKED = "thanked"  # 👍 recorded
+    ALTERNATIVES = "alternatives"  # 👎 recorded; other likely answers offered
+    NO_ALTERNATIVE = "no_alternative"  # 👎 recorded; nothing else fits, a human is offered
+    ALREADY = "already"  # feedback was given before
+    NOT_FOUND = "not_found"  # no such interaction for this user (stale or forged button)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    status: FeedbackStatus
+    lang: str = "en"
+    interaction_id: int | None = None
+    alternatives: tuple[Entry, ...] = ()
+
+
+async def _own_interaction(
+    session: AsyncSession, user_id: int, interaction_id: int
+) -> FaqInteraction | None:
+    row = await session.get(FaqInteraction, interaction_id)
+    return row if row is not None and row.user_id == user_id else None
+
+
+async def give_feedback(
+    session: AsyncSession,
+    *,
+    matcher: Matcher,
+    user_id: int,
+    interaction_id: int,
+    helpful: bool,
+    now: datetime,
+) -> FeedbackResult:
+    """Record 👍 / 👎 once; after 👎 offer the runners-up, else a human."""
+    row = await _own_interaction(session, user_id, interaction_id)
+    if row is None:
+        return FeedbackResult(FeedbackStatus.NOT_FOUND)
+    stored = await session.execute(
+        update(FaqInteraction)
+        .where(FaqInteraction.id == interaction_id, FaqInteraction.feedback.is_(None))
+        .values(feedback="up" if helpful else "down", feedback_at=now)
+    )
+    if not stored.rowcount:  # type: ignore[attr-defined]
+        return FeedbackResult(FeedbackStatus.ALREADY, row.lang, interaction_id)
+    if helpful:
+        await session.commit()
+        return FeedbackResult(FeedbackStatus.THANKED, row.lang, interaction_id)
+
+    session.add(
+        UnansweredQuestion(
+            user_id=user_id,
+            interaction_id=interaction_id,
+            question=row.question,
+            lang=row.lang,
+            best_entry_id=row.entry_id,
+            confidence=row.confidence,
+            reason="disliked",
+            created_at=now,
+        )
+    )
+    await session.commit()
+    result = matcher.match(row.question)
+    others = tuple(
+        c.entry for c in result.candidates if c.entry.id != row.entry_id and c.entry.action is None
+    )
+    if others:
+        return FeedbackResult(FeedbackStatus.ALTERNATIVES, row.lang, interaction_id, others[:3])
+    return FeedbackResult(FeedbackStatus.NO_ALTERNATIVE, row.lang, interaction_id)
+
+
+@dataclass(frozen=True, slots=True)
+class PickResult:
+    entry: Entry | None  # None: stale or forged button
+    lang: str = "en"
+    interaction_id: int | None = None
+
+
+async def pick_candidate(
+    session: AsyncSession,
+    *,
+    matcher: Matcher,
+    user_id: int,
+    interaction_id: int,
+    entry_id: str,
+    now: datetime,
+) -> PickResult:
+    """The customer chose one of the offered questions: record it as answered and show it."""
+    row = await _own_interaction(session, user_id, interaction_id)
+    entry = matcher.kb.get(entry_id)
+    if row is None or entry is None:
+        return PickResult(None)
+    picked = FaqInteraction(
+        user_id=user_id,
+        question=row.question,
+        lang=row.lang,
+        entry_id=entry.id,
+        confidence=row.confidence,
+        outcome="picked",
+        created_at=now,
+    )
+    session.add(picked)
+    await _reset_misses(session, user_id)
+    await session.commit()
+    return PickResult(entry, row.lang, picked.id)
+
+
+async def show_topic(
+    session: AsyncSession,
+    *,
+    matcher: Matcher,
+    user_id: int,
+    entry_id: str,
+    lang: str,
+    now: datetime,
+) -> PickResult:
+    """A menu button opened an FAQ topic: record it so 👍 / 👎 work on it too."""
+    entry = matcher.kb.get(entry_id)
+    if entry is None:
+        return PickResult(None, lang)
+    shown = FaqInteraction(
+        user_id=user_id,
+        question=f"[menu] {entry_id}",
+        lang=lang,
+        entry_id=entry.id,
+        confidence=1.0,
+        outcome="menu",
+        created_at=now,
+    )
+    session.add(shown)
+    await session.commit()
+    return PickResult(entry, lang, shown.id)
+
+
+LANGUAGES = ("zh", "en")
+
+
+async def choose_language(session: AsyncSession, *, user_id: int, lang: str) -> bool:
+    """Store the customer's language override; False for a language we don't speak."""
+    if lang not in LANGUAGES:
+        return False
+    await session.execute(update(User).where(User.id == user_id).values(language=lang))
+    await session.commit()
+    return True

@@ -1,0 +1,169 @@
+"""Fixtures: databases (SQLite always, PostgreSQL when TEST_POSTGRES_URL or --postgres is
+given), the shipped FAQ, and the production Dispatcher driven through a local session."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.app import App, create_bot, create_dispatcher
+from bot.config import DEFAULT_FAQ_PATH, Settings
+from bot.local import ChatClient, LocalSession
+from bot.texts import Catalogue
+from faq import KnowledgeBase, Matcher, load_kb
+from storage.engine import create_engine, create_session_factory
+from storage.migrate import upgrade
+
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--postgres",
+        default=os.environ.get("TEST_POSTGRES_URL"),
+        help="postgresql+asyncpg://… URL: also run the storage and domain tests there",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # `db_url` runs a test on SQLite and, when a server is given, on PostgreSQL too.
+    if "db_url" in metafunc.fixturenames:
+        params = [pytest.param("sqlite", id="sqlite")]
+        pg = metafunc.config.getoption("--postgres")
+        params.append(
+            pytest.param(pg, id="postgres")
+            if pg
+            else pytest.param(
+                None,
+                id="postgres",
+                marks=pytest.mark.skip(reason="no --postgres / TEST_POSTGRES_URL"),
+            )
+        )
+        metafunc.parametrize("db_url", params)
+
+
+async def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def engine(db_url: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    if db_url == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+    else:
+        await _reset_postgres(db_url)
+        url = db_url
+    eng = create_engine(url)
+    await upgrade(eng)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+async def session(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def kb() -> KnowledgeBase:
+    return load_kb(DEFAULT_FAQ_PATH)
+
+
+@pytest.fixture(scope="session")
+def matcher(kb: KnowledgeBase) -> Matcher:
+    return Matcher(kb)
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return Catalogue()
+
+
+class Clock:
+    """A settable clock: tests move time explicitly."""
+
+    def __init__(self, now: datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        bot_token="123456:TEST",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+        admin_ids=(900,),
+        flood_max_messages=1000,
+    )
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
+) -> AsyncIterator[App]:
+    eng = create_engine(settings.database_url)
+    await upgrade(eng)
+    application = App(
+        settings=settings,
+        engine=eng,
+        session_factory=create_session_factory(eng),
+        kb=kb,
+        matcher=matcher,
+        catalogue=catalogue,
+        clock=clock,
+    )
+    yield application
+    await application.close()
+
+
+MakeClient = Callable[..., ChatClient]
+
+
+@pytest.fixture
+async def make_client(app: App) -> AsyncIterator[MakeClient]:
+    """Build customers chatting with one production Dispatcher."""
+    local = LocalSession()
+    bot = create_bot(app.settings, session=local)
+    dp = create_dispatcher(app)
+    # Distinct update ids per client, as Telegram's are unique per bot.
+    starts = iter(range(1_000_000, 100_000_000, 100_000))
+
+    def make(**kwargs: object) -> ChatClient:
+        return ChatClient(dp, bot, local, first_update_id=next(starts), **kwargs)  # type: ignore[arg-type]
+
+    yield make
+    await bot.session.close()
+
+
+@pytest.fixture
+def client(make_client: MakeClient) -> ChatClient:
+    return make_client()
