@@ -1,0 +1,39 @@
+"""Settings: wrong values fail at start with a message naming the setting."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+def test_defaults_need_nothing_but_run_needs_a_token() -> None:
+    from bot.app import require_token
+
+    settings = load_settings(_env_file=None)
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    with pytest.raises(ConfigError, match=r"BOT_TOKEN is not set.*python main.py shell"):
+        require_token(settings)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "named"),
+    [
+        ({"bot_token": "not-a-token"}, "BOT_TOKEN"),
+        ({"database_url": "mysql://x"}, "DATABASE_URL"),
+        ({"timezone": "Mars/Olympus"}, "TIMEZONE"),
+        ({"admin_ids": "12,abc"}, "ADMIN_IDS"),
+        ({"default_language": "fr"}, "DEFAULT_LANGUAGE"),
+        ({"faq_answer_threshold": 1.5}, "FAQ_ANSWER_THRESHOLD"),
+    ],
+)
+def test_bad_setting_is_named(overrides: dict[str, object], named: str) -> None:
+    with pytest.raises(ConfigError, match=named):
+        load_settings(_env_file=None, **overrides)
+
+
+def test_admin_ids_and_token_parse() -> None:
+    s = load_settings(_env_file=None, admin_ids="1, 2;3", bot_token=" 123:abc ")
+    assert s.admin_ids == (1, 2, 3)
+    assert s.bot_token is not None and s.bot_token.get_secret_value() == "123:abc"
+    assert s.is_admin(2) and not s.is_admin(4)
