@@ -150,11 +150,17 @@ async def run_polling(settings: Settings) -> None:
     app = await build_app(settings)
     dp = create_dispatcher(app)
     log.info("FAQ: %d entries from %s", len(app.kb.entries), settings.faq_path)
+    from bot.scheduler import create_scheduler
+
+    scheduler = create_scheduler(app)
     try:
         me = await bot.get_me()
         log.info("running as @%s (%s)", me.username, me.id)
         await set_commands(bot, app.catalogue)
+        scheduler.start()
         await dp.start_polling(bot, handle_signals=True)
     finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         await bot.session.close()
         await app.close()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,3 +82,12 @@ async def set_blocked(
         .where(User.id == user_id)
         .values(blocked=blocked, blocked_at=now if blocked else None)
     )
+
+
+async def prune_processed_updates(session: AsyncSession, *, before: datetime) -> int:
+    """Forget update ids older than `before` (Telegram keeps undelivered updates for 24 h)."""
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.received_at < before)
+    )
+    await session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 
 def test_defaults_need_nothing_but_run_needs_a_token() -> None:
@@ -37,3 +39,19 @@ def test_admin_ids_and_token_parse() -> None:
     assert s.admin_ids == (1, 2, 3)
     assert s.bot_token is not None and s.bot_token.get_secret_value() == "123:abc"
     assert s.is_admin(2) and not s.is_admin(4)
+
+
+def test_env_example_documents_every_setting_and_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    keys = {
+        line.split("=", 1)[0].strip().lower()
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    assert keys == set(Settings.model_fields)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(example.read_text(encoding="utf-8"))
+    settings = load_settings()
+    assert settings.bot_token is None and settings.support_chat_id is None

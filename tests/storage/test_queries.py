@@ -45,3 +45,15 @@ async def test_upsert_keeps_first_seen_and_override_refreshes_the_rest(
     assert row is not None
     assert (row.username, row.first_name, row.last_seen) == ("ann2", "安", later)
     assert row.blocked is False  # writing to us again means they unblocked
+
+
+async def test_old_update_ids_are_pruned(session: AsyncSession) -> None:
+    from storage.queries import prune_processed_updates
+
+    for i, age in enumerate((0, 1, 3, 10)):
+        assert await mark_update_processed(session, 100 + i, T0 - timedelta(days=age))
+    await session.commit()
+    removed = await prune_processed_updates(session, before=T0 - timedelta(days=2))
+    assert removed == 2
+    assert await mark_update_processed(session, 100, T0) is False  # recent ones still guard
+    assert await mark_update_processed(session, 103, T0) is True  # pruned ones are forgotten

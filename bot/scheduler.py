@@ -1,0 +1,41 @@
+"""The scheduler: a few fixed jobs with stable ids. Jobs are thin: open a session, call a
+function, log the outcome. What must survive restarts lives in database rows, not here."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.app import App
+from storage.queries import prune_processed_updates
+
+log = logging.getLogger(__name__)
+
+# Telegram keeps an unconfirmed update for 24 hours; two days of ids cover every repeat.
+KEEP_UPDATE_IDS = timedelta(days=2)
+
+
+async def prune_update_ids(app: App) -> int:
+    async with app.session_factory() as session:
+        removed = await prune_processed_updates(session, before=app.clock() - KEEP_UPDATE_IDS)
+    log.info("pruned %d old update ids", removed)
+    return removed
+
+
+def create_scheduler(app: App) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=app.settings.tz)
+    scheduler.add_job(
+        prune_update_ids,
+        "cron",
+        hour=4,
+        minute=17,
+        args=[app],
+        id="prune-update-ids",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=3600,
+    )
+    return scheduler
