@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from typing import TextIO
 
 from bot.app import build_app, create_bot, create_dispatcher
@@ -49,8 +50,16 @@ async def run_shell(
     local = LocalSession()
     bot = create_bot(settings.model_copy(update={"bot_token": _token()}), session=local)
     dp = create_dispatcher(app)
+    # Update ids must not repeat across shell sessions on one database, or the
+    # de-duplication guard rightly drops them: number them from the clock.
     client = ChatClient(
-        dp, bot, local, user_id=user_id, first_name="Shell", language_code=language
+        dp,
+        bot,
+        local,
+        user_id=user_id,
+        first_name="Shell",
+        language_code=language,
+        first_update_id=time.time_ns() // 1000,
     )
 
     def show(outs: list[Outgoing]) -> None:
