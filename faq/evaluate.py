@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -203,10 +204,10 @@ def run_eval_cli(
         kb = load_kb(kb_path)
         cases = load_cases(cases_path, kb)
     except KBError as exc:
-        print(f"error: bad knowledge base {kb_path}: " + "; ".join(exc.problems))
+        print(f"error: bad knowledge base {kb_path}: " + "; ".join(exc.problems), file=sys.stderr)
         return 2
     except CaseError as exc:
-        print(f"error: bad cases file: {exc}")
+        print(f"error: bad cases file: {exc}", file=sys.stderr)
         return 2
     try:
         matcher = Matcher(
@@ -219,7 +220,7 @@ def run_eval_cli(
             ),
         )
     except ValueError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     report = evaluate(matcher, cases)
     print(f"kb: {kb_path} ({len(kb.entries)} entries)  cases: {cases_path}")

@@ -106,5 +106,5 @@ def test_cli_errors(
     if csv_text is not None:
         cases.write_text(csv_text, encoding="utf-8")
     assert run_eval_cli(str(kb), str(cases), as_json=True) == 2
-    out = capsys.readouterr().out.strip().splitlines()
+    out = capsys.readouterr().err.strip().splitlines()
     assert len(out) == 1 and needle in out[0]

@@ -1,0 +1,103 @@
+"""The command line as a newcomer uses it: real processes, real files."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KB = ROOT / "faq" / "knowledge" / "shop.yaml"
+
+
+def _main(*args: str, cwd: Path, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
+    return subprocess.run(  # noqa: S603 (our own script)
+        [sys.executable, str(ROOT / "main.py"), *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**clean, **env},
+        check=False,
+    )
+
+
+def test_faq_eval_json_contract(tmp_path: Path) -> None:
+    cases = tmp_path / "cases.csv"
+    with cases.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["question", "expected"])
+        w.writerow(["how do I return this", "how_to_return"])
+        w.writerow(["多久发货", "shipping_time"])
+        w.writerow(["can I bring my dog to your office party", ""])
+    proc = _main("faq", "eval", "--kb", str(KB), "--cases", str(cases), "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    for key in (
+        "cases",
+        "answered",
+        "correct",
+        "out_of_scope",
+        "out_of_scope_answered",
+        "p50_ms",
+        "p99_ms",
+        "accuracy",
+        "coverage",
+        "precision",
+    ):
+        assert key in report, key
+    assert report["cases"] == 3 and report["out_of_scope"] == 1
+    assert 0 <= report["precision"] <= 1 and report["correct"] <= report["answered"]
+
+
+def test_faq_eval_bad_inputs_are_one_clear_error(tmp_path: Path) -> None:
+    missing = _main("faq", "eval", "--kb", str(KB), "--cases", "nope.csv", cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.csv" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    bad_kb = tmp_path / "bad.yaml"
+    bad_kb.write_text("entries:\n  - id: Bad Id\n    topic: nowhere\n", encoding="utf-8")
+    cases = tmp_path / "c.csv"
+    cases.write_text("question,expected\nhi,\n", encoding="utf-8")
+    proc = _main("faq", "eval", "--kb", str(bad_kb), "--cases", str(cases), cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "topic" in proc.stderr
+
+
+def test_a_broken_faq_stops_the_bot_with_every_problem(tmp_path: Path) -> None:
+    bad_kb = tmp_path / "bad.yaml"
+    bad_kb.write_text(
+        "entries:\n  - id: a\n    topic: size\n    questions: {en: []}\n    answer: {en: x}\n"
+        "  - id: a\n    topic: moon\n    questions: {zh: [问]}\n    answer: {en: x}\n",
+        encoding="utf-8",
+    )
+    proc = _main("shell", cwd=tmp_path, stdin="", FAQ_PATH=str(bad_kb))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert "FAQ file is not valid" in proc.stderr and "duplicate" in proc.stderr.lower()
+
+
+def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    proc = _main("db", "upgrade", cwd=tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{db}")
+    assert proc.returncode == 0, proc.stderr
+    tables = {r[0] for r in sqlite3.connect(db).execute("select name from sqlite_master")}
+    assert {"users", "faq_interactions", "unanswered_questions", "alembic_version"} <= tables
+
+
+def test_shell_answers_the_issue_examples(tmp_path: Path) -> None:
+    script = "170cm 65kg what size?\n多久发货\nhow do I return this\n我的order到哪了\n#1\n"
+    proc = _main("shell", "--lang", "en", cwd=tmp_path, stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Hi Shell!" in out
+    assert "we suggest size" in out
+    assert "Thanks for the feedback!" in out or "感谢您的反馈" in out
+    # Four questions, four answers with feedback buttons (no "I don't know").
+    assert out.count("[#1] 👍") == 4, out
+    assert (tmp_path / "data" / "shell.db").exists()
