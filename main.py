@@ -6,8 +6,12 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from bot.config import ConfigError, load_settings
+
+if TYPE_CHECKING:
+    from support.insights import Gap
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
     ev.add_argument("--answer-threshold", type=float)
     ev.add_argument("--clarify-threshold", type=float)
+    un = faq.add_parser(
+        "unanswered", help="export questions the bot could not answer (CSV, most asked first)"
+    )
+    un.add_argument("--days", type=int, default=30, help="look back this many days")
+    un.add_argument("--out", help="CSV file to write (default: standard output)")
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations up to the latest")
     return p
@@ -48,9 +57,54 @@ async def _db_upgrade() -> int:
     return 0
 
 
+async def _fetch_unanswered(days: int) -> list[Gap]:
+    from datetime import UTC, datetime, timedelta
+
+    from storage.engine import create_engine, create_session_factory
+    from storage.migrate import upgrade
+    from support.insights import unanswered_questions
+
+    engine = create_engine(load_settings().database_url)
+    try:
+        await upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            since = datetime.now(UTC) - timedelta(days=days)
+            return await unanswered_questions(session, since=since)
+    finally:
+        await engine.dispose()
+
+
+def _faq_unanswered(days: int, out: str | None) -> int:
+    import csv
+    import io
+
+    gaps = asyncio.run(_fetch_unanswered(days))
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    # question,expected first: label `expected` and the file is a `faq eval` test set.
+    writer.writerow(
+        ["question", "expected", "lang", "times", "customers", "best_guess", "confidence",
+         "reasons", "last_asked"]
+    )  # fmt: skip
+    for g in gaps:
+        writer.writerow(
+            [g.question, "", g.lang, g.times, g.customers, g.best_guess or "",
+             f"{g.confidence:.2f}", g.reasons, g.last_asked.isoformat(timespec="seconds")]
+        )  # fmt: skip
+    if out is None:
+        sys.stdout.write(buf.getvalue())
+        return 0
+    with open(out, "w", newline="", encoding="utf-8") as fh:
+        fh.write(buf.getvalue())
+    print(f"{len(gaps)} questions written to {out}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "faq" and args.faq_command == "unanswered":
+            return _faq_unanswered(args.days, args.out)
         if args.command == "faq":
             from faq.evaluate import run_eval_cli
 

@@ -108,6 +108,7 @@ def create_dispatcher(app: App) -> Dispatcher:
             app.catalogue,
             default_language=s.default_language,
             misses_before_handoff=s.misses_before_handoff,
+            admin_ids=s.admin_ids,
         )
     )
     return dp

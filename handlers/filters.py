@@ -37,3 +37,13 @@ class MenuButton(Filter):
     async def __call__(self, message: Message) -> bool | dict[str, Any]:
         action = self.labels.get(message.text or "")
         return {"menu_action": action} if action else False
+
+
+class IsAdmin(Filter):
+    """The user is one of ADMIN_IDS."""
+
+    def __init__(self, admin_ids: tuple[int, ...]) -> None:
+        self.admin_ids = frozenset(admin_ids)
+
+    async def __call__(self, event: Message | CallbackQuery) -> bool:
+        return event.from_user is not None and event.from_user.id in self.admin_ids

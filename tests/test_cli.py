@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,7 +87,8 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     proc = _main("db", "upgrade", cwd=tmp_path, DATABASE_URL=f"sqlite+aiosqlite:///{db}")
     assert proc.returncode == 0, proc.stderr
-    tables = {r[0] for r in sqlite3.connect(db).execute("select name from sqlite_master")}
+    with closing(sqlite3.connect(db)) as conn:
+        tables = {r[0] for r in conn.execute("select name from sqlite_master")}
     assert {"users", "faq_interactions", "unanswered_questions", "alembic_version"} <= tables
 
 
@@ -101,3 +103,26 @@ def test_shell_answers_the_issue_examples(tmp_path: Path) -> None:
     # Four questions, four answers with feedback buttons (no "I don't know").
     assert out.count("[#1] 👍") == 4, out
     assert (tmp_path / "data" / "shell.db").exists()
+
+
+def test_unanswered_export_is_an_eval_file(tmp_path: Path) -> None:
+    db = tmp_path / "shell.db"
+    url = f"sqlite+aiosqlite:///{db}"
+    chat = _main(
+        "shell",
+        "--database-url",
+        url,
+        cwd=tmp_path,
+        stdin="zzqx blorf wibble\nzzqx blorf wibble\n",
+    )
+    assert chat.returncode == 0, chat.stderr
+    out = tmp_path / "gaps.csv"
+    proc = _main("faq", "unanswered", "--out", str(out), cwd=tmp_path, DATABASE_URL=url)
+    assert proc.returncode == 0, proc.stderr
+    with out.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["question"], r["times"]) for r in rows] == [("zzqx blorf wibble", "2")]
+    # Labelled (here: left out of scope), it evaluates as it is.
+    ev = _main("faq", "eval", "--kb", str(KB), "--cases", str(out), "--json", cwd=tmp_path)
+    assert ev.returncode == 0, ev.stderr
+    assert json.loads(ev.stdout.strip().splitlines()[-1])["out_of_scope"] == 1
