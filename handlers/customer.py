@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -129,6 +129,7 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
     @router.callback_query(Feedback.filter())
     async def cb_feedback(
         query: CallbackQuery,
+        bot: Bot,
         callback_data: Feedback,
         session: AsyncSession,
         event_from_user: User,
@@ -154,9 +155,11 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
             return
         await query.answer(texts("feedback-thanks"))
         if query.message is not None:
-            await query.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
+            await bot.edit_message_reply_markup(
+                chat_id=query.message.chat.id, message_id=query.message.message_id
+            )
         if status is assistant.FeedbackStatus.ALTERNATIVES and result.interaction_id:
-            await query.bot.send_message(  # type: ignore[union-attr]
+            await bot.send_message(
                 event_from_user.id,
                 texts("feedback-sorry-alternatives"),
                 reply_markup=kb.candidates(
@@ -164,7 +167,7 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
                 ),
             )
         elif status is assistant.FeedbackStatus.NO_ALTERNATIVE:
-            await query.bot.send_message(  # type: ignore[union-attr]
+            await bot.send_message(
                 event_from_user.id,
                 texts("feedback-sorry-human"),
                 reply_markup=kb.human_button(texts, "feedback"),
@@ -173,6 +176,7 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
     @router.callback_query(PickAnswer.filter())
     async def cb_pick(
         query: CallbackQuery,
+        bot: Bot,
         callback_data: PickAnswer,
         session: AsyncSession,
         event_from_user: User,
@@ -193,7 +197,7 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
             await query.answer(texts("stale-button"), show_alert=True)
             return
         await query.answer()
-        await query.bot.send_message(  # type: ignore[union-attr]
+        await bot.send_message(
             event_from_user.id,
             render_entry(picked.entry, texts.lang),
             reply_markup=kb.feedback(texts, picked.interaction_id),
@@ -202,6 +206,7 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
     @router.callback_query(TalkToHuman.filter())
     async def cb_human(
         query: CallbackQuery,
+        bot: Bot,
         callback_data: TalkToHuman,
         session: AsyncSession,
         event_from_user: User,
@@ -213,13 +218,12 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
         )
         result = await ask_for_human(session, user_id=event_from_user.id, reason=reason, now=now)
         await query.answer()
-        await query.bot.send_message(  # type: ignore[union-attr]
-            event_from_user.id, render_human(texts, result, reason)
-        )
+        await bot.send_message(event_from_user.id, render_human(texts, result, reason))
 
     @router.callback_query(SetLanguage.filter())
     async def cb_language(
         query: CallbackQuery,
+        bot: Bot,
         callback_data: SetLanguage,
         session: AsyncSession,
         event_from_user: User,
@@ -233,7 +237,7 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
             return
         chosen = catalogue.for_lang(callback_data.lang)
         await query.answer()
-        await query.bot.send_message(  # type: ignore[union-attr]
+        await bot.send_message(
             event_from_user.id, chosen("language-set"), reply_markup=kb.main_menu(chosen)
         )
 
