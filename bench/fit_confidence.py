@@ -6,9 +6,11 @@ Bitext held-out half or the shop holdout.
 
 1. Grid-search the four similarity weights (W_PW, W_PC, W_EW, W_EC, summing to 1) for the best
    mean top-1 accuracy over the datasets (re-ranking each query's candidate list).
-2. With those weights, fit conf = sigmoid(C0 + C_SCORE*score + C_MARGIN*margin + C_KNOWN*known)
-   by Newton's method (L2 1e-3), label = "the top entry is the expected one" (out-of-scope
-   questions are always negatives); each dataset gets the same total weight.
+2. With those weights, fit conf = sigmoid(CONF_COEFS . confidence_features(...)) (see
+   faq.matcher.confidence_features: log score, log margin, known share, log coverage, sibling
+   topics, query length, script) by Newton's method (L2 1e-3), label = "the top entry is the
+   expected one" (out-of-scope questions are always negatives); each dataset gets the same
+   total weight.
 3. Print precision / coverage / out-of-scope-answered per answer threshold, to choose defaults.
 Copy the printed constants into faq/matcher.py.
 
@@ -33,15 +35,18 @@ from bitext_eval import build  # noqa: E402
 from faq.evaluate import EvalCase, load_cases  # noqa: E402
 from faq.human import wants_human  # noqa: E402
 from faq.kb import load_kb  # noqa: E402
-from faq.matcher import Matcher, ScoredEntry  # noqa: E402
+from faq.matcher import Matcher, ScoredEntry, confidence_features  # noqa: E402
 from faq.sizing import advise  # noqa: E402
 
 
 @dataclass
 class Row:
     expected: str | None
-    ranked: tuple[tuple[str, ScoredEntry], ...]
+    ranked: tuple[tuple[str, str, ScoredEntry], ...]  # (entry id, topic, scores)
     known: float
+    n_content: int
+    zh_share: float
+    handoff_id: str | None
 
 
 def collect(matcher: Matcher, cases: list[EvalCase]) -> list[Row]:
@@ -53,12 +58,18 @@ def collect(matcher: Matcher, cases: list[EvalCase]) -> list[Row]:
         if kb.handoff_entry() is not None and wants_human(c.question):
             continue
         a = matcher.analyze(c.question)
-        ranked = tuple((kb.entries[r.entry_index].id, r) for r in a.ranked)
-        rows.append(Row(c.expected, ranked, a.known))
+        ranked = tuple(
+            (kb.entries[r.entry_index].id, kb.entries[r.entry_index].topic, r) for r in a.ranked
+        )
+        ho = kb.handoff_entry()
+        rows.append(
+            Row(c.expected, ranked, a.known, a.n_content, a.zh_share, ho.id if ho else None)
+        )
     return rows
 
 
-def rescore(row: Row, w: tuple[float, float, float, float]) -> list[tuple[float, str]]:
+def rescore(row: Row, w: tuple[float, float, float, float]) -> list[tuple[float, str, str, float]]:
+    """(score, entry id, topic, coverage), best first, under the weights ``w``."""
     out = [
         (
             w[0] * r.phrase_word
@@ -66,21 +77,25 @@ def rescore(row: Row, w: tuple[float, float, float, float]) -> list[tuple[float,
             + w[2] * r.entry_word
             + w[3] * r.entry_char,
             eid,
+            topic,
+            r.coverage,
         )
-        for eid, r in row.ranked
+        for eid, topic, r in row.ranked
     ]
     out.sort(reverse=True)
     return out
 
 
-def features(row: Row, w: tuple[float, float, float, float]) -> tuple[list[float], int]:
+def features(row: Row, w: tuple[float, float, float, float]) -> tuple[list[float], int] | None:
     ranked = rescore(row, w)
     if not ranked:
-        return [1.0, 0.0, 0.0, 0.0, row.known], 0
-    s1 = ranked[0][0]
+        return None
+    s1, top_id, top_topic, cov = ranked[0]
     s2 = ranked[1][0] if len(ranked) > 1 else 0.0
-    label = int(row.expected is not None and ranked[0][1] == row.expected)
-    return [1.0, s1, s1 - s2, (s1 - s2) / s1 if s1 > 0 else 0.0, row.known], label
+    siblings = len(ranked) > 1 and ranked[1][2] == top_topic
+    label = int(row.expected is not None and top_id == row.expected)
+    x = confidence_features(s1, s1 - s2, row.known, cov, siblings, row.n_content, row.zh_share)
+    return list(x), label
 
 
 def solve(a: list[list[float]], b: list[float]) -> list[float]:
@@ -155,22 +170,24 @@ def main() -> int:
     ys: list[int] = []
     ws: list[float] = []
     for rows in data.values():
-        for r in rows:
-            x, y = features(r, best_w)
+        feats_rows = [f for r in rows if (f := features(r, best_w)) is not None]
+        for x, y in feats_rows:
             xs.append(x)
             ys.append(y)
-            ws.append(1.0 / len(rows))
+            ws.append(1.0 / len(feats_rows))
     beta = fit_logistic(xs, ys, ws)
-    print("C0, C_SCORE, C_MARGIN, C_REL_MARGIN, C_KNOWN = " + ", ".join(f"{b:.3f}" for b in beta))
+    print("CONF_COEFS = (" + ", ".join(f"{b:.3f}" for b in beta) + ")")
 
     for name, drows in data.items():
         print(f"\n{name}: threshold -> precision / coverage / out-of-scope answered")
-        feats = [(features(r, best_w), r) for r in drows]
-        for t in (0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95):
+        feats = [(f, r) for r in drows if (f := features(r, best_w)) is not None]
+        for t in (0.4, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
             ans = ok = oos = oos_ans = cov = 0
             conf: float
             for (x, y), r in feats:
                 conf = 1 / (1 + math.exp(-sum(b * v for b, v in zip(beta, x, strict=True))))
+                if r.handoff_id is not None and rescore(r, best_w)[0][1] == r.handoff_id:
+                    conf = min(conf, t - 1e-9)  # the matcher never answers the handoff entry
                 if r.expected is None:
                     oos += 1
                     oos_ans += int(conf >= t)

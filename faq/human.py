@@ -31,7 +31,8 @@ _EN_REQUEST_RE = re.compile(
     r"put|escalate|request|wanna)\b"
 )
 _EN_NOT_REQUEST_RE = re.compile(
-    r"\b(?:hours?|open|opening|closed?|schedule|time|times|when|weekend|holiday|"
+    r"\b(?:hours?|open|opening|closed?|schedule|time|(?:what|which|opening) times|when|"
+    r"weekend|holiday|"
     r"hair|resources|rights|nature|body|travel|user agent|shipping agent)\b"
 )
 _EN_NEGATED_RE = re.compile(r"\b(?:do not|dont|no need|not) (?:want|need)\b")

@@ -3,7 +3,8 @@
 ``parse_measurements`` understands (after NFKC / lower case / Traditional->Simplified):
   * height: ``170cm``, ``170 厘米/公分``, ``1.75m``, ``1.7米``, ``1米7`` (170 cm), ``1米75``,
     ``身高165`` / ``身高1.65``, ``5'9"`` / ``5 ft 9`` / ``5 foot 9 in`` / ``69 inches``
-  * weight: ``65kg``, ``65公斤/千克``, ``130斤`` (1 斤 = 0.5 kg), ``150lbs/pounds``,
+  * weight: ``65kg``, ``65公斤/千克``, ``130斤`` (1 斤 = 0.5 kg),
+    Chinese numerals (``一米七五``, ``七十公斤``, ``一百三十斤``), ``150lbs/pounds``,
     ``体重50`` (no unit: kg, or 斤 when above 120)
   * foot length: ``foot 26cm``, ``脚长24.5``, ``24.5cm`` alone (15-35 cm can only be a foot),
     ``245mm``
@@ -55,6 +56,36 @@ _SHOE_CONTEXT_RE = re.compile(r"size|尺码|尺寸|码|穿|fit|shoe|sneaker|boot
 _WEIGHT_CONTEXT_RE = re.compile(
     r"size|尺码|尺寸|码|穿|fit|wear|体重|weigh|身材|衣服|裤|裙|shirt|dress|pant|jacket|coat"
 )
+
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
+              "七": 7, "八": 8, "九": 9}  # fmt: skip
+_CN_NUM_RE = re.compile(r"[零〇一二两三四五六七八九十百]+")
+
+
+def _cn_number(run: str) -> str:
+    """Chinese numeral run to digits: "七十" -> "70", "一百三十" -> "130".
+
+    Without 十/百 the digits are read one by one ("七五" -> "75", as in 一米七五).
+    """
+    if "十" not in run and "百" not in run:
+        return "".join(str(_CN_DIGITS[c]) for c in run)
+    total = section = 0
+    for c in run:
+        if c == "百":
+            total += (section or 1) * 100
+            section = 0
+        elif c == "十":
+            total += (section or 1) * 10
+            section = 0
+        else:
+            section = _CN_DIGITS[c]
+    return str(total + section)
+
+
+def _cn_numerals(text: str) -> str:
+    """Chinese numerals to digits ("一米七五 七十公斤" -> "1米75 70公斤")."""
+    return _CN_NUM_RE.sub(lambda m: _cn_number(m.group(0)), text)
 
 
 @dataclass(frozen=True)
@@ -165,7 +196,7 @@ def _foot(text: str) -> float | None:
 
 def parse_measurements(text: str) -> Measurements:
     """Extract height (cm), weight (kg) and foot length (cm) from free text."""
-    t = prenormalize(text[:1000])
+    t = _cn_numerals(prenormalize(text[:1000]))
     foot = _foot(t)
     height = _height(t)
     weight = _weight(t)

@@ -47,3 +47,8 @@ def test_wants_human(text: str) -> None:
 )
 def test_not_wants_human(text: str) -> None:
     assert not wants_human(text)
+
+
+def test_times_as_count_is_still_a_request() -> None:
+    assert wants_human("I HAVE ASKED THREE TIMES ALREADY, PUT ME THROUGH TO A HUMAN")
+    assert not wants_human("what times are your human agents online")

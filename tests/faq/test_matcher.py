@@ -222,3 +222,14 @@ def test_shop_smoke(shop_matcher: Matcher, text: str, entry_id: str) -> None:
     res = shop_matcher.match(text)
     assert res.outcome is Outcome.ANSWER, res
     assert res.entry is not None and res.entry.id == entry_id
+
+
+@pytest.mark.parametrize("text", ["你是机器人吗", "are you a bot?"])
+def test_question_about_the_bot_is_not_a_transfer(shop_matcher: Matcher, text: str) -> None:
+    # The handoff entry is answered only for explicit requests; resembling it gives buttons.
+    assert shop_matcher.match(text).outcome is not Outcome.ANSWER
+
+
+def test_overseas_address_is_international_shipping(shop_matcher: Matcher) -> None:
+    res = shop_matcher.match("香港地址可以收货吗")
+    assert res.entry is not None and res.entry.id == "international_shipping"
