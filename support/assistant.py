@@ -184,6 +184,7 @@ async def give_feedback(
     """Record 👍 / 👎 once; after 👎 offer the runners-up, else a human."""
     row = await _own_interaction(session, user_id, interaction_id)
     if row is None:
+        await session.rollback()  # end the read: no connection held while the bot replies
         return FeedbackResult(FeedbackStatus.NOT_FOUND)
     stored = await session.execute(
         update(FaqInteraction)
@@ -191,7 +192,9 @@ async def give_feedback(
         .values(feedback="up" if helpful else "down", feedback_at=now)
     )
     if not stored.rowcount:  # type: ignore[attr-defined]
-        return FeedbackResult(FeedbackStatus.ALREADY, row.lang, interaction_id)
+        lang = row.lang
+        await session.rollback()
+        return FeedbackResult(FeedbackStatus.ALREADY, lang, interaction_id)
     if helpful:
         await session.commit()
         return FeedbackResult(FeedbackStatus.THANKED, row.lang, interaction_id)
@@ -238,6 +241,7 @@ async def pick_candidate(
     row = await _own_interaction(session, user_id, interaction_id)
     entry = matcher.kb.get(entry_id)
     if row is None or entry is None:
+        await session.rollback()
         return PickResult(None)
     picked = FaqInteraction(
         user_id=user_id,

@@ -52,6 +52,7 @@ async def unanswered_questions(
             .limit(limit)
         )
     ).all()
+    await session.rollback()  # a read: end it before the caller talks to Telegram
     return [
         Gap(
             question=r[0],

@@ -151,7 +151,16 @@ MakeClient = Callable[..., ChatClient]
 @pytest.fixture
 async def make_client(app: App) -> AsyncIterator[MakeClient]:
     """Build customers chatting with one production Dispatcher."""
-    local = LocalSession()
+    # SQLite runs on one pooled connection: holding a transaction while waiting on Telegram
+    # would stall every other update. Every request the bot makes is checked for that.
+    held: list[str] = []
+    pool = app.engine.sync_engine.pool
+
+    def no_transaction_held(method: object) -> None:
+        if pool.checkedout():  # type: ignore[attr-defined]
+            held.append(type(method).__name__)
+
+    local = LocalSession(on_request=no_transaction_held)
     bot = create_bot(app.settings, session=local)
     dp = create_dispatcher(app)
     # Distinct update ids per client, as Telegram's are unique per bot.
@@ -162,6 +171,7 @@ async def make_client(app: App) -> AsyncIterator[MakeClient]:
 
     yield make
     await bot.session.close()
+    assert held == [], f"Telegram called while a DB connection was held: {held}"
 
 
 @pytest.fixture
