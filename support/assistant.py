@@ -76,17 +76,6 @@ async def ask(
     if not normalize(text).strip():
         return Reply(ReplyKind.EMPTY, lang=None)
 
-    if wants_human(text):
-        result = matcher.match(text)
-        handoff = await request_human(
-            session, user_id=user_id, reason=HandoffReason.KEYWORD, question=text, now=now
-        )
-        await _reset_misses(session, user_id)
-        await session.commit()
-        return Reply(
-            ReplyKind.HUMAN, result.lang, handoff=handoff, handoff_reason=HandoffReason.KEYWORD
-        )
-
     result = matcher.match(text)
     entry = result.entry if result.outcome is Outcome.ANSWER else None
     best = entry or (result.candidates[0].entry if result.candidates else None)
@@ -102,15 +91,17 @@ async def ask(
     session.add(interaction)
     await session.flush()
 
-    if entry is not None and entry.action == "handoff":
+    async def hand_off(reason: HandoffReason) -> Reply:
         handoff = await request_human(
-            session, user_id=user_id, reason=HandoffReason.KEYWORD, question=text, now=now
+            session, user_id=user_id, reason=reason, question=text, now=now
         )
         await _reset_misses(session, user_id)
         await session.commit()
-        return Reply(
-            ReplyKind.HUMAN, result.lang, interaction.id, result, handoff, HandoffReason.KEYWORD
-        )
+        return Reply(ReplyKind.HUMAN, result.lang, interaction.id, result, handoff, reason)
+
+    # Asking for a person in words wins even when the FAQ has no `action: handoff` entry.
+    if wants_human(text) or (entry is not None and entry.action == "handoff"):
+        return await hand_off(HandoffReason.KEYWORD)
 
     if entry is not None:
         await _reset_misses(session, user_id)
@@ -129,16 +120,8 @@ async def ask(
             created_at=now,
         )
     )
-    misses = await _bump_misses(session, user_id)
-    if misses >= misses_before_handoff:
-        handoff = await request_human(
-            session, user_id=user_id, reason=HandoffReason.MISSES, question=text, now=now
-        )
-        await _reset_misses(session, user_id)
-        await session.commit()
-        return Reply(
-            ReplyKind.HUMAN, result.lang, interaction.id, result, handoff, HandoffReason.MISSES
-        )
+    if await _bump_misses(session, user_id) >= misses_before_handoff:
+        return await hand_off(HandoffReason.MISSES)
 
     await session.commit()
     kind = (

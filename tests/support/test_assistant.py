@@ -93,6 +93,8 @@ async def test_asking_for_a_person_in_words_records_one_pending_request(
     button = await ask_for_human(session, user_id=UID, reason=HandoffReason.BUTTON, now=T0)
     assert button.request_id == reply.handoff.request_id
     assert await _count(session, HandoffRequest) == 1
+    # Both questions are on record, so the handoff rate counts them.
+    assert await _count(session, FaqInteraction) == 2
 
 
 async def test_empty_and_huge_texts_are_not_matched_or_stored(
