@@ -7,10 +7,13 @@ import sys
 import time
 from typing import TextIO
 
+from pydantic import SecretStr
+
 from bot.app import build_app, create_bot, create_dispatcher
 from bot.config import Settings
 from bot.local import ChatClient, LocalSession, Outgoing
 
+LOCAL_TOKEN = SecretStr("1:local-shell")
 HELP = (
     "Type as a customer would. #N taps inline button N of the last message; "
     "/quit (or Ctrl-D) leaves."
@@ -48,7 +51,8 @@ async def run_shell(
 ) -> int:
     app = await build_app(settings)
     local = LocalSession()
-    bot = create_bot(settings.model_copy(update={"bot_token": _token()}), session=local)
+    # The local session never sends the token anywhere; create_bot only needs one.
+    bot = create_bot(settings.model_copy(update={"bot_token": LOCAL_TOKEN}), session=local)
     dp = create_dispatcher(app)
     # Update ids must not repeat across shell sessions on one database, or the
     # de-duplication guard rightly drops them: number them from the clock.
@@ -93,9 +97,3 @@ async def run_shell(
         await bot.session.close()
         await app.close()
     return 0
-
-
-def _token() -> object:
-    from pydantic import SecretStr
-
-    return SecretStr("1:local-shell")
