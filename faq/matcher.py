@@ -35,6 +35,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import repeat
+from operator import add, itemgetter, mul, truediv
 
 from rapidfuzz import fuzz, process
 
@@ -455,17 +457,51 @@ def _weigh(counts: dict[str, int], idf: dict[str, float], default_idf: float) ->
         w = (1.0 + math.log(c)) * idf.get(f, default_idf)
         if w > 0:
             vec[f] = w
-    norm = math.sqrt(sum(v * v for v in vec.values()))
+    values = vec.values()
+    norm = math.sqrt(sum(map(mul, values, values)))
     if norm == 0:
         return {}
-    return {f: v / norm for f, v in vec.items()}
+    return dict(zip(vec, map(truediv, values, repeat(norm)), strict=True))
 
 
 def _dot(q: Vector, d: Vector) -> float:
     if len(q) > len(d):
         q, d = d, q
-    get = d.get
-    return sum(v * get(f, 0.0) for f, v in q.items())
+    # Same terms, same order as ``sum(v * d.get(f, 0.0) for f, v in q.items())`` (so the
+    # result is bit-identical), without a generator frame per term.
+    total: float = sum(map(mul, q.values(), map(d.get, q, repeat(0.0))))
+    return total
+
+
+_SECOND = itemgetter(1)
+
+
+def _split_postings(
+    postings: list[tuple[int, float]],
+) -> tuple[tuple[int, ...], tuple[float, ...]]:
+    return tuple(i for i, _ in postings), tuple(w for _, w in postings)
+
+
+def _accumulate(
+    scores: dict[int, float], postings: tuple[tuple[int, ...], tuple[float, ...]], v: float
+) -> None:
+    """``scores[i] = scores.get(i, 0.0) + v * w`` for every posting, in posting order.
+
+    Same operations in the same order as the plain loop (so bit-identical sums and the same
+    key insertion order), but run by C iterators: ids are unique within one posting list, so
+    each read sees the value from before this list.
+    """
+    ids, weights = postings
+    if not scores:  # the plain loop would add each product to 0.0, and 0.0 + x == x
+        scores.update(zip(ids, map(mul, repeat(v), weights), strict=True))
+        return
+    scores.update(
+        zip(
+            ids,
+            map(add, map(scores.get, ids, repeat(0.0)), map(mul, repeat(v), weights)),
+            strict=True,
+        )
+    )
 
 
 def _centroid(vectors: Iterable[Vector]) -> Vector:
@@ -559,11 +595,15 @@ class Matcher:
         # Impact-ordered and truncated: stage 1 only walks the strongest postings of each
         # feature (a frequent feature has a low, nearly uniform weight anyway); candidates are
         # then re-scored exactly. Small KBs are never truncated.
-        self._post_phrase: dict[str, list[tuple[int, float]]] = {
-            f: sorted(lst, key=lambda t: -t[1])[:posting_limit] for f, lst in post_p.items()
+        # Stored as parallel (ids, weights) tuples so the query side can multiply and insert
+        # them at C speed.
+        self._post_phrase: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {
+            f: _split_postings(sorted(lst, key=lambda t: -t[1])[:posting_limit])
+            for f, lst in post_p.items()
         }
-        self._post_entry: dict[str, list[tuple[int, float]]] = {
-            f: sorted(lst, key=lambda t: -t[1])[:posting_limit] for f, lst in post_e.items()
+        self._post_entry: dict[str, tuple[tuple[int, ...], tuple[float, ...]]] = {
+            f: _split_postings(sorted(lst, key=lambda t: -t[1])[:posting_limit])
+            for f, lst in post_e.items()
         }
 
     # ------------------------------------------------------------------ query side
@@ -632,22 +672,26 @@ class Matcher:
         if not qw and not qc:
             return Analysis(ranked=(), known=known, has_features=False, n_content=n_content)
         # Stage 1: word-group scores through the inverted indexes.
-        p_scores: dict[int, float] = defaultdict(float)
-        e_scores: dict[int, float] = defaultdict(float)
+        p_scores: dict[int, float] = {}
+        e_scores: dict[int, float] = {}
         post_p, post_e = self._post_phrase, self._post_entry
         for f, v in qw.items():
-            for pi, dv in post_p.get(f, ()):
-                p_scores[pi] += v * dv
-            for ei, dv in post_e.get(f, ()):
-                e_scores[ei] += v * dv
+            postings = post_p.get(f)
+            if postings is not None:
+                _accumulate(p_scores, postings, v)
+            postings = post_e.get(f)
+            if postings is not None:
+                _accumulate(e_scores, postings, v)
         # Candidate phrasings: the best approximate phrase scores; candidate entries: the best
         # approximate entry scores plus the entries of the best phrasings.
         pe = self._phrase_entry
-        top_phrases = heapq.nlargest(4 * self._k, p_scores.items(), key=lambda kv: kv[1])
+        top_phrases = heapq.nlargest(4 * self._k, p_scores.items(), key=_SECOND)
         phrases_for: dict[int, list[int]] = defaultdict(list)
         for pi, _s in top_phrases:
             phrases_for[pe[pi]].append(pi)
-        prelim: dict[int, float] = {ei: W_EW * s for ei, s in e_scores.items()}
+        prelim: dict[int, float] = dict(
+            zip(e_scores, map(mul, repeat(W_EW), e_scores.values()), strict=True)
+        )
         for ei, pis in phrases_for.items():
             prelim[ei] = prelim.get(ei, 0.0) + (W_PW + W_PC) * p_scores[pis[0]]
         if qc and len(prelim) < self._k:
@@ -657,7 +701,7 @@ class Matcher:
                     s = _dot(qc, vec)
                     if s > 0:
                         prelim[ei] = W_EC * s
-        cands = heapq.nlargest(self._k, prelim.items(), key=lambda kv: kv[1])
+        cands = heapq.nlargest(self._k, prelim.items(), key=_SECOND)
         # Stage 2: exact similarities for the candidates.
         p_word, p_char, e_word, e_char = self._p_word, self._p_char, self._e_word, self._e_char
         ranked: list[ScoredEntry] = []
@@ -665,12 +709,12 @@ class Matcher:
             own = self._entry_phrases.get(ei, [])
             plist = own if len(own) <= 32 else list(dict.fromkeys(phrases_for[ei] + own[:32]))
             if qw:
-                by_word = sorted(((_dot(qw, p_word[p]), p) for p in plist), reverse=True)
+                by_word = sorted([(_dot(qw, p_word[p]), p) for p in plist], reverse=True)
                 pw = by_word[0][0]
                 plist = [p for _s, p in by_word[:3]]
             else:
                 pw = 0.0
-            pc = max(_dot(qc, p_char[p]) for p in plist) if qc else 0.0
+            pc = max([_dot(qc, p_char[p]) for p in plist]) if qc else 0.0
             ew = _dot(qw, e_word[ei]) if qw else 0.0
             ec = _dot(qc, e_char[ei]) if qc else 0.0
             ew_vec = e_word[ei]
