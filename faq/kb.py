@@ -34,6 +34,8 @@ TOPICS: frozenset[str] = frozenset(
 )
 ACTIONS: frozenset[str] = frozenset({"handoff"})
 _ID_RE = re.compile(r"^[a-z0-9_]+$")
+# Ids travel in Telegram button data (64 bytes with a prefix and an interaction id).
+MAX_ID_CHARS = 32
 
 
 class KBError(Exception):
@@ -153,6 +155,8 @@ def _parse_entry(idx: int, item: object, problems: list[str]) -> Entry | None:
         problems.append(f"{label}: field 'id' is missing")
     elif not isinstance(raw_id, str) or not _ID_RE.match(raw_id):
         problems.append(f"{label}: field 'id' {raw_id!r} must match [a-z0-9_]+")
+    elif len(raw_id) > MAX_ID_CHARS:
+        problems.append(f"{label}: field 'id' {raw_id!r} is longer than {MAX_ID_CHARS} characters")
     else:
         entry_id = raw_id
 

@@ -151,3 +151,17 @@ def test_shipped_sample_kb_loads() -> None:
     kb = load_kb(path)
     for entry_id in ("size_guide", "size_recommendation", "contact_human"):
         assert kb.get(entry_id) is not None
+
+
+def test_an_id_too_long_for_button_data_is_refused() -> None:
+    from faq.kb import MAX_ID_CHARS
+
+    long_id = "x" * (MAX_ID_CHARS + 1)
+    data = {
+        "entries": [
+            {"id": long_id, "topic": "other", "questions": {"en": ["q"]}, "answer": {"en": "a"}}
+        ]
+    }
+    with pytest.raises(KBError) as exc:
+        parse_kb(data, source="t.yaml")
+    assert any(long_id in p and "longer than" in p for p in exc.value.problems)

@@ -228,3 +228,11 @@ async def test_a_failure_while_replying_becomes_an_apology(client: ChatClient) -
     outs = await client.send("how do I return this")
     assert [o.method for o in outs] == ["sendMessage", "sendMessage"]
     assert outs[1].text == "Sorry, something went wrong on our side. Please try again in a moment."
+
+
+def test_the_longest_faq_id_fits_in_button_data() -> None:
+    from faq.kb import MAX_ID_CHARS
+    from handlers.callbacks import PickAnswer
+
+    packed = PickAnswer(interaction=2**63 - 1, entry="x" * MAX_ID_CHARS).pack()
+    assert len(packed.encode()) <= 64  # Telegram's limit for callback data
