@@ -10,6 +10,12 @@ referenced by ``attach://name``), answered with ``{"ok": true, "result": ...}`` 
         api.push_update(api.user_message(42, "/start"))
         call = await api.wait_for("sendMessage", lambda c: c.params["chat_id"] == 42)
 
+Forum supergroups: ``api.add_group(-100123)`` registers one; ``createForumTopic`` and
+friends keep ``api.topics[chat_id][thread_id]`` (see ``Topic``), and posting into a deleted,
+unknown or closed topic fails the way Telegram does. As in Telegram, a topic's
+``message_thread_id`` is the id of its ``forum_topic_created`` service message, and a message in
+a topic that is not an explicit reply carries that service message as ``reply_to_message``.
+
 Standalone, for trying the bot by hand: ``python -m tests.fake_bot_api --port 8081``, then
 ``curl -d user_id=42 -d text=/start http://127.0.0.1:8081/_fake/message`` types a message;
 every call the bot makes is logged.
@@ -24,20 +30,26 @@ import html
 import itertools
 import json
 import logging
+import math
 import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 
 from aiohttp import web
 
 logger = logging.getLogger(__name__)
 
 JSONDict = dict[str, Any]
+# A medium for ``user_message``: True for a default object, or a dict of fields overriding it.
+Media: TypeAlias = bool | JSONDict
+SEND_MEDIA = {"sendPhoto": "photo", "sendDocument": "document", "sendSticker": "sticker",
+              "sendVideo": "video", "sendVoice": "voice", "sendAudio": "audio",
+              "sendAnimation": "animation"}  # fmt: skip
 SEND_METHODS = frozenset(
-    {"sendMessage", "sendPhoto", "sendDocument", "sendSticker", "copyMessage", "forwardMessage"}
+    {"sendMessage", "copyMessage", "copyMessages", "forwardMessage", "sendMediaGroup", *SEND_MEDIA}
 )
 # Methods that reach the user, so they fail with 403 once the user has blocked the bot.
 TO_CHAT_METHODS = SEND_METHODS | {
@@ -46,10 +58,23 @@ TO_CHAT_METHODS = SEND_METHODS | {
     "editMessageReplyMarkup",
     "editMessageCaption",
 }
+# Methods that post or edit; in a group (negative chat_id) they count for ``group_per_minute``.
+GROUP_LIMITED_METHODS = SEND_METHODS | {
+    "createForumTopic",
+    "editForumTopic",
+    "editMessageText",
+    "editMessageReplyMarkup",
+    "editMessageCaption",
+}
+# Methods whose message_thread_id names the topic they manage rather than where they post.
+TOPIC_METHODS = frozenset(
+    {"editForumTopic", "closeForumTopic", "reopenForumTopic", "deleteForumTopic",
+     "unpinAllForumTopicMessages"}
+)  # fmt: skip
+TOPIC_ICON_COLOR = 7322096
 TRUE_METHODS = frozenset({
     "deleteWebhook", "setWebhook", "close", "logOut", "deleteMyCommands", "deleteMessage",
-    "answerCallbackQuery", "sendChatAction", "editForumTopic", "closeForumTopic",
-    "reopenForumTopic", "deleteForumTopic", "pinChatMessage", "unpinChatMessage",
+    "answerCallbackQuery", "sendChatAction", "pinChatMessage", "unpinChatMessage",
     "restrictChatMember", "approveChatJoinRequest", "declineChatJoinRequest", "leaveChat",
     "setMyDescription", "setMyShortDescription", "setChatMenuButton", "setMessageReaction",
 })  # fmt: skip
@@ -58,11 +83,23 @@ STRING_FIELDS = frozenset({
     "text", "caption", "title", "name", "description", "short_description", "query", "url", "data",
     "emoji", "photo", "document", "sticker", "custom_title", "invite_link", "callback_query_id",
     "inline_message_id", "parse_mode", "action", "language_code", "secret_token",
-    "message_effect_id", "business_connection_id", "icon_custom_emoji_id",
+    "message_effect_id", "business_connection_id", "icon_custom_emoji_id", "video", "voice",
+    "audio", "animation", "media_group_id",
 })  # fmt: skip
-CONTENT_KEYS = ("text", "entities", "photo", "document", "sticker", "caption", "caption_entities")
+CONTENT_KEYS = ("text", "entities", "photo", "document", "sticker", "video", "voice", "audio",
+                "animation", "video_note", "caption", "caption_entities")  # fmt: skip
 STICKER_META = {"type": "regular", "width": 512, "height": 512, "is_animated": False,
                 "is_video": False}  # fmt: skip
+# Fields Telegram always sends for each kind of file, besides file_id and file_unique_id.
+FILE_META: dict[str, JSONDict] = {
+    "photo": {"width": 800, "height": 800},
+    "document": {"file_name": "file.pdf", "mime_type": "application/pdf"},
+    "sticker": STICKER_META | {"emoji": "\N{THUMBS UP SIGN}"},
+    "video": {"width": 640, "height": 360, "duration": 5, "mime_type": "video/mp4"},
+    "voice": {"duration": 3, "mime_type": "audio/ogg"},
+    "audio": {"duration": 180, "mime_type": "audio/mpeg"},
+    "animation": {"width": 320, "height": 240, "duration": 2},
+}
 ADMIN_RIGHTS = (
     "manage_chat", "delete_messages", "manage_video_chats", "restrict_members", "promote_members",
     "change_info", "invite_users", "post_stories", "edit_stories", "delete_stories",
@@ -79,7 +116,7 @@ class Call:
 
     method: str
     params: JSONDict
-    at: float  # time.monotonic() when the request arrived
+    at: float  # FakeBotAPI.clock() (time.monotonic by default) when the request arrived
     status: int = 200
     result: Any = None
 
@@ -94,6 +131,25 @@ class ApiError(Exception):
         if self.retry_after is not None:
             body["parameters"] = {"retry_after": self.retry_after}
         return body
+
+
+@dataclass
+class Group:
+    """A supergroup registered with ``FakeBotAPI.add_group``."""
+
+    title: str
+    is_forum: bool
+
+
+@dataclass
+class Topic:
+    """A forum topic's state; tests may read it, or set ``closed`` as an operator would."""
+
+    name: str
+    icon_color: int = TOPIC_ICON_COLOR
+    icon_custom_emoji_id: str | None = None
+    closed: bool = False
+    deleted: bool = False
 
 
 @dataclass
@@ -149,6 +205,12 @@ async def read_params(request: web.Request) -> JSONDict:
     for key, value in params.items():
         if isinstance(value, str) and value.startswith("attach://"):
             params[key] = files.get(value.removeprefix("attach://"), value)
+    media = params.get("media")
+    for item in media if isinstance(media, list) else [media]:  # sendMediaGroup's uploads
+        if isinstance(item, dict):
+            ref = item.get("media")
+            if isinstance(ref, str) and ref.startswith("attach://"):
+                item["media"] = files.get(ref.removeprefix("attach://"), ref)
     return params
 
 
@@ -157,8 +219,12 @@ class FakeBotAPI:
 
     ``rate_limit_per_s``/``per_chat_per_s`` limit the send methods (sendMessage, sendPhoto, ...)
     over a sliding window of one second (longer for rates below 1/s): sends over the limit get
-    429 with retry_after=1 and are counted in ``rejected_429``. ``max_poll_timeout`` caps how
-    long getUpdates waits for updates, whatever ``timeout`` the bot asks for.
+    429 with retry_after=1 and are counted in ``rejected_429``. ``group_per_minute`` limits
+    the calls that post or edit in each group chat (``GROUP_LIMITED_METHODS``, negative
+    chat_id) over a sliding window of 60 s: calls over it get 429 with retry_after = seconds
+    until the oldest call leaves the window, also counted in ``rejected_429``.
+    ``max_poll_timeout`` caps how long getUpdates waits for updates, whatever ``timeout`` the
+    bot asks for. ``clock`` (time.monotonic by default) times calls and the rate limits.
     """
 
     def __init__(
@@ -169,10 +235,13 @@ class FakeBotAPI:
         port: int = 0,
         rate_limit_per_s: float | None = None,
         per_chat_per_s: float | None = None,
+        group_per_minute: int | None = None,
         max_poll_timeout: float = 1.0,
     ) -> None:
         self.token, self.host, self.port = token, host, port
         self.max_poll_timeout = max_poll_timeout
+        self.group_per_minute = group_per_minute
+        self.clock: Callable[[], float] = time.monotonic
         self.url = ""
         self.bot_user: JSONDict = {
             "id": int(token.split(":")[0]),
@@ -185,6 +254,8 @@ class FakeBotAPI:
         self.members: dict[tuple[int, int], str] = {}  # (chat_id, user_id) -> status
         self.commands: dict[str, list[JSONDict]] = {}
         self.blocked: set[int] = set()
+        self.groups: dict[int, Group] = {}
+        self.topics: dict[int, dict[int, Topic]] = {}  # chat_id -> message_thread_id -> Topic
         self.rejected_429 = 0
         self._updates: list[JSONDict] = []
         self._faults: list[_Fault] = []
@@ -195,6 +266,7 @@ class FakeBotAPI:
         self._global = _Window(rate_limit_per_s) if rate_limit_per_s else None
         self._per_chat_rate = per_chat_per_s
         self._per_chat: dict[int, _Window] = {}
+        self._group_calls: dict[int, deque[float]] = {}
         self._new_update = asyncio.Event()
         self._new_call = asyncio.Event()
         self._closing = False
@@ -205,15 +277,16 @@ class FakeBotAPI:
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
             "sendMessage": self._send,
-            "sendPhoto": self._send,
-            "sendDocument": self._send,
-            "sendSticker": self._send,
+            **dict.fromkeys(SEND_MEDIA, self._send),
+            "sendMediaGroup": self._send_media_group,
             "forwardMessage": self._forward,
             "copyMessage": self._copy,
+            "copyMessages": self._copy_many,
             "editMessageText": self._edit,
             "editMessageReplyMarkup": self._edit,
             "editMessageCaption": self._edit,
             "createForumTopic": self._create_topic,
+            **dict.fromkeys(TOPIC_METHODS, self._manage_topic),
             "getChat": self._get_chat,
             "getChatMember": self._get_chat_member,
             "banChatMember": self._ban,
@@ -268,28 +341,106 @@ class FakeBotAPI:
     def user_message(
         self,
         user_id: int,
-        text: str,
+        text: str = "",
         *,
         first_name: str = "Ann",
         language_code: str = "en",
         chat_type: str = "private",
         chat_id: int | None = None,
         message_thread_id: int | None = None,
+        is_topic_message: bool | None = None,
+        reply_to_message_id: int | None = None,
+        photo: Media = False,
+        document: Media = False,
+        sticker: Media = False,
+        voice: Media = False,
+        video: Media = False,
+        caption: str | None = None,
+        media_group_id: str | None = None,
     ) -> JSONDict:
-        """An Update with a text message from ``user_id`` (stored, so it can be forwarded)."""
+        """An Update with a message from ``user_id`` (stored, so it can be copied or edited).
+
+        Media: ``photo=True`` (or a dict of fields overriding the defaults) etc., with
+        ``caption``; ``text`` is then left out. A negative ``chat_id`` makes a supergroup message
+        (the registered group's title and is_forum, if ``add_group`` was called);
+        ``message_thread_id`` marks it a topic message (``is_topic_message`` defaults to True
+        then). ``reply_to_message_id`` makes it a reply to that message of the chat (the stored
+        one, or a minimal stand-in); without it, a message in a known topic replies to the
+        topic's service message, as Telegram does.
+        """
         user = self._user(user_id, first_name, language_code)
         chat_id = chat_id if chat_id is not None else user_id
+        if chat_type == "private" and chat_id < 0:
+            chat_type = "supergroup"
         if chat_type == "private":
             chat: JSONDict = {"id": chat_id, "type": "private", "first_name": first_name}
         else:
-            chat = {"id": chat_id, "type": chat_type, "title": "Test group", "is_forum": True}
-        message = self._new_message(chat_id, chat=chat, sender=user, text=text)
+            chat = self._group_chat(chat_id) | {"type": chat_type}
+        media: JSONDict = {
+            kind: self._user_file(kind, value)
+            for kind, value in (
+                ("photo", photo),
+                ("document", document),
+                ("sticker", sticker),
+                ("voice", voice),
+                ("video", video),
+            )
+            if value is not False
+        }
+        if media and text:
+            raise ValueError("a media message has a caption=, not a text")
+        content: JSONDict = media or {"text": text}
         if message_thread_id is not None:
-            message.update(message_thread_id=message_thread_id, is_topic_message=True)
-        if text.startswith("/"):
+            content["message_thread_id"] = message_thread_id
+            if is_topic_message is not False:
+                content["is_topic_message"] = True
+        if reply_to_message_id is not None:
+            stored = self.messages.get((chat_id, reply_to_message_id))
+            content["reply_to_message"] = (
+                _as_reply(stored)
+                if stored is not None
+                else {"message_id": reply_to_message_id, "date": int(time.time()), "chat": chat}
+            )
+        elif message_thread_id is not None:
+            content["reply_to_message"] = self._topic_root(chat_id, message_thread_id)
+        message = self._new_message(
+            chat_id,
+            chat=chat,
+            sender=user,
+            caption=caption,
+            media_group_id=media_group_id,
+            **content,
+        )
+        if not media and text.startswith("/"):
             length = len(text.split()[0])
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
         return {"message": message}
+
+    def edited_message(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str | None = None,
+        *,
+        caption: str | None = None,
+    ) -> JSONDict:
+        """An Update editing a message made by ``user_message`` (``chat_id`` is the user's id
+        for a private chat): new ``text`` or ``caption``, and ``edit_date``."""
+        key = (chat_id, message_id)
+        if key not in self.messages:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        if text is None and caption is None:
+            raise ValueError("an edit needs a new text or caption")
+        message = dict(self.messages[key])
+        if text is not None:
+            message["text"] = text
+            message.pop("entities", None)
+        if caption is not None:
+            message["caption"] = caption
+            message.pop("caption_entities", None)
+        message["edit_date"] = max(int(time.time()), int(message["date"]))
+        self.messages[key] = message
+        return {"edited_message": message}
 
     def callback_query(
         self,
@@ -380,9 +531,23 @@ class FakeBotAPI:
         """Status for getChatMember: creator/administrator/member/left/kicked."""
         self.members[chat_id, user_id] = status
 
+    def add_group(self, chat_id: int, *, is_forum: bool = True, title: str = "Support") -> None:
+        """Register a supergroup; in a forum, posting to an unknown topic then fails too."""
+        if chat_id >= 0:
+            raise ValueError("group chat ids are negative")
+        self.groups[chat_id] = Group(title=title, is_forum=is_forum)
+
+    def topic(self, chat_id: int, message_thread_id: int) -> Topic:
+        """The state of a topic made by createForumTopic (KeyError if there is none)."""
+        return self.topics[chat_id][message_thread_id]
+
+    def delete_topic(self, chat_id: int, message_thread_id: int) -> None:
+        """An operator deletes a topic by hand (no API call is recorded)."""
+        self._delete_topic(chat_id, message_thread_id)
+
     # -- HTTP --------------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
-        at = time.monotonic()
+        at = self.clock()
         method = request.match_info["method"]
         if request.match_info["token"] != self.token:
             return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
@@ -393,6 +558,8 @@ class FakeBotAPI:
             if handler is None:
                 raise ApiError(404, "Not Found: method not found")
             self._check_faults(method, params, at)
+            if "message_thread_id" in params and method not in TOPIC_METHODS:
+                self._check_thread(_chat_id(params), params["message_thread_id"])
             result = await handler(params | {"_method": method})
             body: JSONDict = {"ok": True, "result": result}
             status = 200
@@ -415,16 +582,44 @@ class FakeBotAPI:
                 raise fault.error
         if method in TO_CHAT_METHODS and chat_id in self.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
-        if method not in SEND_METHODS:
-            return
-        windows = [self._global] if self._global else []
-        if self._per_chat_rate and isinstance(chat_id, int):
-            windows.append(self._per_chat.setdefault(chat_id, _Window(self._per_chat_rate)))
+        windows: list[_Window] = []
+        if method in SEND_METHODS:
+            windows += [self._global] if self._global else []
+            if self._per_chat_rate and isinstance(chat_id, int):
+                windows.append(self._per_chat.setdefault(chat_id, _Window(self._per_chat_rate)))
         if any(window.full(now) for window in windows):
             self.rejected_429 += 1
             raise ApiError(429, "Too Many Requests: retry after 1", retry_after=1)
+        group_calls: deque[float] | None = None
+        if (
+            self.group_per_minute is not None
+            and method in GROUP_LIMITED_METHODS
+            and isinstance(chat_id, int)
+            and chat_id < 0
+        ):
+            group_calls = self._group_calls.setdefault(chat_id, deque())
+            while group_calls and now - group_calls[0] >= 60.0:
+                group_calls.popleft()
+            if len(group_calls) >= self.group_per_minute:
+                self.rejected_429 += 1
+                retry_after = max(1, math.ceil(group_calls[0] + 60.0 - now))
+                raise ApiError(
+                    429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after
+                )
         for window in windows:
             window.stamps.append(now)
+        if group_calls is not None:
+            group_calls.append(now)
+
+    def _check_thread(self, chat_id: int, thread_id: Any) -> None:
+        """Posting into a topic: it must exist (in a registered forum) and be open."""
+        topic = self.topics.get(chat_id, {}).get(thread_id) if isinstance(thread_id, int) else None
+        group = self.groups.get(chat_id)
+        if topic is None or topic.deleted:
+            if topic is not None or (group is not None and group.is_forum):
+                raise ApiError(400, "Bad Request: message thread not found")
+        elif topic.closed:
+            raise ApiError(400, "Bad Request: TOPIC_CLOSED")
 
     async def _not_found(self, request: web.Request) -> web.Response:
         return web.json_response(ApiError(404, "Not Found").body(), status=404)
@@ -449,7 +644,55 @@ class FakeBotAPI:
         if chat_id > 0:
             name = self._users.get(chat_id, {}).get("first_name", f"User{chat_id}")
             return {"id": chat_id, "type": "private", "first_name": name}
-        return {"id": chat_id, "type": "supergroup", "title": "Test group", "is_forum": True}
+        return self._group_chat(chat_id)
+
+    def _group_chat(self, chat_id: int) -> JSONDict:
+        group = self.groups.get(chat_id)
+        if group is None:  # unregistered groups are forums, for older tests
+            return {"id": chat_id, "type": "supergroup", "title": "Test group", "is_forum": True}
+        chat: JSONDict = {"id": chat_id, "type": "supergroup", "title": group.title}
+        return chat | ({"is_forum": True} if group.is_forum else {})
+
+    def _user_file(self, kind: str, value: Media) -> Any:
+        file_id = f"{kind}-{next(self._ids)}"
+        info = {"file_id": file_id, "file_unique_id": f"u-{file_id}"} | FILE_META[kind]
+        info |= value if isinstance(value, dict) else {}
+        if kind != "photo":
+            return info
+        thumb = {"file_id": f"{file_id}-s", "file_unique_id": f"u-{file_id}-s"}
+        return [thumb | {"width": 90, "height": 90}, info]
+
+    def _topic_root(self, chat_id: int, thread_id: int) -> JSONDict | None:
+        """The forum_topic_created message that messages in a topic implicitly reply to."""
+        root = self.messages.get((chat_id, thread_id))
+        return _as_reply(root) if root and "forum_topic_created" in root else None
+
+    def _reply_to(self, chat_id: int, p: JSONDict) -> JSONDict | None:
+        """``reply_to_message`` for a send with reply_parameters or reply_to_message_id."""
+        reply = p.get("reply_parameters")
+        if not isinstance(reply, dict):
+            reply = {
+                "message_id": p.get("reply_to_message_id"),
+                "allow_sending_without_reply": p.get("allow_sending_without_reply", False),
+            }
+        if reply.get("message_id") is None:
+            thread_id = p.get("message_thread_id")
+            return self._topic_root(chat_id, thread_id) if isinstance(thread_id, int) else None
+        target_chat = reply.get("chat_id", chat_id)
+        target = self.messages.get((target_chat, reply["message_id"]))
+        if target is None and not reply.get("allow_sending_without_reply"):
+            raise ApiError(400, "Bad Request: message to be replied not found")
+        return _as_reply(target) if target is not None else None
+
+    def _is_forum(self, chat_id: int) -> bool:
+        group = self.groups.get(chat_id)
+        return chat_id < 0 and (group is None or group.is_forum)
+
+    def _delete_topic(self, chat_id: int, thread_id: int) -> None:
+        self.topic(chat_id, thread_id).deleted = True
+        for key, message in list(self.messages.items()):
+            if key[0] == chat_id and thread_id in (key[1], message.get("message_thread_id")):
+                del self.messages[key]
 
     def _new_message(
         self,
@@ -469,6 +712,16 @@ class FakeBotAPI:
         message.update({key: value for key, value in content.items() if value is not None})
         self.messages[chat_id, message["message_id"]] = message
         return message
+
+    def _sent_file(self, kind: str, value: Any) -> Any:
+        """The file object of a message the bot sends; ``value`` is a file_id or an upload."""
+        info = self._file(value, kind)
+        if kind == "photo":
+            return [info | {"width": 90, "height": 90}, info | {"width": 800, "height": 800}]
+        meta = FILE_META[kind].items()
+        return info | {
+            k: v for k, v in meta if k not in info and k not in ("file_name", "mime_type")
+        }
 
     def _file(self, value: Any, kind: str) -> JSONDict:
         file_id = value if isinstance(value, str) else f"{kind}-{next(self._ids)}"
@@ -490,9 +743,12 @@ class FakeBotAPI:
             if isinstance(markup, dict) and "inline_keyboard" in markup
             else None,
             "message_thread_id": p.get("message_thread_id"),
-            "is_topic_message": True if p.get("message_thread_id") else None,
+            "is_topic_message": True
+            if p.get("message_thread_id") and self._is_forum(chat_id)
+            else None,
+            "reply_to_message": self._reply_to(chat_id, p),
         }
-        return self._new_message(chat_id, **content, **extra)
+        return self._new_message(chat_id, **(extra | content))
 
     # -- method handlers ---------------------------------------------------------------------
     async def _true(self, p: JSONDict) -> bool:
@@ -534,18 +790,9 @@ class FakeBotAPI:
             if not text:
                 raise ApiError(400, "Bad Request: message text is empty")
             content: JSONDict = {"text": _visible_text(p, text)}
-        elif method == "sendPhoto":
-            photo = self._file(p.get("photo"), "photo")
-            content = {
-                "photo": [
-                    photo | {"width": 90, "height": 90},
-                    photo | {"width": 800, "height": 800},
-                ]
-            }
-        elif method == "sendDocument":
-            content = {"document": self._file(p.get("document"), "document")}
         else:
-            content = {"sticker": self._file(p.get("sticker"), "sticker") | STICKER_META}
+            kind = SEND_MEDIA[method]
+            content = {kind: self._sent_file(kind, p.get(kind))}
         if "caption" in p:
             content["caption"] = _visible_text(p, p["caption"])
         return self._message_from_params(p, content)
@@ -567,6 +814,48 @@ class FakeBotAPI:
         if "caption" in p:
             content["caption"] = _visible_text(p, p["caption"])
         return {"message_id": self._message_from_params(p, content)["message_id"]}
+
+    async def _copy_many(self, p: JSONDict) -> list[JSONDict]:
+        """copyMessages: missing source messages are skipped, albums stay albums."""
+        ids = p.get("message_ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, int) for i in ids):
+            raise ApiError(400, "Bad Request: message identifiers are not specified")
+        if any(later <= earlier for earlier, later in itertools.pairwise(ids)):
+            raise ApiError(
+                400, "Bad Request: message identifiers must be in strictly increasing order"
+            )
+        from_chat = int(p.get("from_chat_id", 0))
+        sources = [self.messages[from_chat, i] for i in ids if (from_chat, i) in self.messages]
+        if not sources:
+            raise ApiError(400, "Bad Request: message to copy not found")
+        albums: dict[str, str] = {}
+        copied = []
+        for source in sources:
+            content = {key: value for key, value in source.items() if key in CONTENT_KEYS}
+            if p.get("remove_caption"):
+                content.pop("caption", None)
+                content.pop("caption_entities", None)
+            if "media_group_id" in source:
+                album = albums.setdefault(source["media_group_id"], f"album-{next(self._ids)}")
+                content["media_group_id"] = album
+            copied.append({"message_id": self._message_from_params(p, content)["message_id"]})
+        return copied
+
+    async def _send_media_group(self, p: JSONDict) -> list[JSONDict]:
+        media = p.get("media")
+        if not isinstance(media, list) or not 2 <= len(media) <= 10:
+            raise ApiError(400, "Bad Request: media group must have 2-10 items")
+        album = f"album-{next(self._ids)}"
+        messages = []
+        for item in media:
+            kind = item.get("type") if isinstance(item, dict) else None
+            if kind not in ("photo", "video", "document", "audio"):
+                raise ApiError(400, "Bad Request: wrong media type in the media group")
+            content: JSONDict = {kind: self._sent_file(kind, item.get("media"))}
+            if "caption" in item:
+                content["caption"] = _visible_text(item, item["caption"])
+            messages.append(self._message_from_params(p, content | {"media_group_id": album}))
+        return messages
 
     async def _edit(self, p: JSONDict) -> JSONDict | bool:
         if "inline_message_id" in p:
@@ -596,9 +885,47 @@ class FakeBotAPI:
         return new
 
     async def _create_topic(self, p: JSONDict) -> JSONDict:
-        topic = {"name": p.get("name", ""), "icon_color": p.get("icon_color", 7322096)}
-        service = self._new_message(_chat_id(p), forum_topic_created=topic)
-        return {"message_thread_id": service["message_id"], **topic}
+        chat_id = _chat_id(p)
+        if not self._is_forum(chat_id):
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        name = str(p.get("name", ""))
+        if not name:
+            raise ApiError(400, "Bad Request: TOPIC_TITLE_EMPTY")
+        topic = Topic(name, int(p.get("icon_color", TOPIC_ICON_COLOR)))
+        topic.icon_custom_emoji_id = p.get("icon_custom_emoji_id")
+        created = {"name": topic.name, "icon_color": topic.icon_color}
+        if topic.icon_custom_emoji_id:
+            created["icon_custom_emoji_id"] = topic.icon_custom_emoji_id
+        service = self._new_message(chat_id, forum_topic_created=created)
+        thread_id = int(service["message_id"])
+        service.update(message_thread_id=thread_id, is_topic_message=True)
+        self.topics.setdefault(chat_id, {})[thread_id] = topic
+        return {"message_thread_id": thread_id, **created}
+
+    async def _manage_topic(self, p: JSONDict) -> bool:
+        """edit/close/reopen/delete a topic made by createForumTopic."""
+        chat_id, method = _chat_id(p), p["_method"]
+        if not self._is_forum(chat_id):
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        thread_id = p.get("message_thread_id")
+        topic = self.topics.get(chat_id, {}).get(thread_id) if isinstance(thread_id, int) else None
+        if topic is None or topic.deleted or not isinstance(thread_id, int):
+            raise ApiError(400, "Bad Request: TOPIC_ID_INVALID")
+        before = (topic.name, topic.icon_custom_emoji_id, topic.closed)
+        if method == "editForumTopic":
+            topic.name = str(p.get("name") or topic.name)
+            if "icon_custom_emoji_id" in p:
+                topic.icon_custom_emoji_id = p["icon_custom_emoji_id"] or None
+        elif method in ("closeForumTopic", "reopenForumTopic"):
+            topic.closed = method == "closeForumTopic"
+        elif method == "deleteForumTopic":
+            self._delete_topic(chat_id, thread_id)
+            return True
+        else:  # unpinAllForumTopicMessages
+            return True
+        if (topic.name, topic.icon_custom_emoji_id, topic.closed) == before:
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        return True
 
     async def _get_chat(self, p: JSONDict) -> JSONDict:
         gifts = dict.fromkeys(GIFT_TYPES.split(), False)
@@ -660,6 +987,11 @@ def _chat_id(p: JSONDict) -> int:
     if not isinstance(chat_id, int):
         raise ApiError(400, "Bad Request: chat not found")
     return chat_id
+
+
+def _as_reply(message: JSONDict) -> JSONDict:
+    """A message as it appears in another's ``reply_to_message`` (not nested any further)."""
+    return {key: value for key, value in message.items() if key != "reply_to_message"}
 
 
 def _commands_key(p: JSONDict) -> str:

@@ -26,9 +26,12 @@ from aiogram.types import (
     ChatMemberMember,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    ReplyParameters,
 )
 
-from tests.fake_bot_api import FakeBotAPI
+from tests.fake_bot_api import FakeBotAPI, Topic
 
 TOKEN = "123456:TEST"
 KEYBOARD = InlineKeyboardMarkup(
@@ -274,6 +277,231 @@ async def test_global_and_per_chat_rate_limits() -> None:
             assert len(api.sent_texts(100)) == 2
         finally:
             await bot.session.close()
+
+
+SUPPORT = -1001234
+
+
+async def test_forum_group_chat_and_bot_rights(api: FakeBotAPI, bot: Bot) -> None:
+    api.add_group(SUPPORT, title="Desk")
+    api.add_group(-1005, is_forum=False)
+    chat = await bot.get_chat(SUPPORT)
+    assert (chat.type, chat.title, chat.is_forum) == ("supergroup", "Desk", True)
+    assert not (await bot.get_chat(-1005)).is_forum
+    me = await bot.get_chat_member(SUPPORT, 123456)
+    assert isinstance(me, ChatMemberAdministrator)
+    assert me.can_manage_topics
+    with pytest.raises(TelegramBadRequest, match="the chat is not a forum"):
+        await bot.create_forum_topic(-1005, "Ticket")
+
+
+async def test_topic_lifecycle(api: FakeBotAPI, bot: Bot) -> None:
+    api.add_group(SUPPORT)
+    first = await bot.create_forum_topic(SUPPORT, "Ann #1")
+    second = await bot.create_forum_topic(SUPPORT, "Bob #2")
+    assert first.message_thread_id < second.message_thread_id
+    assert (first.name, first.icon_color) == ("Ann #1", 7322096)
+    thread = first.message_thread_id
+    assert api.topic(SUPPORT, thread) == Topic("Ann #1")
+
+    sent = await bot.send_message(SUPPORT, "New ticket", message_thread_id=thread)
+    assert (sent.message_thread_id, sent.is_topic_message) == (thread, True)
+    assert sent.reply_to_message is not None  # the topic's service message, as in Telegram
+    assert sent.reply_to_message.message_id == thread
+    assert sent.reply_to_message.forum_topic_created is not None
+
+    assert await bot.edit_forum_topic(SUPPORT, thread, name="Ann #1 (waiting)")
+    assert api.topic(SUPPORT, thread).name == "Ann #1 (waiting)"
+    assert await bot.close_forum_topic(SUPPORT, thread)
+    assert api.topic(SUPPORT, thread).closed
+    with pytest.raises(TelegramBadRequest, match="TOPIC_CLOSED"):
+        await bot.send_message(SUPPORT, "late", message_thread_id=thread)
+    with pytest.raises(TelegramBadRequest, match="TOPIC_NOT_MODIFIED"):
+        await bot.close_forum_topic(SUPPORT, thread)
+    assert await bot.reopen_forum_topic(SUPPORT, thread)
+    assert await bot.send_message(SUPPORT, "back", message_thread_id=thread)
+
+    assert await bot.delete_forum_topic(SUPPORT, thread)
+    assert api.topic(SUPPORT, thread).deleted
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_message(SUPPORT, "gone", message_thread_id=thread)
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text("x", chat_id=SUPPORT, message_id=sent.message_id)
+    for action in (bot.reopen_forum_topic, bot.close_forum_topic, bot.delete_forum_topic):
+        with pytest.raises(TelegramBadRequest, match="TOPIC_ID_INVALID"):
+            await action(SUPPORT, thread)
+    with pytest.raises(TelegramBadRequest, match="TOPIC_ID_INVALID"):
+        await bot.edit_forum_topic(SUPPORT, thread, name="again")
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.send_message(SUPPORT, "never was", message_thread_id=9999)
+
+    # An operator deletes the other topic by hand: no call, same effect.
+    calls = len(api.calls)
+    api.delete_topic(SUPPORT, second.message_thread_id)
+    assert len(api.calls) == calls
+    question = api.user_message(42, "Where is my order?")
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.copy_message(
+            SUPPORT,
+            42,
+            question["message"]["message_id"],
+            message_thread_id=second.message_thread_id,
+        )
+    with pytest.raises(TelegramBadRequest, match="message thread not found"):
+        await bot.copy_messages(
+            SUPPORT, 42, [question["message"]["message_id"]], message_thread_id=thread
+        )
+    assert [c.status for c in api.calls_of("copyMessage")] == [400]
+
+
+async def test_copy_messages_keeps_order_albums_and_skips_missing(
+    api: FakeBotAPI, bot: Bot
+) -> None:
+    api.add_group(SUPPORT)
+    thread = (await bot.create_forum_topic(SUPPORT, "Ann")).message_thread_id
+    text = api.user_message(42, "Two photos:")["message"]["message_id"]
+    photos = [
+        api.user_message(42, photo=True, caption=f"p{i}", media_group_id="alb")["message"]
+        for i in (1, 2)
+    ]
+    ids = [text, *(m["message_id"] for m in photos)]
+    with pytest.raises(TelegramBadRequest, match="strictly increasing order"):
+        await bot.copy_messages(SUPPORT, 42, list(reversed(ids)), message_thread_id=thread)
+    with pytest.raises(TelegramBadRequest, match="strictly increasing order"):
+        await bot.copy_messages(SUPPORT, 42, [ids[0], ids[0]], message_thread_id=thread)
+
+    copied = await bot.copy_messages(SUPPORT, 42, [*ids, 999], message_thread_id=thread)
+    assert len(copied) == 3  # the missing 999 is skipped
+    copies = [api.messages[SUPPORT, c.message_id] for c in copied]
+    assert copies[0]["text"] == "Two photos:"
+    assert [c["caption"] for c in copies[1:]] == ["p1", "p2"]
+    assert copies[1]["media_group_id"] == copies[2]["media_group_id"] != "alb"
+    assert all(c["message_thread_id"] == thread and c["is_topic_message"] for c in copies)
+    assert api.calls_of("copyMessages")[-1].params["message_ids"] == [*ids, 999]
+    with pytest.raises(TelegramBadRequest, match="message to copy not found"):
+        await bot.copy_messages(SUPPORT, 42, [998, 999])
+
+    api.fail_next("copyMessages", error_code=400, description="Bad Request: oops")
+    with pytest.raises(TelegramBadRequest, match="oops"):
+        await bot.copy_messages(SUPPORT, 42, ids)
+
+
+async def test_copy_message_with_reply_parameters(api: FakeBotAPI, bot: Bot) -> None:
+    question = api.user_message(42, "Is it in stock?")["message"]
+    relayed = await bot.copy_message(SUPPORT, 42, question["message_id"])
+    answer = api.user_message(7, "Yes!", chat_id=SUPPORT, reply_to_message_id=relayed.message_id)
+    reply_to = answer["message"]["reply_to_message"]
+    assert (reply_to["message_id"], reply_to["from"]["id"]) == (relayed.message_id, 123456)
+
+    back = await bot.copy_message(
+        42,
+        SUPPORT,
+        answer["message"]["message_id"],
+        reply_parameters=ReplyParameters(message_id=question["message_id"]),
+    )
+    params = api.calls_of("copyMessage")[-1].params
+    assert params["reply_parameters"] == {"message_id": question["message_id"]}
+    assert api.messages[42, back.message_id]["reply_to_message"]["text"] == "Is it in stock?"
+    with pytest.raises(TelegramBadRequest, match="message to be replied not found"):
+        await bot.copy_message(
+            42,
+            SUPPORT,
+            answer["message"]["message_id"],
+            reply_parameters=ReplyParameters(message_id=777),
+        )
+    lenient = ReplyParameters(message_id=777, allow_sending_without_reply=True)
+    assert await bot.send_message(42, "ok", reply_parameters=lenient)
+
+
+async def test_send_media_group(api: FakeBotAPI, bot: Bot) -> None:
+    api.add_group(SUPPORT)
+    thread = (await bot.create_forum_topic(SUPPORT, "Ann")).message_thread_id
+    upload = BufferedInputFile(b"%PDF", filename="invoice.pdf")
+    album = await bot.send_media_group(
+        SUPPORT,
+        [InputMediaPhoto(media="photo-id", caption="front"), InputMediaDocument(media=upload)],
+        message_thread_id=thread,
+    )
+    assert [m.message_thread_id for m in album] == [thread, thread]
+    assert album[0].media_group_id is not None
+    assert album[0].media_group_id == album[1].media_group_id
+    assert album[0].photo is not None and album[0].photo[-1].file_id == "photo-id"
+    assert album[0].caption == "front"
+    assert album[1].document is not None and album[1].document.file_name == "invoice.pdf"
+    with pytest.raises(TelegramBadRequest):
+        await bot.send_media_group(SUPPORT, [InputMediaPhoto(media="only-one")])
+
+
+async def test_user_media_group_messages_and_edits(api: FakeBotAPI, bot: Bot) -> None:
+    api.add_group(SUPPORT)
+    thread = (await bot.create_forum_topic(SUPPORT, "Ann")).message_thread_id
+    api.push_update(api.user_message(42, photo=True, caption="broken zip", media_group_id="g1"))
+    api.push_update(api.user_message(42, document={"file_name": "receipt.pdf"}))
+    api.push_update(api.user_message(42, voice=True))
+    api.push_update(api.user_message(42, video=True, sticker=False))
+    api.push_update(api.user_message(42, sticker={"emoji": "🙂"}))
+    api.push_update(api.user_message(7, "On it", chat_id=SUPPORT, message_thread_id=thread))
+    question = api.user_message(42, "typo")
+    api.push_update(question)
+    api.push_update(api.edited_message(42, question["message"]["message_id"], "fixed"))
+    updates = await bot.get_updates(timeout=0)
+    messages = [u.message for u in updates[:-1]]
+    assert all(m is not None for m in messages)
+    photo, doc, voice, video, sticker, agent, _ = (m for m in messages if m is not None)
+    assert photo.photo is not None and len(photo.photo) == 2
+    assert (photo.caption, photo.media_group_id, photo.text) == ("broken zip", "g1", None)
+    assert doc.document is not None and doc.document.file_name == "receipt.pdf"
+    assert voice.voice is not None and video.video is not None
+    assert sticker.sticker is not None and sticker.sticker.emoji == "🙂"
+    assert (agent.chat.id, agent.chat.type, agent.chat.title) == (SUPPORT, "supergroup", "Support")
+    assert (agent.message_thread_id, agent.is_topic_message) == (thread, True)
+    assert agent.reply_to_message is not None
+    assert agent.reply_to_message.forum_topic_created is not None
+    edited = updates[-1].edited_message
+    assert edited is not None
+    assert (edited.message_id, edited.text) == (question["message"]["message_id"], "fixed")
+    assert edited.edit_date is not None
+    assert api.messages[42, edited.message_id]["text"] == "fixed"
+    with pytest.raises(KeyError):
+        api.edited_message(42, 999, "nothing to edit")
+    with pytest.raises(ValueError, match="caption"):
+        api.user_message(42, "text and", photo=True)
+
+
+async def test_group_per_minute_limit(api: FakeBotAPI, bot: Bot) -> None:
+    now = [1000.0]
+    api.clock = lambda: now[0]
+    api.group_per_minute = 3
+    api.add_group(SUPPORT)
+    topic = await bot.create_forum_topic(SUPPORT, "Ann")  # 1
+    now[0] += 10
+    sent = await bot.send_message(SUPPORT, "a", message_thread_id=topic.message_thread_id)  # 2
+    now[0] += 10
+    assert await bot.edit_message_text("b", chat_id=SUPPORT, message_id=sent.message_id)  # 3
+    assert await bot.send_chat_action(SUPPORT, "typing")  # not a post: not counted
+    assert await bot.send_message(42, "private chats are not limited")
+    with pytest.raises(TelegramRetryAfter) as excinfo:
+        await bot.copy_message(SUPPORT, 42, 1)
+    assert excinfo.value.retry_after == 40  # the first call leaves the window at 1060
+    assert api.rejected_429 == 1
+    assert await bot.send_message(-1009, "another group has its own window")
+    now[0] += 40
+    assert await bot.send_message(SUPPORT, "c")  # at 1060 the window holds 1010, 1020, 1060
+    with pytest.raises(TelegramRetryAfter) as excinfo:
+        await bot.send_message(SUPPORT, "d")
+    assert excinfo.value.retry_after == 10
+    now[0] += 9.7
+    with pytest.raises(TelegramRetryAfter) as excinfo:
+        await bot.edit_forum_topic(SUPPORT, topic.message_thread_id, name="Ann (open)")
+    assert excinfo.value.retry_after == 1  # 0.3 s, rounded up
+    assert api.rejected_429 == 3
+    now[0] += 0.3
+    assert await bot.edit_forum_topic(SUPPORT, topic.message_thread_id, name="Ann (open)")
+    assert [c.status for c in api.calls if c.params.get("chat_id") == SUPPORT][-3:] == [
+        429,
+        429,
+        200,
+    ]
 
 
 async def test_standalone_server_prints_url_and_takes_messages() -> None:
