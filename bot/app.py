@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from aiogram import Bot, Dispatcher
+from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.types import BotCommand
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import BotCommand, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings
 from bot.middlewares import FloodControlMiddleware, UpdateContextMiddleware
+from bot.sender import Pacer, Sender
 from bot.texts import Catalogue
 from faq import KnowledgeBase, Matcher, load_kb
 from faq.matcher import DEFAULT_ANSWER_THRESHOLD, DEFAULT_CLARIFY_THRESHOLD
 from handlers import get_routers
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
+from support.hours import parse_hours
+from support.tickets import DeskPolicy, follow_up, latest_ticket, reconcile
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +48,32 @@ class App:
     kb: KnowledgeBase
     matcher: Matcher
     catalogue: Catalogue
+    policy: DeskPolicy
     clock: Callable[[], datetime] = field(default=utcnow)
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def desk_policy(settings: Settings) -> DeskPolicy:
+    s = settings
+    hours = parse_hours(s.support_hours, s.support_holidays, s.timezone)
+    return DeskPolicy(
+        chat_id=s.support_chat_id,
+        sla_seconds=s.support_first_response_sla_seconds,
+        realert_seconds=s.support_sla_realert_seconds,
+        escalate_after=s.support_sla_escalate_after,
+        reopen_window=timedelta(minutes=s.support_reopen_window_minutes),
+        new_ticket_window=timedelta(hours=s.support_new_ticket_window_hours),
+        csat_comment_window=timedelta(minutes=s.support_csat_comment_minutes),
+        hours=None if hours.always_open else hours,
+        eta_sample=s.support_eta_sample,
+        context_window=timedelta(minutes=s.support_context_minutes),
+        album_wait=timedelta(milliseconds=s.support_album_wait_ms),
+        auto_assign=s.support_auto_assign,
+        admin_ids=s.admin_ids,
+        order_pattern=s.support_order_pattern,
+    )
 
 
 def build_matcher(settings: Settings) -> tuple[KnowledgeBase, Matcher]:
@@ -81,13 +110,99 @@ async def build_app(
         kb=kb,
         matcher=matcher,
         catalogue=Catalogue(),
+        policy=desk_policy(settings),
         clock=clock,
     )
 
 
-def create_dispatcher(app: App) -> Dispatcher:
+def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
+    """The outbox sender, with the support desk's deliverers when the desk is on."""
     s = app.settings
-    dp = Dispatcher(settings=s, matcher=app.matcher, catalogue=app.catalogue)
+    sender = Sender(
+        app.session_factory,
+        clock=app.clock,
+        pacer=Pacer(
+            global_per_second=s.sender_global_per_second,
+            private_per_second=s.sender_private_per_second,
+            group_per_minute=s.sender_group_per_minute,
+            burst=s.sender_burst,
+        ),
+        lease=timedelta(seconds=s.outbox_lease_seconds),
+        give_up_after=timedelta(hours=s.outbox_give_up_hours),
+    )
+    if app.policy.enabled:
+        from bot.desk import Desk
+
+        Desk(
+            bot,
+            app.session_factory,
+            app.catalogue,
+            app.policy,
+            topics=topics,
+            agents_language=s.agents_language,
+            signature=s.support_agent_identity == "signature",
+            clock=app.clock,
+        ).install(sender)
+    return sender
+
+
+async def resolve_desk_mode(bot: Bot, settings: Settings) -> bool:
+    """True for topics mode. Checks the support group once, naming the setting on trouble."""
+    chat_id = settings.support_chat_id
+    if chat_id is None:
+        return False
+    try:
+        chat = await bot.get_chat(chat_id)
+        me = await bot.get_me()
+        member = await bot.get_chat_member(chat_id, me.id)
+    except TelegramAPIError as exc:
+        raise ConfigError(
+            f"SUPPORT_CHAT_ID={chat_id}: the bot cannot open this chat ({exc.message}). "
+            "Add the bot to the support group as an administrator."
+        ) from None
+    if member.status not in ("administrator", "creator"):
+        raise ConfigError(
+            f"SUPPORT_CHAT_ID={chat_id}: the bot must be an administrator of the support group"
+        )
+    mode = settings.support_mode
+    topics = bool(chat.is_forum) if mode == "auto" else mode == "topics"
+    if topics and not chat.is_forum:
+        raise ConfigError(
+            f"SUPPORT_MODE=topics but the group {chat_id} has no topics: turn on Topics in the "
+            "group settings, or set SUPPORT_MODE=reply"
+        )
+    if topics and not getattr(member, "can_manage_topics", True):
+        raise ConfigError(
+            f"SUPPORT_CHAT_ID={chat_id}: give the bot the 'Manage topics' admin right"
+        )
+    return topics
+
+
+class WakeSender(BaseMiddleware):
+    """After each update, nudge the sender: whatever the handler queued goes out now."""
+
+    def __init__(self, sender: Sender) -> None:
+        self.sender = sender
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            self.sender.wake()
+
+
+def create_dispatcher(
+    app: App, *, topics: bool = True, sender: Sender | None = None
+) -> Dispatcher:
+    s = app.settings
+    dp = Dispatcher(settings=s, matcher=app.matcher, catalogue=app.catalogue, policy=app.policy)
+    if sender is not None:
+        dp.update.outer_middleware(WakeSender(sender))
     dp.update.outer_middleware(
         UpdateContextMiddleware(
             app.session_factory,
@@ -96,11 +211,19 @@ def create_dispatcher(app: App) -> Dispatcher:
             clock=app.clock,
         )
     )
+    policy = app.policy
+
+    async def talking_to_agents(data: dict[str, Any], user_id: int) -> bool:
+        view = await latest_ticket(data["session"], user_id, data["now"])
+        await data["session"].rollback()
+        return follow_up(view, policy, data["now"]) in ("open", "reopen")
+
     dp.message.outer_middleware(
         FloodControlMiddleware(
             max_messages=s.flood_max_messages,
             window_seconds=s.flood_window_seconds,
             mute_seconds=s.flood_mute_seconds,
+            exempt=talking_to_agents if policy.enabled else None,
         )
     )
     dp.include_routers(
@@ -109,6 +232,10 @@ def create_dispatcher(app: App) -> Dispatcher:
             default_language=s.default_language,
             misses_before_handoff=s.misses_before_handoff,
             admin_ids=s.admin_ids,
+            policy=app.policy,
+            topics=topics,
+            agents_language=s.agents_language,
+            shop_name=s.shop_name,
         )
     )
     return dp
@@ -149,18 +276,34 @@ async def set_commands(bot: Bot, catalogue: Catalogue) -> None:
 async def run_polling(settings: Settings) -> None:
     bot = create_bot(settings)
     app = await build_app(settings)
-    dp = create_dispatcher(app)
     log.info("FAQ: %d entries from %s", len(app.kb.entries), settings.faq_path)
     from bot.scheduler import create_scheduler
 
     scheduler = create_scheduler(app)
+    sending: asyncio.Task[None] | None = None
     try:
         me = await bot.get_me()
         log.info("running as @%s (%s)", me.username, me.id)
+        topics = await resolve_desk_mode(bot, settings)
+        sender = create_sender(app, bot, topics=topics)
+        dp = create_dispatcher(app, topics=topics, sender=sender)
+        if app.policy.enabled:
+            log.info(
+                "support desk on in %s (%s mode)",
+                settings.support_chat_id,
+                "topics" if topics else "reply",
+            )
+            async with app.session_factory() as session:
+                await reconcile(session, app.policy, app.clock())
         await set_commands(bot, app.catalogue)
         scheduler.start()
+        sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")
         await dp.start_polling(bot, handle_signals=True)
     finally:
+        if sending is not None:
+            sending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sending
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await bot.session.close()

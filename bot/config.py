@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -45,6 +46,34 @@ class Settings(BaseSettings):
     flood_window_seconds: float = Field(default=10.0, gt=0)
     flood_mute_seconds: float = Field(default=30.0, ge=0)
 
+    shop_name: str = ""  # {shop} in canned replies
+
+    # The support desk (on when SUPPORT_CHAT_ID is set).
+    support_mode: Literal["auto", "topics", "reply"] = "auto"
+    support_language: str | None = None  # agents' language; DEFAULT_LANGUAGE when empty
+    support_first_response_sla_seconds: int = Field(default=180, ge=10, le=86_400)
+    support_sla_realert_seconds: int = Field(default=120, ge=10, le=86_400)
+    support_sla_escalate_after: int = Field(default=2, ge=1, le=10)
+    support_auto_assign: bool = False
+    support_agent_identity: Literal["anonymous", "signature"] = "anonymous"
+    support_reopen_window_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    support_new_ticket_window_hours: int = Field(default=24, ge=0, le=24 * 30)
+    support_csat_comment_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    support_hours: str = ""
+    support_holidays: str = ""
+    support_eta_sample: int = Field(default=50, ge=1, le=10_000)
+    support_context_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    support_album_wait_ms: int = Field(default=1200, ge=0, le=10_000)
+    support_order_pattern: str = r"(?<!\d)\d{10,20}(?!\d)"
+
+    # The outbox sender: Telegram's limits, with a margin.
+    sender_global_per_second: float = Field(default=25.0, gt=0, le=1000)
+    sender_private_per_second: float = Field(default=1.0, gt=0, le=1000)
+    sender_group_per_minute: float = Field(default=20.0, gt=0, le=100_000)
+    sender_burst: int = Field(default=3, ge=1, le=100)
+    outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
+    outbox_give_up_hours: float = Field(default=24.0, gt=0, le=24 * 14)
+
     log_level: str = "INFO"
 
     @field_validator("admin_ids", mode="before")
@@ -73,11 +102,20 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("default_language")
+    @field_validator("default_language", "support_language")
     @classmethod
-    def _check_lang(cls, value: str) -> str:
-        if value not in LANGUAGES:
+    def _check_lang(cls, value: str | None) -> str | None:
+        if value is not None and value not in LANGUAGES:
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
+        return value
+
+    @field_validator("support_order_pattern")
+    @classmethod
+    def _check_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression ({exc})") from None
         return value
 
     @field_validator("database_url")
@@ -109,6 +147,20 @@ class Settings(BaseSettings):
         if a is not None and c is not None and c > a:
             raise ValueError("FAQ_CLARIFY_THRESHOLD must not be above FAQ_ANSWER_THRESHOLD")
         return self
+
+    @model_validator(mode="after")
+    def _check_hours(self) -> Settings:
+        from support.hours import HoursError, parse_hours
+
+        try:
+            parse_hours(self.support_hours, self.support_holidays, self.timezone)
+        except HoursError as exc:
+            raise ValueError(f"SUPPORT_HOURS / SUPPORT_HOLIDAYS: {exc}") from None
+        return self
+
+    @property
+    def agents_language(self) -> str:
+        return self.support_language or self.default_language
 
     @property
     def tz(self) -> ZoneInfo:

@@ -10,6 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
 from storage.queries import prune_processed_updates
+from support.sla import run_due
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,14 @@ async def prune_update_ids(app: App) -> int:
         removed = await prune_processed_updates(session, before=app.clock() - KEEP_UPDATE_IDS)
     log.info("pruned %d old update ids", removed)
     return removed
+
+
+async def support_sla(app: App) -> int:
+    async with app.session_factory() as session:
+        raised = await run_due(session, app.policy, app.clock())
+    if raised:
+        log.info("SLA: %d ticket(s) re-alerted", raised)
+    return raised
 
 
 def create_scheduler(app: App) -> AsyncIOScheduler:
@@ -38,4 +47,17 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
         max_instances=1,
         misfire_grace_time=3600,
     )
+    if app.policy.enabled:
+        # The timers live in the tickets' rows, so this job only has to look often.
+        scheduler.add_job(
+            support_sla,
+            "interval",
+            seconds=15,
+            args=[app],
+            id="support-sla",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=60,
+        )
     return scheduler

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.texts import Catalogue
+from support.tickets import DeskPolicy
 
 
 def get_routers(
@@ -13,14 +14,29 @@ def get_routers(
     default_language: str,
     misses_before_handoff: int,
     admin_ids: tuple[int, ...],
+    policy: DeskPolicy,
+    topics: bool,
+    agents_language: str,
+    shop_name: str,
 ) -> list[Router]:
-    from handlers import admin, customer, errors, membership
+    from handlers import admin, customer, errors, membership, support_group, support_private
 
     return [
         errors.create_router(catalogue, default_language),
-        membership.create_router(),
-        admin.create_router(admin_ids),
+        membership.create_router(policy),
+        admin.create_router(admin_ids, policy),
+        support_group.create_router(
+            catalogue,
+            policy,
+            topics=topics,
+            agents_language=agents_language,
+            shop_name=shop_name,
+        ),
+        # Customers with an open ticket talk to people, not to the FAQ.
+        support_private.create_router(catalogue, policy),
         # The customer router ends with catch-alls (free text → FAQ, any other message →
         # "text only"), so it must stay last: routers added later would never be reached.
-        customer.create_router(catalogue, misses_before_handoff=misses_before_handoff),
+        customer.create_router(
+            catalogue, misses_before_handoff=misses_before_handoff, policy=policy
+        ),
     ]

@@ -21,3 +21,36 @@ class TalkToHuman(CallbackData, prefix="human"):
 
 class SetLanguage(CallbackData, prefix="lang"):
     lang: str
+
+
+# The support desk. Ticket ids arrive forged too: the domain checks ownership and state.
+class CloseTicket(CallbackData, prefix="tclose"):
+    ticket: int
+
+
+class Rate(CallbackData, prefix="rate"):
+    ticket: int
+    score: int
+
+
+class SkipComment(CallbackData, prefix="skipc"):
+    ticket: int
+
+
+class TakeTicket(CallbackData, prefix="desk"):
+    ticket: int
+    action: str  # take | close
+
+
+class TransferMenu(CallbackData, prefix="tmenu"):
+    ticket: int
+
+
+class TransferTo(CallbackData, prefix="tto"):
+    ticket: int
+    agent: int  # 0: back to the queue
+
+
+class UseCanned(CallbackData, prefix="canned"):
+    ticket: int
+    key: str

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandStart
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import Catalogue, Texts
@@ -16,7 +16,7 @@ from handlers.callbacks import Feedback, PickAnswer, SetLanguage, TalkToHuman
 from handlers.filters import HasText, MenuButton, PrivateChat, SlashCommand
 from handlers.render import render_entry, render_human, render_reply
 from support import assistant
-from support.handoff import HandoffReason, ask_for_human
+from support.tickets import DeskPolicy, HandoffReason, open_ticket
 
 # Menu buttons open these FAQ entries (by id in the knowledge base).
 MENU_TOPICS = {
@@ -27,7 +27,9 @@ MENU_TOPICS = {
 }
 
 
-def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router:
+def create_router(
+    catalogue: Catalogue, *, misses_before_handoff: int, policy: DeskPolicy
+) -> Router:
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
     router.callback_query.filter(PrivateChat())
@@ -50,14 +52,29 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
     async def cmd_language(message: Message, texts: Texts) -> None:
         await message.answer(texts("language-choose"), reply_markup=kb.languages())
 
+    async def hand_off(
+        session: AsyncSession, user_id: int, reason: HandoffReason, texts: Texts, now: datetime
+    ) -> tuple[str, InlineKeyboardMarkup | None]:
+        result = await open_ticket(
+            session,
+            policy,
+            user_id=user_id,
+            reason=reason,
+            question=None,
+            lang=texts.lang,
+            now=now,
+        )
+        text = render_human(texts, result, reason, desk=policy.enabled)
+        return text, kb.close_ticket(texts, result.ticket_id) if policy.enabled else None
+
     @router.message(Command("human"))
     async def cmd_human(
         message: Message, session: AsyncSession, event_from_user: User, texts: Texts, now: datetime
     ) -> None:
-        result = await ask_for_human(
-            session, user_id=event_from_user.id, reason=HandoffReason.COMMAND, now=now
+        text, markup = await hand_off(
+            session, event_from_user.id, HandoffReason.COMMAND, texts, now
         )
-        await message.answer(render_human(texts, result, HandoffReason.COMMAND))
+        await message.answer(text, reply_markup=markup)
 
     @router.message(MenuButton(labels))
     async def on_menu(
@@ -73,10 +90,10 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
             await message.answer(texts("language-choose"), reply_markup=kb.languages())
             return
         if menu_action == "menu-human":
-            result = await ask_for_human(
-                session, user_id=event_from_user.id, reason=HandoffReason.BUTTON, now=now
+            text, markup = await hand_off(
+                session, event_from_user.id, HandoffReason.BUTTON, texts, now
             )
-            await message.answer(render_human(texts, result, HandoffReason.BUTTON))
+            await message.answer(text, reply_markup=markup)
             return
         shown = await assistant.show_topic(
             session,
@@ -114,11 +131,13 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
             user_id=event_from_user.id,
             text=message.text or "",
             now=now,
+            policy=policy,
+            lang=lang_override,
             misses_before_handoff=misses_before_handoff,
         )
         # Answer in the customer's chosen language, else in the language they wrote in.
         texts = catalogue.for_lang(lang_override or reply.lang or texts.lang)
-        text, markup = render_reply(texts, reply)
+        text, markup = render_reply(texts, reply, desk=policy.enabled)
         await message.answer(text, reply_markup=markup)
 
     @router.message()
@@ -216,9 +235,9 @@ def create_router(catalogue: Catalogue, *, misses_before_handoff: int) -> Router
         reason = (
             HandoffReason.FEEDBACK if callback_data.source == "feedback" else HandoffReason.BUTTON
         )
-        result = await ask_for_human(session, user_id=event_from_user.id, reason=reason, now=now)
+        text, markup = await hand_off(session, event_from_user.id, reason, texts, now)
         await query.answer()
-        await bot.send_message(event_from_user.id, render_human(texts, result, reason))
+        await bot.send_message(event_from_user.id, text, reply_markup=markup)
 
     @router.callback_query(SetLanguage.filter())
     async def cb_language(

@@ -7,7 +7,19 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 
 from bot.texts import Texts
 from faq import Entry
-from handlers.callbacks import Feedback, PickAnswer, SetLanguage, TalkToHuman
+from handlers.callbacks import (
+    CloseTicket,
+    Feedback,
+    PickAnswer,
+    Rate,
+    SetLanguage,
+    SkipComment,
+    TakeTicket,
+    TalkToHuman,
+    TransferMenu,
+    TransferTo,
+    UseCanned,
+)
 
 MENU_KEYS = (
     "menu-size",
@@ -66,4 +78,58 @@ def languages() -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text="中文", callback_data=SetLanguage(lang="zh"))
     kb.button(text="English", callback_data=SetLanguage(lang="en"))
+    return kb.as_markup()
+
+
+def close_ticket(t: Texts, ticket_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("btn-close-ticket"), callback_data=CloseTicket(ticket=ticket_id))
+    return kb.as_markup()
+
+
+def csat(ticket_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for score in range(1, 6):
+        kb.button(text="⭐" * score, callback_data=Rate(ticket=ticket_id, score=score))
+    kb.adjust(5)
+    return kb.as_markup()
+
+
+def skip_comment(t: Texts, ticket_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("btn-csat-skip"), callback_data=SkipComment(ticket=ticket_id))
+    return kb.as_markup()
+
+
+def ticket_card(
+    t: Texts, ticket_id: int, *, open_: bool, taken: bool
+) -> InlineKeyboardMarkup | None:
+    if not open_:
+        return None
+    kb = InlineKeyboardBuilder()
+    if not taken:
+        kb.button(text=t("btn-take"), callback_data=TakeTicket(ticket=ticket_id, action="take"))
+    kb.button(text=t("btn-close"), callback_data=TakeTicket(ticket=ticket_id, action="close"))
+    kb.button(text=t("btn-transfer"), callback_data=TransferMenu(ticket=ticket_id))
+    return kb.as_markup()
+
+
+def transfer_targets(
+    t: Texts, ticket_id: int, agents: list[tuple[int, str]]
+) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for agent_id, name in agents[:20]:
+        kb.button(
+            text=name[:BUTTON_CHARS], callback_data=TransferTo(ticket=ticket_id, agent=agent_id)
+        )
+    kb.button(text=t("btn-transfer-queue"), callback_data=TransferTo(ticket=ticket_id, agent=0))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def canned_choices(ticket_id: int, keys: list[str]) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for key in keys[:30]:
+        kb.button(text=key, callback_data=UseCanned(ticket=ticket_id, key=key))
+    kb.adjust(3)
     return kb.as_markup()

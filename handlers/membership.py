@@ -9,10 +9,11 @@ from aiogram.types import ChatMemberUpdated
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.filters import PrivateChat
-from support.customers import note_reachability
+from support.relay import customer_back, customer_unreachable
+from support.tickets import DeskPolicy
 
 
-def create_router() -> Router:
+def create_router(policy: DeskPolicy) -> Router:
     router = Router(name=__name__)
     router.my_chat_member.filter(PrivateChat())
 
@@ -20,9 +21,9 @@ def create_router() -> Router:
     async def on_my_chat_member(
         event: ChatMemberUpdated, session: AsyncSession, now: datetime
     ) -> None:
-        status = event.new_chat_member.status
-        await note_reachability(
-            session, user_id=event.chat.id, blocked=status in ("kicked", "left"), now=now
-        )
+        if event.new_chat_member.status in ("kicked", "left"):
+            await customer_unreachable(session, policy, user_id=event.chat.id, now=now)
+        else:
+            await customer_back(session, policy, user_id=event.chat.id, now=now)
 
     return router

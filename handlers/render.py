@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.texts import Texts
 from faq import Entry, SizeAdvice
 from handlers import keyboards as kb
 from support.assistant import Reply, ReplyKind
-from support.handoff import HandoffReason, HandoffResult
+from support.relay import Incoming
+from support.tickets import HandoffReason, OpenResult
 
 
 def render_entry(entry: Entry, lang: str) -> str:
@@ -35,15 +36,57 @@ def render_size(t: Texts, advice: SizeAdvice) -> str:
     )
 
 
-def render_human(t: Texts, result: HandoffResult, reason: HandoffReason) -> str:
-    if not result.created:
-        return t("human-already", id=result.request_id)
-    if reason is HandoffReason.MISSES:
-        return t("human-after-misses", id=result.request_id)
-    return t("human-recorded", id=result.request_id)
+def render_human(t: Texts, result: OpenResult, reason: HandoffReason, *, desk: bool) -> str:
+    """What the customer is told after asking for a person: the honest state of the queue."""
+    if not desk:  # no support group configured: the request is recorded for the team
+        if not result.created and not result.reopened:
+            return t("human-already", id=result.ticket_id)
+        if reason is HandoffReason.MISSES:
+            return t("human-after-misses", id=result.ticket_id)
+        return t("human-recorded", id=result.ticket_id)
+    if result.reopened:
+        text = t("ticket-reopened")
+    elif not result.created:
+        text = t("ticket-already-open", id=result.ticket_id)
+    elif result.opens_at is not None:
+        text = t("ticket-out-of-hours", opens=result.opens_at.strftime("%Y-%m-%d %H:%M"))
+    elif not result.position:
+        text = t("ticket-with-agent")
+    elif result.eta_minutes is not None:
+        text = t("ticket-opened", position=result.position, minutes=result.eta_minutes)
+    else:
+        text = t("ticket-opened-no-eta", position=result.position)
+    if reason is HandoffReason.MISSES and result.created:
+        text = f"{t('ticket-after-misses')} {text}"
+    return text
 
 
-def render_reply(t: Texts, reply: Reply) -> tuple[str, InlineKeyboardMarkup | None]:
+FILE_ATTRS = ("document", "voice", "video", "audio", "animation", "video_note", "sticker")
+
+
+def incoming(message: Message) -> Incoming:
+    """The parts of a message the desk stores (the file id lets it re-send if needed)."""
+    file_id = message.photo[-1].file_id if message.photo else None
+    for attr in FILE_ATTRS:
+        media = getattr(message, attr, None)
+        if file_id is None and media is not None:
+            file_id = media.file_id
+    entities = message.entities or message.caption_entities
+    return Incoming(
+        chat_id=message.chat.id,
+        message_id=message.message_id,
+        author_id=message.from_user.id if message.from_user else 0,
+        kind=str(getattr(message.content_type, "value", message.content_type)),
+        text=message.text if message.text is not None else message.caption,
+        entities=[e.model_dump(exclude_none=True) for e in entities] if entities else None,
+        file_id=file_id,
+        media_group_id=message.media_group_id,
+    )
+
+
+def render_reply(
+    t: Texts, reply: Reply, *, desk: bool = False
+) -> tuple[str, InlineKeyboardMarkup | None]:
     result = reply.result
     if reply.kind is ReplyKind.ANSWER and result is not None and result.entry is not None:
         assert reply.interaction_id is not None
@@ -56,7 +99,9 @@ def render_reply(t: Texts, reply: Reply) -> tuple[str, InlineKeyboardMarkup | No
         return t("clarify-intro"), kb.candidates(t, reply.interaction_id, entries, t.lang)
     if reply.kind is ReplyKind.HUMAN and reply.handoff is not None:
         reason = reply.handoff_reason or HandoffReason.KEYWORD
-        return render_human(t, reply.handoff, reason), None
+        return render_human(t, reply.handoff, reason, desk=desk), (
+            kb.close_ticket(t, reply.handoff.ticket_id) if desk else None
+        )
     if reply.kind is ReplyKind.EMPTY:
         return t("empty-text"), None
     if reply.kind is ReplyKind.TOO_LONG:

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, String, Text, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base
@@ -63,19 +76,216 @@ class UnansweredQuestion(Base):
     created_at: Mapped[datetime] = mapped_column(index=True)
 
 
-class HandoffRequest(Base):
-    """A customer asked for a person. The support desk turns these into tickets."""
+OPEN_TICKET = text("state <> 'closed'")
+PENDING_OUTBOX = text("status IN ('pending', 'sending')")
 
-    __tablename__ = "handoff_requests"
+
+class Agent(Base):
+    """A member of the support group who answers customers; registered on first action."""
+
+    __tablename__ = "agents"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    signature: Mapped[str | None] = mapped_column(String(64))
+    online: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    online_changed_at: Mapped[datetime | None]
+    last_assigned_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
+class Ticket(Base):
+    """One customer conversation with people, from handoff to close (and maybe reopen)."""
+
+    __tablename__ = "tickets"
+    __table_args__ = (
+        # One unclosed ticket per customer, guarded by the database.
+        Index(
+            "uq_tickets_user_open",
+            "user_id",
+            unique=True,
+            sqlite_where=OPEN_TICKET,
+            postgresql_where=OPEN_TICKET,
+        ),
+        Index("ix_tickets_user_opened", "user_id", "opened_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    reason: Mapped[str] = mapped_column(
-        String(16)
-    )  # button | command | keyword | misses | feedback
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(16))  # HandoffReason, or "import"
     question: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    lang: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(8), default="desk", server_default="desk")
+    # new | assigned | waiting (customer wrote last) | answered (agent wrote last) | closed
+    state: Mapped[str] = mapped_column(String(16), default="new", server_default="new")
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("agents.user_id"))
+    opened_at: Mapped[datetime] = mapped_column(index=True)
+    assigned_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    first_responder_id: Mapped[int | None]
+    last_customer_at: Mapped[datetime | None]
+    last_agent_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    closed_by_kind: Mapped[str | None] = mapped_column(String(8))  # agent | customer | system
+    closed_by_id: Mapped[int | None]
+    close_note: Mapped[str | None] = mapped_column(Text)
+    reopen_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    sla_due_at: Mapped[datetime | None]
+    sla_breached_at: Mapped[datetime | None]
+    sla_alert_level: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_alert_at: Mapped[datetime | None] = mapped_column(index=True)
+    customer_blocked_at: Mapped[datetime | None]
+    card_chat_id: Mapped[int | None]
+    card_message_id: Mapped[int | None]
+
+
+class TicketMessage(Base):
+    """A message in a ticket, stored before it is relayed (nothing a customer writes is lost)."""
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (
+        UniqueConstraint("src_chat_id", "src_message_id"),  # a replayed update stores nothing
+        Index("ix_ticket_messages_dst", "dst_chat_id", "dst_message_id"),
+        Index("ix_ticket_messages_album", "src_chat_id", "media_group_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[str] = mapped_column(String(8))  # in | out | note | context
+    author_id: Mapped[int | None]
+    kind: Mapped[str] = mapped_column(String(24))  # aiogram content_type, or "faq"
+    text: Mapped[str | None] = mapped_column(Text)
+    entities: Mapped[Any | None] = mapped_column(JSON)
+    file_id: Mapped[str | None] = mapped_column(String(256))
+    media_group_id: Mapped[str | None] = mapped_column(String(64))
+    src_chat_id: Mapped[int | None]
+    src_message_id: Mapped[int | None]
+    dst_chat_id: Mapped[int | None]
+    dst_message_id: Mapped[int | None]
+    # pending | sent | failed | dropped | none (notes and context are never sent)
+    delivery: Mapped[str] = mapped_column(String(8), default="none", server_default="none")
+    edited_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
+
+
+class TicketEvent(Base):
+    """What happened to a ticket and who did it: feeds /history and per-agent numbers."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[int | None]
+    data: Mapped[Any | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
+class CustomerTopic(Base):
+    """The customer's forum topic in the support group, reused for all their tickets."""
+
+    __tablename__ = "customer_topics"
+    __table_args__ = (UniqueConstraint("chat_id", "thread_id"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    chat_id: Mapped[int]
+    thread_id: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(8), default="none")  # none | ok | lost
+    generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    shown_name: Mapped[str | None] = mapped_column(String(128))
+    updated_at: Mapped[datetime]
+
+
+class Csat(Base):
+    """The customer's rating of a closed ticket: asked once, rated once, one optional comment."""
+
+    __tablename__ = "csat"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score_range"),)
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    user_id: Mapped[int] = mapped_column(index=True)
+    asked_at: Mapped[datetime]
+    score: Mapped[int | None]
+    rated_at: Mapped[datetime | None]
+    comment: Mapped[str | None] = mapped_column(Text)
+    comment_until: Mapped[datetime | None]
+    commented_at: Mapped[datetime | None]
+
+
+class CannedReply(Base):
+    __tablename__ = "canned_replies"
+    __table_args__ = (UniqueConstraint("key", "lang"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(32))
+    lang: Mapped[str] = mapped_column(String(8))  # zh | en | * (any)
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """A Telegram call to make, stored in the same transaction as the change that needs it.
+
+    One sender claims due rows (a conditional UPDATE, so two senders never take the same
+    row), sends them at Telegram's limits and records the outcome. Rows of one `lane` go out
+    in (`lane_order`, `id`) order.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index(
+            "ix_outbox_lane_pending",
+            "lane",
+            "lane_order",
+            "id",
+            postgresql_where=PENDING_OUTBOX,
+            sqlite_where=PENDING_OUTBOX,
+        ),
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    lane: Mapped[str] = mapped_column(String(48))
+    lane_order: Mapped[int] = mapped_column(default=1, server_default="1")
+    chat_id: Mapped[int | None]
+    priority: Mapped[int] = mapped_column(default=0, server_default="0")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    ticket_message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket_messages.id", ondelete="CASCADE")
+    )
+    payload: Mapped[Any | None] = mapped_column(JSON)
+    dedupe_key: Mapped[str | None] = mapped_column(String(96), unique=True)
+    # pending | sending | sent | failed | dropped
+    status: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class RatePause(Base):
+    """A 429 pauses every sender: `global` or `chat:<id>` until the time Telegram named."""
+
+    __tablename__ = "rate_pauses"
+
+    scope: Mapped[str] = mapped_column(String(48), primary_key=True)
+    until: Mapped[datetime]
 
 
 class ProcessedUpdate(Base):

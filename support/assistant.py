@@ -3,7 +3,7 @@
 Rules owned here:
 - every question is stored with its outcome (`faq_interactions`), and every question the bot
   could not answer is kept for managers (`unanswered_questions`);
-- misses in a row (`users.consecutive_misses`) reaching the limit record a handoff request;
+- misses in a row (`users.consecutive_misses`) reaching the limit open a ticket;
 - feedback belongs to the customer who asked: a forged or foreign interaction id is refused,
   and feedback is given once (conditional UPDATE on `feedback IS NULL`).
 """
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from faq import Entry, Matcher, MatchResult, Outcome, normalize, wants_human
 from storage.models import FaqInteraction, UnansweredQuestion, User
-from support.handoff import HandoffReason, HandoffResult, request_human
+from support.tickets import DeskPolicy, HandoffReason, OpenResult, open_ticket
 
 MAX_QUESTION_CHARS = 4096
 
@@ -28,7 +28,7 @@ class ReplyKind(StrEnum):
     ANSWER = "answer"  # the answer is shown, with 👍 / 👎
     CLARIFY = "clarify"  # up to three likely questions as buttons
     NO_MATCH = "no_match"  # honest "I don't know", with a human offered
-    HUMAN = "human"  # a handoff request was recorded
+    HUMAN = "human"  # a ticket was opened (or the open one found)
     EMPTY = "empty"  # nothing to read: emoji, punctuation, blank
     TOO_LONG = "too_long"
 
@@ -39,7 +39,7 @@ class Reply:
     lang: str | None  # the language of the question; None when there is nothing to read
     interaction_id: int | None = None
     result: MatchResult | None = None
-    handoff: HandoffResult | None = None
+    handoff: OpenResult | None = None
     handoff_reason: HandoffReason | None = None
 
 
@@ -68,6 +68,8 @@ async def ask(
     user_id: int,
     text: str,
     now: datetime,
+    policy: DeskPolicy,
+    lang: str | None = None,
     misses_before_handoff: int = 2,
 ) -> Reply:
     """Answer one free-text question; commits what happened before the bot replies."""
@@ -92,11 +94,16 @@ async def ask(
     await session.flush()
 
     async def hand_off(reason: HandoffReason) -> Reply:
-        handoff = await request_human(
-            session, user_id=user_id, reason=reason, question=text, now=now
-        )
         await _reset_misses(session, user_id)
-        await session.commit()
+        handoff = await open_ticket(
+            session,
+            policy,
+            user_id=user_id,
+            reason=reason,
+            question=text,
+            lang=lang or result.lang,
+            now=now,
+        )
         return Reply(ReplyKind.HUMAN, result.lang, interaction.id, result, handoff, reason)
 
     # Asking for a person in words wins even when the FAQ has no `action: handoff` entry.

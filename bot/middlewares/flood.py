@@ -1,7 +1,9 @@
 """Flood control for private chats: over N messages in M seconds gets one notice, then quiet.
 
 Per process and in memory on purpose: it protects this process's work, and losing the
-window on restart is harmless.
+window on restart is harmless. An album counts once (Telegram sends each photo as its own
+message), and a customer talking to an agent is never muted: `exempt` is asked, only when
+a mute would happen, whether this customer has an open ticket.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ class FloodControlMiddleware(BaseMiddleware):
         window_seconds: float,
         mute_seconds: float,
         monotonic: Callable[[], float] = time.monotonic,
+        exempt: Callable[[dict[str, Any], int], Awaitable[bool]] | None = None,
     ) -> None:
+        self.exempt = exempt
+        self._albums: dict[int, str] = {}
         self.max_messages = max_messages
         self.window = window_seconds
         self.mute = mute_seconds
@@ -62,7 +67,17 @@ class FloodControlMiddleware(BaseMiddleware):
     ) -> Any:
         if not isinstance(event, Message) or event.chat.type != "private" or not event.from_user:
             return await handler(event, data)
-        ignore, notify = self._is_flooding(event.from_user.id, self.monotonic())
+        user_id = event.from_user.id
+        if event.media_group_id is not None:
+            if self._albums.get(user_id) == event.media_group_id:
+                return await handler(event, data)  # the rest of an album already counted
+            if len(self._albums) > MAX_TRACKED_USERS:
+                self._albums.clear()
+            self._albums[user_id] = event.media_group_id
+        ignore, notify = self._is_flooding(user_id, self.monotonic())
+        if ignore and self.exempt is not None and await self.exempt(data, user_id):
+            self._muted_until.pop(user_id, None)
+            ignore = False
         if not ignore:
             return await handler(event, data)
         if notify:

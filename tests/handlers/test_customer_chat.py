@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.local import ChatClient
-from storage.models import FaqInteraction, HandoffRequest, UnansweredQuestion, User
+from storage.models import FaqInteraction, Ticket, UnansweredQuestion, User
 from tests.conftest import MakeClient
 
 
@@ -80,7 +80,7 @@ async def test_two_misses_in_a_row_hand_off(client: ChatClient, app: App) -> Non
     assert first.buttons and first.buttons[-1].text == "🙋 Talk to a human"
     [second] = await client.send("qwpoeiru mnbvcx")
     assert "twice in a row" in (second.text or "")
-    assert await _count(app, HandoffRequest) == 1
+    assert await _count(app, Ticket) == 1
     assert await _count(app, UnansweredQuestion) == 2
 
 
@@ -91,7 +91,7 @@ async def test_talk_to_a_human_by_button_command_and_words(client: ChatClient, a
     assert "already with our team" in (b.text or "")
     [c] = await client.send("转人工")
     assert "#1" in (c.text or "")
-    assert await _count(app, HandoffRequest) == 1
+    assert await _count(app, Ticket) == 1
 
 
 async def test_menu_buttons_open_topics(client: ChatClient, app: App) -> None:

@@ -6,13 +6,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faq import Matcher
-from storage.models import FaqInteraction, HandoffRequest, UnansweredQuestion, User
+from storage.models import FaqInteraction, Ticket, UnansweredQuestion, User
 from storage.queries import upsert_user
 from support import assistant
 from support.assistant import FeedbackStatus, ReplyKind
-from support.handoff import HandoffReason, ask_for_human
+from support.tickets import DeskPolicy, HandoffReason, open_ticket
 from tests.conftest import T0
 
+POLICY = DeskPolicy(chat_id=None)  # the desk is off: tickets are recorded only
 UID = 7_000_000_001
 GIBBERISH = "zzqx blorf wibble"
 
@@ -29,7 +30,9 @@ async def _count(session: AsyncSession, model: type) -> int:
 
 
 async def _ask(session: AsyncSession, matcher: Matcher, text: str) -> assistant.Reply:
-    return await assistant.ask(session, matcher=matcher, user_id=UID, text=text, now=T0)
+    return await assistant.ask(
+        session, matcher=matcher, user_id=UID, text=text, now=T0, policy=POLICY
+    )
 
 
 async def test_known_question_is_answered_and_recorded(
@@ -59,13 +62,13 @@ async def test_a_miss_is_kept_for_managers_and_two_in_a_row_ask_for_a_human(
     first = await _ask(session, matcher, GIBBERISH)
     assert first.kind in (ReplyKind.NO_MATCH, ReplyKind.CLARIFY)
     assert await _count(session, UnansweredQuestion) == 1
-    assert await _count(session, HandoffRequest) == 0
+    assert await _count(session, Ticket) == 0
 
     second = await _ask(session, matcher, "qwpoeiru mnbvcx")
     assert second.kind is ReplyKind.HUMAN
     assert second.handoff is not None and second.handoff.created
     assert second.handoff_reason is HandoffReason.MISSES
-    request = await session.get(HandoffRequest, second.handoff.request_id)
+    request = await session.get(Ticket, second.handoff.ticket_id)
     assert request is not None and request.reason == "misses" and request.user_id == UID
     user = await session.get(User, UID)
     assert user is not None and user.consecutive_misses == 0
@@ -89,10 +92,12 @@ async def test_asking_for_a_person_in_words_records_one_pending_request(
     assert reply.kind is ReplyKind.HUMAN and reply.handoff is not None and reply.handoff.created
     again = await _ask(session, matcher, "I want to talk to a real person")
     assert again.handoff is not None and not again.handoff.created
-    assert again.handoff.request_id == reply.handoff.request_id
-    button = await ask_for_human(session, user_id=UID, reason=HandoffReason.BUTTON, now=T0)
-    assert button.request_id == reply.handoff.request_id
-    assert await _count(session, HandoffRequest) == 1
+    assert again.handoff.ticket_id == reply.handoff.ticket_id
+    button = await open_ticket(
+        session, POLICY, user_id=UID, reason=HandoffReason.BUTTON, question=None, lang="en", now=T0
+    )
+    assert button.ticket_id == reply.handoff.ticket_id
+    assert await _count(session, Ticket) == 1
     # Both questions are on record, so the handoff rate counts them.
     assert await _count(session, FaqInteraction) == 2
 
