@@ -102,14 +102,15 @@ async def from_customer(
     row = _message_row(ticket_id, "in", msg, now)
     if not await _store(session, row):
         return RelayResult(RelayStatus.REPLAY, ticket_id)
+    was_answered = ticket.state == "answered"
     values: dict[str, Any] = {"last_customer_at": now}
-    if ticket.state == "answered":  # the customer is waiting for an answer again
+    if was_answered:  # the customer is waiting for an answer again
         due = now + timedelta(seconds=policy.sla_seconds)
         values.update(state="waiting", sla_due_at=due, next_alert_at=due, sla_alert_level=0)
     await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values))
     if policy.enabled:
         await _queue_in(session, policy, ticket, row, msg, now)
-        if ticket.state == "answered":
+        if was_answered:
             await refresh_card(session, policy, ticket, now)
     await session.commit()
     return RelayResult(RelayStatus.QUEUED, ticket_id)

@@ -105,6 +105,19 @@ def test_shell_answers_the_issue_examples(tmp_path: Path) -> None:
     assert (tmp_path / "data" / "shell.db").exists()
 
 
+def test_shell_plays_the_support_desk_too(tmp_path: Path) -> None:
+    """Customer and agent in one terminal: handoff, relay both ways, close, rating."""
+    script = "/human\nmy parcel 1234567890123 is late\n@ Let me check\n@ /close\n#5\n"
+    proc = _main("shell", "--lang", "en", cwd=tmp_path, stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "desk> (new topic:" in out
+    assert "desk#100> (copied) my parcel 1234567890123 is late" in out
+    assert "bot> (copied) Let me check" in out
+    assert "How did we do?" in out
+    assert "Thank you for rating us!" in out
+
+
 def test_unanswered_export_is_an_eval_file(tmp_path: Path) -> None:
     db = tmp_path / "shell.db"
     url = f"sqlite+aiosqlite:///{db}"
