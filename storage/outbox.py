@@ -2,8 +2,9 @@
 
 - `enqueue` adds a row inside the caller's business transaction (it does not commit).
 - `claim` hands due rows to one sender: a conditional UPDATE ... RETURNING, so two senders
-  never get the same row (PostgreSQL: the candidates are locked with FOR UPDATE SKIP LOCKED
-  and the UPDATE re-checks `status = 'pending'`; SQLite: the single writer serialises).
+  never get the same row (PostgreSQL: the candidates are picked once, in a MATERIALIZED CTE,
+  locked FOR UPDATE SKIP LOCKED, and the UPDATE re-checks `status = 'pending'`; SQLite: the
+  single writer serialises).
 - Rows of one `lane` go out in (`lane_order`, `id`) order: only the head of a lane (no
   pending or sending row of the lane before it) can be claimed, due or not, so a row that
   waits for a retry holds back the rows behind it.
@@ -29,6 +30,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    delete,
     exists,
     func,
     literal_column,
@@ -388,3 +390,13 @@ def backoff(
     delay = min(cap, base * 2.0**exponent)
     delay *= 1 + jitter * (2 * rand() - 1)
     return timedelta(seconds=max(delay, 0.0))
+
+
+async def prune(session: AsyncSession, *, before: datetime) -> int:
+    """Delete rows sent or dropped before `before` (failed rows stay for a person to see)."""
+    t = OUTBOX
+    done = await session.execute(
+        delete(t).where(t.c.status.in_((SENT, DROPPED)), t.c.created_at < before)
+    )
+    await session.commit()
+    return int(done.rowcount)  # type: ignore[attr-defined]

@@ -441,3 +441,17 @@ async def test_claim_copes_with_a_few_thousand_rows(session: AsyncSession) -> No
         await session.commit()
     assert order == expected
     assert (await outbox.backlog(session))["sent"] == 3_000
+
+
+async def test_prune_deletes_old_delivered_rows_only(session: AsyncSession) -> None:
+    for status in ("sent", "dropped", "failed", "pending"):
+        await outbox.enqueue(session, kind="k", lane=f"l:{status}", now=T0)
+    await session.commit()
+    rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    for row, status in zip(rows, ("sent", "dropped", "failed", "pending"), strict=True):
+        row.status = status
+    await session.commit()
+    assert await outbox.prune(session, before=T0) == 0  # not older than the cut-off
+    assert await outbox.prune(session, before=T0 + timedelta(days=8)) == 2
+    left = (await session.scalars(select(OutboxMessage.status))).all()
+    assert sorted(left) == ["failed", "pending"]
