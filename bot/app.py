@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings
 from bot.middlewares import FloodControlMiddleware, UpdateContextMiddleware
+from bot.polling import InboxPoller
 from bot.sender import Pacer, Sender
 from bot.texts import Catalogue
 from faq import KnowledgeBase, Matcher, load_kb
@@ -298,7 +300,14 @@ async def run_polling(settings: Settings) -> None:
         await set_commands(bot, app.catalogue)
         scheduler.start()
         sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")
-        await dp.start_polling(bot, handle_signals=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await bot.delete_webhook()
+        log.info("polling (updates are stored before they are confirmed)")
+        await InboxPoller(dp, bot, app.session_factory, clock=app.clock).run_until(stop)
+        log.info("stopped")
     finally:
         if sending is not None:
             sending.cancel()

@@ -9,7 +9,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
-from storage import outbox
+from storage import inbox, outbox
 from storage.queries import prune_processed_updates
 from support.sla import run_due
 
@@ -26,6 +26,7 @@ KEEP_OUTBOX = timedelta(days=7)
 async def prune_update_ids(app: App) -> int:
     async with app.session_factory() as session:
         removed = await prune_processed_updates(session, before=app.clock() - KEEP_UPDATE_IDS)
+        await inbox.prune(session, before=app.clock() - KEEP_UPDATE_IDS)
         sent = await outbox.prune(session, before=app.clock() - KEEP_OUTBOX)
     log.info("pruned %d old update ids and %d delivered outbox rows", removed, sent)
     return removed

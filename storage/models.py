@@ -295,3 +295,30 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class InboxUpdate(Base):
+    """Updates as they came from getUpdates, stored before Telegram is told they arrived.
+
+    Polling confirms updates by asking for the next ones; the bot stores each batch first,
+    so a crash (even kill -9) mid-handling loses nothing: pending rows are replayed at
+    start. The payload is cleared once handled; rows are pruned after two days.
+    """
+
+    __tablename__ = "inbox_updates"
+    __table_args__ = (
+        Index(
+            "ix_inbox_updates_pending",
+            "update_id",
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
+
+    update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    payload: Mapped[Any | None] = mapped_column(JSON)
+    # pending | done | failed
+    status: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    received_at: Mapped[datetime] = mapped_column(index=True)
+    handled_at: Mapped[datetime | None]

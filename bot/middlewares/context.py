@@ -45,7 +45,10 @@ class UpdateContextMiddleware(BaseMiddleware):
         async with self.session_factory() as session:
             # One short transaction records the update id (at most once, guarded by the
             # primary key) and refreshes the user, before any handler acts.
-            if not await mark_update_processed(session, event.update_id, now):
+            # Updates from the polling inbox were de-duplicated when they were stored.
+            if not data.get("from_inbox") and not await mark_update_processed(
+                session, event.update_id, now
+            ):
                 await session.rollback()
                 log.info("update %s delivered again; ignored", event.update_id)
                 return None

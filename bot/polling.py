@@ -1,0 +1,181 @@
+"""Long polling that loses nothing, even on kill -9.
+
+aiogram's own polling moves the offset as soon as it has handed an update to a task, so
+updates still being handled when the process dies are gone (Telegram considers them
+delivered). Here each batch from getUpdates is stored first (storage/inbox.py), and only
+then is the next getUpdates allowed to confirm it. At start, stored updates that were
+never finished are handled again.
+
+Each chat's updates are handled in order (one queue per chat; chats run in parallel,
+at most `concurrency` at once), so messages and album parts reach the desk in order.
+A replayed update may run its handler a second time: the desk's writes are idempotent
+(unique source message ids, outbox dedupe keys); an FAQ answer could be repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+from aiogram.utils.backoff import Backoff, BackoffConfig
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage import inbox
+
+log = logging.getLogger(__name__)
+
+BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
+
+
+def chat_key(payload: dict[str, Any]) -> int:
+    """The chat (or user) an update belongs to, for ordering; 0 when there is none."""
+    for value in payload.values():
+        if isinstance(value, dict):
+            chat = value.get("chat")
+            if isinstance(chat, dict) and "id" in chat:
+                return int(chat["id"])
+            message = value.get("message")
+            if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+                return int(message["chat"]["id"])
+            sender = value.get("from")
+            if isinstance(sender, dict) and "id" in sender:
+                return int(sender["id"])
+    return 0
+
+
+class InboxPoller:
+    def __init__(
+        self,
+        dp: Dispatcher,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        clock: Callable[[], datetime],
+        concurrency: int = 64,
+        polling_timeout: int = 30,
+    ) -> None:
+        self.dp = dp
+        self.bot = bot
+        self.sf = session_factory
+        self.clock = clock
+        self.polling_timeout = polling_timeout
+        self.slots = asyncio.Semaphore(concurrency)
+        self.tails: dict[int, asyncio.Task[None]] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(
+        self, update_id: int, payload: dict[str, Any], update: Update | None = None
+    ) -> None:
+        ok = False
+        try:
+            async with self.slots:
+                if update is None:
+                    update = Update.model_validate(
+                        {"update_id": update_id, **payload}, context={"bot": self.bot}
+                    )
+                await self.dp.feed_update(self.bot, update, from_inbox=True)
+                ok = True
+        except Exception:
+            log.exception("update %s failed", update_id)
+        try:
+            async with self.sf() as session:
+                status = await inbox.finish(session, update_id, now=self.clock(), ok=ok)
+            if status == "failed":
+                log.error("update %s failed 3 times; given up (kept in inbox_updates)", update_id)
+        except Exception:
+            log.exception(
+                "update %s: could not record the outcome; it will be replayed", update_id
+            )
+
+    def schedule(
+        self, update_id: int, payload: dict[str, Any], update: Update | None = None
+    ) -> None:
+        key = chat_key(payload)
+        before = self.tails.get(key)
+
+        async def run() -> None:
+            if before is not None:
+                with contextlib.suppress(Exception):
+                    await before
+            await self.handle(update_id, payload, update)
+
+        task = asyncio.create_task(run())
+        self.tails[key] = task
+        self.tasks.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self.tasks.discard(t)
+            if self.tails.get(key) is t:
+                del self.tails[key]
+
+        task.add_done_callback(done)
+
+    async def replay(self) -> int:
+        """Handle what a previous run stored but never finished."""
+        async with self.sf() as session:
+            left = await inbox.pending(session)
+        for update_id, payload in left:
+            self.schedule(update_id, payload)
+        if left:
+            log.warning("replaying %d update(s) interrupted by the last stop", len(left))
+        await self.drain()
+        return len(left)
+
+    async def drain(self) -> None:
+        while self.tasks:
+            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+
+    async def poll_once(self, offset: int | None) -> int | None:
+        """One getUpdates; store the batch, hand it out; returns the next offset."""
+        allowed = self.dp.resolve_used_update_types()
+        updates = await self.bot(
+            GetUpdates(offset=offset, timeout=self.polling_timeout, allowed_updates=allowed),
+            request_timeout=self.polling_timeout + 30,
+        )
+        if not updates:
+            return offset
+        batch = [
+            (
+                u.update_id,
+                u.model_dump(mode="json", by_alias=True, exclude_none=True, exclude={"update_id"}),
+            )
+            for u in updates
+        ]
+        async with self.sf() as session:
+            new = set(await inbox.store(session, batch, now=self.clock()))
+        for (update_id, payload), update in zip(batch, updates, strict=True):
+            if update_id in new:
+                self.schedule(update_id, payload, update)
+        return updates[-1].update_id + 1
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set, then let the updates in hand finish."""
+        polling = asyncio.create_task(self.run(), name="inbox-polling")
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({polling, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        polling.cancel()
+        stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        await self.drain()
+
+    async def run(self) -> None:
+        await self.replay()
+        backoff = Backoff(config=BACKOFF)
+        offset: int | None = None
+        while True:
+            try:
+                offset = await self.poll_once(offset)
+                backoff.reset()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("getUpdates failed (%s: %s); retrying", type(exc).__name__, exc)
+                await backoff.asleep()

@@ -1,0 +1,85 @@
+"""The polling inbox: updates are stored before they are confirmed and replayed after a crash."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from typing import Any
+
+from aiogram import Dispatcher, Router
+from aiogram.types import Message
+from sqlalchemy import select
+
+from bot.app import App, create_bot
+from bot.local import LocalSession
+from bot.polling import InboxPoller, chat_key
+from storage import inbox
+from storage.models import InboxUpdate
+
+
+def _message(update_id: int, chat: int, text: str) -> tuple[int, dict[str, Any]]:
+    return update_id, {
+        "message": {
+            "message_id": update_id,
+            "date": 1,
+            "chat": {"id": chat, "type": "private"},
+            "from": {"id": chat, "is_bot": False, "first_name": "C"},
+            "text": text,
+        }
+    }
+
+
+def _recording_dispatcher(seen: list[tuple[int, str]]) -> Dispatcher:
+    router = Router()
+
+    @router.message()
+    async def record(message: Message) -> None:
+        await asyncio.sleep(random.random() / 200)  # handlers finish out of order
+        seen.append((message.chat.id, message.text or ""))
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    return dp
+
+
+async def test_a_batch_is_stored_once(app: App) -> None:
+    batch = [_message(1, 10, "a"), _message(2, 10, "b")]
+    async with app.session_factory() as s:
+        assert await inbox.store(s, batch, now=app.clock()) == [1, 2]
+        assert await inbox.store(s, batch, now=app.clock()) == []  # Telegram sent it again
+
+
+async def test_unfinished_updates_are_replayed_once_in_chat_order(app: App) -> None:
+    """A crash after storing: the next start handles each stored update exactly once."""
+    batch = [_message(i, 10 + i % 3, f"m{i}") for i in range(1, 31)]
+    async with app.session_factory() as s:
+        await inbox.store(s, batch, now=app.clock())
+    seen: list[tuple[int, str]] = []
+    bot = create_bot(app.settings, session=LocalSession())
+    poller = InboxPoller(_recording_dispatcher(seen), bot, app.session_factory, clock=app.clock)
+    assert await poller.replay() == 30
+    assert sorted(seen) == sorted((10 + i % 3, f"m{i}") for i in range(1, 31))
+    for chat in (10, 11, 12):  # each chat's messages in the order they came
+        texts = [t for c, t in seen if c == chat]
+        assert texts == sorted(texts, key=lambda t: int(t[1:]))
+    async with app.session_factory() as s:
+        rows = (await s.scalars(select(InboxUpdate))).all()
+        assert {r.status for r in rows} == {"done"} and all(r.payload is None for r in rows)
+    assert await poller.replay() == 0
+    await bot.session.close()
+
+
+async def test_a_failing_update_is_retried_then_given_up(app: App) -> None:
+    async with app.session_factory() as s:
+        await inbox.store(s, [_message(7, 10, "x")], now=app.clock())
+        for expected in ("pending", "pending", "failed"):
+            assert await inbox.finish(s, 7, now=app.clock(), ok=False) == expected
+        assert await inbox.pending(s) == []
+
+
+def test_chat_key_finds_the_chat_or_the_sender() -> None:
+    assert chat_key(_message(1, 55, "hi")[1]) == 55
+    query = {"callback_query": {"id": "1", "from": {"id": 77}, "message": {"chat": {"id": -5}}}}
+    assert chat_key(query) == -5
+    assert chat_key({"callback_query": {"id": "1", "from": {"id": 77}}}) == 77
+    assert chat_key({"poll": {"id": "x"}}) == 0
