@@ -17,7 +17,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, TelegramObject
+from aiogram.types import BotCommand, BotCommandScopeChat, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings
@@ -265,14 +265,29 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     )
 
 
-async def set_commands(bot: Bot, catalogue: Catalogue) -> None:
-    """The command menu per language; users with other app languages get English."""
+DESK_COMMANDS = ("c", "note", "take", "close", "transfer", "reopen", "history", "online",
+                 "offline", "canned")  # fmt: skip
+
+
+async def set_commands(
+    bot: Bot, catalogue: Catalogue, *, support_chat_id: int | None = None, desk_lang: str = "zh"
+) -> None:
+    """The command menu per language; users with other app languages get English.
+
+    The support group gets the agents' commands instead, in the agents' language.
+    """
     for lang, code in [(lang, lang) for lang in catalogue.languages] + [("en", None)]:
         commands = [
             BotCommand(command=name, description=catalogue.get(lang, f"cmd-{name}"))
             for name in ("start", "help", "human", "language")
         ]
         await bot.set_my_commands(commands, language_code=code)
+    if support_chat_id is not None:
+        desk = [
+            BotCommand(command=name, description=catalogue.get(desk_lang, f"cmd-desk-{name}"))
+            for name in DESK_COMMANDS
+        ]
+        await bot.set_my_commands(desk, scope=BotCommandScopeChat(chat_id=support_chat_id))
 
 
 async def run_polling(settings: Settings) -> None:
@@ -297,7 +312,12 @@ async def run_polling(settings: Settings) -> None:
             )
             async with app.session_factory() as session:
                 await reconcile(session, app.policy, app.clock())
-        await set_commands(bot, app.catalogue)
+        await set_commands(
+            bot,
+            app.catalogue,
+            support_chat_id=settings.support_chat_id,
+            desk_lang=settings.agents_language,
+        )
         scheduler.start()
         sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")
         stop = asyncio.Event()
