@@ -19,7 +19,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import MessageEntity, ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, MessageEntity, ReplyParameters
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -311,18 +311,20 @@ class Desk:
 
     # --- group side -----------------------------------------------------------------------
 
-    async def send_card(self, row: Claimed) -> None:
-        target = await self.target(row, for_card=True)
+    async def _card(self, row: Claimed) -> tuple[Ticket, str, InlineKeyboardMarkup | None]:
+        """The ticket's card as it is now: text and buttons."""
         async with self.sf() as s:
             ticket = await self._ticket(s, row)
             text = await render_card(s, self.t, ticket, reply_mode=not self.topics)
-            markup = kb.ticket_card(
-                self.t,
-                ticket.id,
-                open_=ticket.state != "closed",
-                taken=ticket.assignee_id is not None,
-            )
             await s.commit()  # ends the read; loaded rows stay usable
+        markup = kb.ticket_card(
+            self.t, ticket.id, open_=ticket.state != "closed", taken=ticket.assignee_id is not None
+        )
+        return ticket, text, markup
+
+    async def send_card(self, row: Claimed) -> None:
+        target = await self.target(row, for_card=True)
+        ticket, text, markup = await self._card(row)
         sent = await self._group_call(
             row,
             target,
@@ -337,18 +339,9 @@ class Desk:
             await s.commit()
 
     async def edit_card(self, row: Claimed) -> None:
-        async with self.sf() as s:
-            ticket = await self._ticket(s, row)
-            if ticket.card_message_id is None:
-                raise Drop("no card yet")
-            text = await render_card(s, self.t, ticket, reply_mode=not self.topics)
-            markup = kb.ticket_card(
-                self.t,
-                ticket.id,
-                open_=ticket.state != "closed",
-                taken=ticket.assignee_id is not None,
-            )
-            await s.commit()  # ends the read; loaded rows stay usable
+        ticket, text, markup = await self._card(row)
+        if ticket.card_message_id is None:
+            raise Drop("no card yet")
         try:
             await self.bot.edit_message_text(
                 text=text,

@@ -22,6 +22,7 @@ from bot.texts import Catalogue
 from handlers import keyboards as kb
 from handlers.callbacks import TakeTicket, TransferMenu, TransferTo, UseCanned
 from handlers.render import incoming
+from handlers.support_private import mirror_edit
 from storage.models import Agent, Csat, Ticket, TicketMessage
 from storage.models import User as UserRow
 from support import relay, replies, tickets
@@ -467,16 +468,7 @@ def create_router(
 
     @router.edited_message()
     async def on_edit(message: Message, session: AsyncSession, now: datetime) -> None:
-        msg = incoming(message)
-        await relay.edited(
-            session,
-            policy,
-            chat_id=msg.chat_id,
-            message_id=message.message_id,
-            text=msg.text,
-            entities=msg.entities,
-            now=now,
-        )
+        await mirror_edit(message, session, policy, now)
 
     # --- card buttons --------------------------------------------------------------------
 

@@ -48,6 +48,22 @@ class DeskCustomer(Filter):
         return {"desk_ticket": view, "follow": "comment" if comment else follow}
 
 
+async def mirror_edit(
+    message: Message, session: AsyncSession, policy: DeskPolicy, now: datetime
+) -> None:
+    """An edited message, from a customer or an agent: the other side's copy follows."""
+    msg = incoming(message)
+    await relay.edited(
+        session,
+        policy,
+        chat_id=msg.chat_id,
+        message_id=message.message_id,
+        text=msg.text,
+        entities=msg.entities,
+        now=now,
+    )
+
+
 def create_router(catalogue: Catalogue, policy: DeskPolicy) -> Router:
     router = Router(name=__name__)
     router.message.filter(PrivateChat())
@@ -105,16 +121,7 @@ def create_router(catalogue: Catalogue, policy: DeskPolicy) -> Router:
 
     @router.edited_message()
     async def on_edit(message: Message, session: AsyncSession, now: datetime) -> None:
-        msg = incoming(message)
-        await relay.edited(
-            session,
-            policy,
-            chat_id=msg.chat_id,
-            message_id=message.message_id,
-            text=msg.text,
-            entities=msg.entities,
-            now=now,
-        )
+        await mirror_edit(message, session, policy, now)
 
     @router.callback_query(CloseTicket.filter())
     async def cb_close(

@@ -88,10 +88,10 @@ async def _store(session: AsyncSession, row: TicketMessage) -> bool:
     return True
 
 
-async def from_customer(
-    session: AsyncSession, policy: DeskPolicy, *, ticket_id: int, msg: Incoming, now: datetime
-) -> RelayResult:
-    """Store a customer's message in their open ticket and queue it for the agents."""
+async def _store_in_open_ticket(
+    session: AsyncSession, ticket_id: int, direction: str, msg: Incoming, now: datetime
+) -> tuple[Ticket, TicketMessage] | RelayResult:
+    """The ticket and the stored message, or why nothing was stored."""
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         await session.rollback()
@@ -99,9 +99,20 @@ async def from_customer(
     if ticket.state == "closed":
         await session.rollback()
         return RelayResult(RelayStatus.CLOSED, ticket_id)
-    row = _message_row(ticket_id, "in", msg, now)
+    row = _message_row(ticket_id, direction, msg, now)
     if not await _store(session, row):
         return RelayResult(RelayStatus.REPLAY, ticket_id)
+    return ticket, row
+
+
+async def from_customer(
+    session: AsyncSession, policy: DeskPolicy, *, ticket_id: int, msg: Incoming, now: datetime
+) -> RelayResult:
+    """Store a customer's message in their open ticket and queue it for the agents."""
+    stored = await _store_in_open_ticket(session, ticket_id, "in", msg, now)
+    if isinstance(stored, RelayResult):
+        return stored
+    ticket, row = stored
     was_answered = ticket.state == "answered"
     values: dict[str, Any] = {"last_customer_at": now}
     if was_answered:  # the customer is waiting for an answer again
@@ -212,16 +223,10 @@ async def from_agent(
     now: datetime,
 ) -> RelayResult:
     """Store an agent's message and queue it for the customer; the first one is the response."""
-    ticket = await session.get(Ticket, ticket_id)
-    if ticket is None:
-        await session.rollback()
-        return RelayResult(RelayStatus.NO_TICKET)
-    if ticket.state == "closed":
-        await session.rollback()
-        return RelayResult(RelayStatus.CLOSED, ticket_id)
-    row = _message_row(ticket_id, "out", msg, now)
-    if not await _store(session, row):
-        return RelayResult(RelayStatus.REPLAY, ticket_id)
+    stored = await _store_in_open_ticket(session, ticket_id, "out", msg, now)
+    if isinstance(stored, RelayResult):
+        return stored
+    ticket, row = stored
     agent = msg.author_id
     claimed = ticket.assignee_id is None
     values: dict[str, Any] = {
