@@ -38,6 +38,9 @@ SERVICE_KINDS = frozenset({
 })  # fmt: skip
 
 
+ANONYMOUS_ADMIN = 1087968824  # Telegram's GroupAnonymousBot
+
+
 class InChat(Filter):
     def __init__(self, chat_id: int | None) -> None:
         self.chat_id = chat_id
@@ -449,7 +452,9 @@ def create_router(
     async def on_message(
         message: Message, session: AsyncSession, event_from_user: User, now: datetime
     ) -> None:
-        if event_from_user.is_bot or message.content_type in SERVICE_KINDS:
+        # Anonymous group admins write as GroupAnonymousBot: relayed, credited to that id.
+        bot_author = event_from_user.is_bot and event_from_user.id != ANONYMOUS_ADMIN
+        if bot_author or message.content_type in SERVICE_KINDS:
             return
         if (message.text or "").startswith("/"):
             return  # another bot's command, or a typo: not for the customer

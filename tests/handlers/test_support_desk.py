@@ -510,3 +510,20 @@ async def test_admins_see_support_stats(desk: Desk) -> None:
     assert "Amy" in text
     nobody = await desk.customer.send("/stats")
     assert not any("📊" in (o.text or "") for o in nobody)
+
+
+async def test_an_anonymous_admin_is_relayed_and_other_bots_are_not(desk: Desk) -> None:
+    await desk.customer.send("/human")
+    await desk.flush()
+    thread = await desk.thread()
+    for user_id, name in ((1087968824, "Group"), (4242, "OtherBot")):
+        other = ChatClient(
+            desk.customer.dp, desk.customer.bot, desk.local, user_id=user_id, first_name=name,
+            chat_type="supergroup", chat_id=SUPPORT, first_update_id=(40 + user_id % 7) * M,
+        )  # fmt: skip
+        other.user = other.user.model_copy(update={"is_bot": True})
+        await other.send_content(
+            text=f"from {name}", message_thread_id=thread, is_topic_message=True
+        )
+    sent = await desk.flush()
+    assert [o.method for o in sent if o.chat_id == CUSTOMER] == ["copyMessage"]
