@@ -23,7 +23,7 @@ from aiogram.types import InlineKeyboardMarkup, MessageEntity, ReplyParameters
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sender import Drop, RetryLater, Sender
+from bot.sender import Drop, Pacer, RetryLater, Sender
 from bot.texts import Catalogue, Texts
 from handlers import keyboards as kb
 from storage import outbox
@@ -195,8 +195,10 @@ class Desk:
         self.t = catalogue.for_lang(agents_language)
         self.signature = signature
         self.clock = clock
+        self.pacer: Pacer | None = None
 
     def install(self, sender: Sender) -> None:
+        self.pacer = sender.pacer
         group = {"on_failed": self.on_group_failed}
         sender.route(Kind.CARD, self.send_card)
         sender.route(Kind.CARD_EDIT, self.edit_card)
@@ -240,6 +242,10 @@ class Desk:
             )
             name = topic_name(self.t, ticket, user) if ticket else str(user_id)
             await s.commit()  # ends the read; loaded rows stay usable
+        # Creating a topic counts against the group's budget like a message does.
+        wait = self.pacer.reserve(self.chat_id) if self.pacer is not None else 0.0
+        if wait > 0:
+            raise RetryLater("waiting for the group's budget to create a topic", after=wait)
         created = await self.bot.create_forum_topic(self.chat_id, name=name)
         now = self.clock()
         async with self.sf() as s:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fluent.runtime import FluentBundle, FluentResource
+from fluent.runtime.types import fluent_number
 from fluent.syntax import ast
 
 from bot.config import LANGUAGES
@@ -60,7 +61,14 @@ class Catalogue:
         message = bundle.get_message(key)
         if message.value is None:
             return key
-        text, errors = bundle.format_pattern(message.value, args)
+        # Ids and counts as they are: Fluent would group digits ("id 555,000,222").
+        plain = {
+            k: fluent_number(v, useGrouping=False)
+            if isinstance(v, int) and not isinstance(v, bool)
+            else v
+            for k, v in args.items()
+        }
+        text, errors = bundle.format_pattern(message.value, plain)
         if errors:
             log.warning("text %s (%s): %s", key, lang, errors)
         return str(text)

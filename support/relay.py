@@ -116,7 +116,7 @@ async def from_customer(
     was_answered = ticket.state == "answered"
     values: dict[str, Any] = {"last_customer_at": now}
     if was_answered:  # the customer is waiting for an answer again
-        due = now + timedelta(seconds=policy.sla_seconds)
+        due = policy.next_open(now) + timedelta(seconds=policy.sla_seconds)
         values.update(state="waiting", sla_due_at=due, next_alert_at=due, sla_alert_level=0)
     await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values))
     if policy.enabled:
@@ -228,17 +228,24 @@ async def from_agent(
         return stored
     ticket, row = stored
     agent = msg.author_id
-    claimed = ticket.assignee_id is None
-    values: dict[str, Any] = {
-        "state": "answered",
-        "last_agent_at": now,
-        "sla_due_at": None,
-        "next_alert_at": None,
-        "sla_alert_level": 0,
-    }
-    if claimed:
-        values.update(assignee_id=agent, assigned_at=now)
-    await session.execute(update(Ticket).where(Ticket.id == ticket_id).values(**values))
+    # The first reply claims an unassigned ticket, guarded like Take: never from someone else.
+    claim = await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None))
+        .values(assignee_id=agent, assigned_at=now)
+    )
+    claimed = bool(claim.rowcount)  # type: ignore[attr-defined]
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id)
+        .values(
+            state="answered",
+            last_agent_at=now,
+            sla_due_at=None,
+            next_alert_at=None,
+            sla_alert_level=0,
+        )
+    )
     first = await session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.first_response_at.is_(None))

@@ -19,11 +19,11 @@ from support.tickets import DeskPolicy, event, group_note, refresh_card
 
 async def run_due(session: AsyncSession, policy: DeskPolicy, now: datetime) -> int:
     """Raise every due alert once; returns how many were raised. Commits."""
-    if not policy.enabled:
-        return 0
+    if not policy.enabled or not policy.is_open(now):
+        return 0  # out of hours: overdue tickets alert again when the desk opens
     due = (
         await session.execute(
-            select(Ticket.id, Ticket.sla_alert_level)
+            select(Ticket.id, Ticket.sla_alert_level, Ticket.sla_due_at)
             .where(Ticket.next_alert_at <= now, Ticket.state != "closed")
             .order_by(Ticket.next_alert_at)
             .limit(200)
@@ -34,7 +34,8 @@ async def run_due(session: AsyncSession, policy: DeskPolicy, now: datetime) -> i
         return 0
     online = (await session.execute(select(Agent.user_id, Agent.name).where(Agent.online))).all()
     raised = 0
-    for ticket_id, level in due:
+    for ticket_id, level, sla_due_at in due:
+        due_at = sla_due_at or now
         claimed = await session.execute(
             update(Ticket)
             .where(
@@ -69,7 +70,9 @@ async def run_due(session: AsyncSession, policy: DeskPolicy, now: datetime) -> i
             "sla-alert",
             now,
             priority=1,
-            dedupe_key=f"sla:{ticket_id}:{ticket.reopen_count}:{level + 1}",
+            # One note per level of one waiting period (the claim above already ensures it;
+            # the key also stops a replayed run).
+            dedupe_key=f"sla:{ticket_id}:{int(due_at.timestamp())}:{level + 1}",
             minutes=max(1, waited // 60),
             level=level + 1,
             mentions=mention_ids,

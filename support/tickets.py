@@ -370,8 +370,8 @@ async def _reopen(
             closed_by_id=None,
             reopen_count=Ticket.reopen_count + 1,
             last_customer_at=now,
-            sla_due_at=now + timedelta(seconds=policy.sla_seconds),
-            next_alert_at=now + timedelta(seconds=policy.sla_seconds),
+            sla_due_at=policy.next_open(now) + timedelta(seconds=policy.sla_seconds),
+            next_alert_at=policy.next_open(now) + timedelta(seconds=policy.sla_seconds),
             sla_alert_level=0,
         )
     )
@@ -717,11 +717,14 @@ async def comment(
     if row is None:
         await session.rollback()
         return Outcome.NOT_FOUND
-    await session.execute(
+    stored = await session.execute(
         update(Csat)
         .where(Csat.ticket_id == row.ticket_id, Csat.comment.is_(None))
         .values(comment=(text or "")[:2000], commented_at=now, comment_until=None)
     )
+    if not stored.rowcount:  # type: ignore[attr-defined]
+        await session.rollback()  # another message was the comment
+        return Outcome.NOT_FOUND
     if text:
         ticket = await session.get(Ticket, row.ticket_id)
         if ticket is not None:
