@@ -35,7 +35,7 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Self, TypeAlias
 
 from aiohttp import web
@@ -119,6 +119,19 @@ class Call:
     at: float  # FakeBotAPI.clock() (time.monotonic by default) when the request arrived
     status: int = 200
     result: Any = None
+
+
+@dataclass
+class Hold:
+    """Calls kept unanswered by ``FakeBotAPI.hold`` until ``release()``."""
+
+    method: str
+    chat_id: int | None
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)  # set by the first one held
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
 
 
 class ApiError(Exception):
@@ -259,6 +272,7 @@ class FakeBotAPI:
         self.rejected_429 = 0
         self._updates: list[JSONDict] = []
         self._faults: list[_Fault] = []
+        self._holds: list[Hold] = []
         self._users: dict[int, JSONDict] = {}
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._update_ids = itertools.count(1)
@@ -312,6 +326,8 @@ class FakeBotAPI:
     async def stop(self) -> None:
         self._closing = True
         self._new_update.set()
+        for hold in self._holds:
+            hold.release()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -521,6 +537,14 @@ class FakeBotAPI:
         error = ApiError(error_code, description, retry_after if error_code == 429 else None)
         self._faults.append(_Fault(method, error, count, chat_id))
 
+    def hold(self, method: str, *, chat_id: int | None = None) -> Hold:
+        """Keep calls of ``method`` (to ``chat_id``, if given) waiting for an answer until
+        ``release()``: a slow Telegram, or a request in flight when the bot dies. A held call
+        is recorded when it is answered, with ``at`` its arrival."""
+        hold = Hold(method, chat_id)
+        self._holds.append(hold)
+        return hold
+
     def block_user(self, chat_id: int) -> None:
         self.blocked.add(chat_id)
 
@@ -552,6 +576,11 @@ class FakeBotAPI:
         if request.match_info["token"] != self.token:
             return web.json_response(ApiError(401, "Unauthorized").body(), status=401)
         params = await read_params(request)
+        self._holds = [h for h in self._holds if not h.released.is_set()]
+        for hold in self._holds:
+            if hold.method == method and hold.chat_id in (None, params.get("chat_id")):
+                hold.arrived.set()
+                await hold.released.wait()
         handler = self._handlers.get(method.lower())
         result: Any = None
         try:
