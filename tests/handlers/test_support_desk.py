@@ -8,11 +8,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+)
 from aiogram.methods import (
     CopyMessage,
     CopyMessages,
@@ -50,6 +56,7 @@ class Desk:
     agent: ChatClient
     agent_b: ChatClient
     clock: Clock
+    topics: bool = True
 
     async def flush(self) -> list[Outgoing]:
         start = len(self.local.requests)
@@ -73,6 +80,13 @@ class Desk:
             return topic.thread_id
 
     async def agent_says(self, text: str, client: ChatClient | None = None) -> list[Outgoing]:
+        """An agent writes to the customer: in their topic, or as a reply to the card."""
+        if not self.topics:
+            card = (await self.ticket()).card_message_id
+            assert card is not None
+            return await (client or self.agent).send_content(
+                text=text, reply_to_message={"message_id": card}
+            )
         thread = await self.thread()
         return await (client or self.agent).send_content(
             text=text, message_thread_id=thread, is_topic_message=True
@@ -131,6 +145,7 @@ async def build_desk(
             dp, bot, local, user_id=AGENT_B, first_name="Bo", first_update_id=9_000_000, **group
         ),
         clock,
+        topics,
     )
     try:
         yield desk
@@ -144,6 +159,20 @@ async def desk(
     tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
 ) -> AsyncIterator[Desk]:
     async for d in build_desk(tmp_path, kb, matcher, catalogue, clock):
+        yield d
+
+
+@pytest.fixture(params=["topics", "reply"])
+async def any_desk(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    kb: KnowledgeBase,
+    matcher: Matcher,
+    catalogue: Catalogue,
+    clock: Clock,
+) -> AsyncIterator[Desk]:
+    """The flows that both modes share run in both."""
+    async for d in build_desk(tmp_path, kb, matcher, catalogue, clock, mode=request.param):
         yield d
 
 
@@ -195,7 +224,8 @@ async def test_handoff_opens_a_ticket_posts_a_card_and_relays_both_ways(desk: De
     assert await desk.count(TicketMessage, TicketMessage.delivery == "sent") == 2
 
 
-async def test_notes_are_never_sent_to_the_customer(desk: Desk) -> None:
+async def test_notes_are_never_sent_to_the_customer(any_desk: Desk) -> None:
+    desk = any_desk
     await desk.customer.send("/human")
     await desk.flush()
     await desk.agent_says("!VIP, be gentle")
@@ -205,7 +235,8 @@ async def test_notes_are_never_sent_to_the_customer(desk: Desk) -> None:
     assert await desk.count(TicketMessage, TicketMessage.direction == "note") == 2
 
 
-async def test_close_asks_for_a_rating_then_a_comment(desk: Desk) -> None:
+async def test_close_asks_for_a_rating_then_a_comment(any_desk: Desk) -> None:
+    desk = any_desk
     await desk.customer.send("/human")
     await desk.flush()
     await desk.agent_says("Done, refund sent")
@@ -283,7 +314,8 @@ async def test_a_deleted_topic_is_recreated_and_the_message_still_arrives(desk: 
     assert await desk.count(TicketMessage, TicketMessage.delivery == "sent") == 1
 
 
-async def test_a_429_is_waited_out_and_the_relay_delivered_once(desk: Desk) -> None:
+async def test_a_429_is_waited_out_and_the_relay_delivered_once(any_desk: Desk) -> None:
+    desk = any_desk
     await desk.customer.send("/human")
     await desk.flush()
     desk.local.fail_next(
@@ -307,7 +339,8 @@ async def test_a_429_is_waited_out_and_the_relay_delivered_once(desk: Desk) -> N
     assert await desk.count(OutboxMessage, OutboxMessage.status == "sent") >= 2
 
 
-async def test_a_blocked_customer_is_flagged_once_and_the_agent_told(desk: Desk) -> None:
+async def test_a_blocked_customer_is_flagged_once_and_the_agent_told(any_desk: Desk) -> None:
+    desk = any_desk
     await desk.customer.send("/human")
     await desk.flush()
     desk.local.fail_next(
@@ -348,7 +381,8 @@ async def test_a_blocked_customer_is_flagged_once_and_the_agent_told(desk: Desk)
     assert not [o for o in sent if "屏蔽" in (o.text or "")]
 
 
-async def test_take_is_first_come_and_transfer_moves_it(desk: Desk) -> None:
+async def test_take_is_first_come_and_transfer_moves_it(any_desk: Desk) -> None:
+    desk = any_desk
     await desk.customer.send("/human")
     sent = await desk.flush()
     card = next(o for o in sent if o.buttons)
@@ -365,7 +399,8 @@ async def test_take_is_first_come_and_transfer_moves_it(desk: Desk) -> None:
     assert (await desk.ticket()).assignee_id == AGENT_B
 
 
-async def test_canned_replies_fill_variables_and_refuse_missing_ones(desk: Desk) -> None:
+async def test_canned_replies_fill_variables_and_refuse_missing_ones(any_desk: Desk) -> None:
+    desk = any_desk
     admin = ChatClient(
         desk.customer.dp, desk.customer.bot, desk.local, user_id=ADMIN, first_name="Boss",
         chat_type="supergroup", chat_id=SUPPORT, first_update_id=20_000_000,
@@ -414,7 +449,8 @@ async def test_reply_mode_posts_the_card_and_relays_by_reply(reply_desk: Desk) -
     assert await desk.flush() == []
 
 
-async def test_an_album_is_copied_in_one_request(desk: Desk) -> None:
+async def test_an_album_is_copied_in_one_request(any_desk: Desk) -> None:
+    desk = any_desk
     await desk.customer.send("/human")
     await desk.flush()
     photo = [
@@ -428,7 +464,8 @@ async def test_an_album_is_copied_in_one_request(desk: Desk) -> None:
     assert not [o for o in sent if isinstance(o.request, CopyMessage)]
 
 
-async def test_a_customer_edit_is_mirrored(desk: Desk) -> None:
+async def test_a_customer_edit_is_mirrored(any_desk: Desk) -> None:
+    desk = any_desk
     await desk.customer.send("/human")
     await desk.flush()
     await desk.customer.send("size M")
@@ -494,7 +531,8 @@ async def test_sla_breach_alerts_the_group_once_per_level_and_marks_the_topic(de
     assert await support_sla(desk.app) == 0
 
 
-async def test_admins_see_support_stats(desk: Desk) -> None:
+async def test_admins_see_support_stats(any_desk: Desk) -> None:
+    desk = any_desk
     await desk.customer.send("/human")
     await desk.flush()
     desk.clock.advance(seconds=60)
@@ -527,3 +565,63 @@ async def test_an_anonymous_admin_is_relayed_and_other_bots_are_not(desk: Desk) 
         )
     sent = await desk.flush()
     assert [o.method for o in sent if o.chat_id == CUSTOMER] == ["copyMessage"]
+
+
+async def test_network_errors_back_off_and_the_message_still_goes_once(desk: Desk) -> None:
+    await desk.customer.send("/human")
+    await desk.flush()
+    for _ in range(2):
+        desk.local.fail_next("copyMessage", TelegramNetworkError(method=ANY_CALL, message="reset"))
+    await desk.customer.send("你好")
+    assert methods(await desk.flush()) == ["copyMessage"]  # failed; retry in about 1 s
+    desk.clock.advance(seconds=2)
+    assert methods(await desk.flush()) == ["copyMessage"]  # failed again; about 2 s
+    desk.clock.advance(seconds=3)
+    assert methods(await desk.flush()) == ["copyMessage"]
+    assert await desk.count(TicketMessage, TicketMessage.delivery == "sent") == 1
+    assert await desk.count(OutboxMessage, OutboxMessage.status == "pending") == 0
+
+
+async def test_a_closed_topic_is_reopened_not_replaced(desk: Desk) -> None:
+    await desk.customer.send("/human")
+    await desk.flush()
+    thread = await desk.thread()
+    desk.local.fail_next(
+        "copyMessage", TelegramBadRequest(method=ANY_CALL, message="Bad Request: TOPIC_CLOSED")
+    )
+    await desk.customer.send("在吗")
+    sent = await desk.flush()
+    assert "reopenForumTopic" in methods(sent)
+    assert "createForumTopic" not in methods(sent)
+    assert sent[-1].method == "copyMessage" and sent[-1].request.message_thread_id == thread
+
+
+async def test_out_of_hours_the_customer_is_told_when_we_open(
+    tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
+) -> None:
+    clock.now = datetime(2026, 11, 21, 4, 0, tzinfo=UTC)  # Saturday 12:00 in Shanghai
+    gen = build_desk(tmp_path, kb, matcher, catalogue, clock, support_hours="mon-fri 09:00-18:00")
+    async for desk in gen:
+        reply = await desk.customer.send("/human")
+        assert "2026-11-23 09:00" in (reply[0].text or "")  # Monday, shop time
+        ticket = await desk.ticket()
+        assert ticket.out_of_hours
+        assert ticket.sla_due_at == datetime(2026, 11, 23, 1, 3, tzinfo=UTC)
+
+
+async def test_auto_assign_and_signature(
+    tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
+) -> None:
+    gen = build_desk(
+        tmp_path, kb, matcher, catalogue, clock,
+        support_auto_assign=True, support_agent_identity="signature",
+    )  # fmt: skip
+    async for desk in gen:
+        await desk.agent_b.send("/online")
+        await desk.customer.send("/human")
+        assert (await desk.ticket()).assignee_id == AGENT_B
+        await desk.flush()
+        await desk.agent_says("您好", client=desk.agent_b)
+        sent = await desk.flush()
+        to_customer = [o for o in sent if o.chat_id == CUSTOMER]
+        assert [o.text for o in to_customer] == ["您好\n— Bo"]
