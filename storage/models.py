@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -322,3 +323,124 @@ class InboxUpdate(Base):
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     received_at: Mapped[datetime] = mapped_column(index=True)
     handled_at: Mapped[datetime | None]
+
+
+# --- community: points, check-ins, coupon drops ------------------------------------------
+
+
+class Member(Base):
+    """A customer's standing in the community: points balance, lifetime earnings, cards.
+
+    The balance is a cache of the ledger kept in the same transaction as each ledger row;
+    the CHECK makes a negative balance impossible, whatever the race.
+    """
+
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("makeup_cards >= 0", name="cards_not_negative"),
+    )
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    balance: Mapped[int] = mapped_column(default=0, server_default="0")
+    earned: Mapped[int] = mapped_column(default=0, server_default="0")  # lifetime, for tiers
+    spend: Mapped[int] = mapped_column(default=0, server_default="0")  # imported shop spend
+    tier: Mapped[int] = mapped_column(default=0, server_default="0")  # index into TIERS
+    makeup_cards: Mapped[int] = mapped_column(default=0, server_default="0")
+    streak: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_checkin_day: Mapped[date | None] = mapped_column(Date)
+    joined_group_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class PointsEntry(Base):
+    """One change of a member's points: the auditable history the balance comes from."""
+
+    __tablename__ = "points_ledger"
+    __table_args__ = (
+        Index("ix_points_ledger_user_created", "user_id", "created_at"),
+        # A reference (a check-in day, a redemption) earns or costs once.
+        UniqueConstraint("user_id", "reason", "ref"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    delta: Mapped[int]
+    # checkin | bonus | redeem | expiry | adjust | makeup
+    reason: Mapped[str] = mapped_column(String(16))
+    ref: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+    by_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Checkin(Base):
+    """One check-in per member per shop day (the primary key guards it)."""
+
+    __tablename__ = "checkins"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    points: Mapped[int]
+    streak: Mapped[int]
+    made_up: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime]
+
+
+class CouponDrop(Base):
+    """A batch of coupons: posted in the group, claimed first come, first served.
+
+    `claimed` only grows through a conditional UPDATE (`claimed < quantity`), so the
+    quantity can never be exceeded, with any number of bot processes.
+    """
+
+    __tablename__ = "coupon_drops"
+    __table_args__ = (
+        CheckConstraint("claimed <= quantity", name="never_over_issued"),
+        CheckConstraint("per_user_limit >= 1", name="per_user_limit_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(128))
+    discount: Mapped[str] = mapped_column(String(256))
+    quantity: Mapped[int]
+    claimed: Mapped[int] = mapped_column(default=0, server_default="0")
+    per_user_limit: Mapped[int] = mapped_column(default=1, server_default="1")
+    valid_until: Mapped[datetime | None]
+    valid_days: Mapped[int | None]
+    audience: Mapped[str] = mapped_column(String(16), default="all")  # all | tier:N | new
+    cost_points: Mapped[int | None]  # set for /shop items redeemed with points
+    starts_at: Mapped[datetime]
+    # draft | scheduled | live | sold_out | ended
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    chat_id: Mapped[int | None]
+    message_id: Mapped[int | None]
+    codes_source: Mapped[str] = mapped_column(String(12), default="generated")
+    created_by: Mapped[int | None]
+    created_at: Mapped[datetime]
+
+
+class CouponCode(Base):
+    """A code of a drop; `user_id` is set when it is claimed (once, by the slot guards)."""
+
+    __tablename__ = "coupon_codes"
+    __table_args__ = (
+        UniqueConstraint("drop_id", "seq"),
+        UniqueConstraint("drop_id", "user_id", "user_n"),  # the per-user limit, by slot
+        Index("ix_coupon_codes_user", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    drop_id: Mapped[int] = mapped_column(ForeignKey("coupon_drops.id", ondelete="CASCADE"))
+    seq: Mapped[int]  # 1..quantity: the n-th claim takes the n-th code
+    code: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_n: Mapped[int | None]  # 1..per_user_limit
+    claimed_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]
