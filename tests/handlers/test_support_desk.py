@@ -6,6 +6,7 @@ A customer (private chat) and agents (members of the support group) talk to one 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -128,9 +129,23 @@ async def build_desk(
         clock=clock,
     )
     topics = settings.support_mode == "topics"
-    local = LocalSession(forum_chats={SUPPORT} if topics else set())
+    # As in conftest's make_client: no Telegram call while a DB connection is held (SQLite
+    # runs on one pooled connection; a held transaction would stall every update).
+    held: list[str] = []
+    pool = eng.sync_engine.pool
+
+    def no_transaction_held(method: object) -> None:
+        if pool.checkedout():  # type: ignore[attr-defined]
+            held.append(type(method).__name__)
+
+    local = LocalSession(
+        forum_chats={SUPPORT} if topics else set(), on_request=no_transaction_held
+    )
     bot = create_bot(settings, session=local)
     sender = create_sender(app, bot, topics=topics)
+    # One send at a time, so the held-connection check below sees only this send's own
+    # session (concurrent sends legitimately use the pool while another waits on Telegram).
+    sender.semaphore = asyncio.Semaphore(1)
     dp = create_dispatcher(app, topics=topics, sender=sender)
     group: dict[str, Any] = {"chat_type": "supergroup", "chat_id": SUPPORT}
     desk = Desk(
@@ -152,6 +167,7 @@ async def build_desk(
     finally:
         await bot.session.close()
         await app.close()
+    assert held == [], f"Telegram called while a DB connection was held: {held}"
 
 
 @pytest.fixture
@@ -352,7 +368,7 @@ async def test_a_blocked_customer_is_flagged_once_and_the_agent_told(any_desk: D
     )
     await desk.agent_says("您好？")
     sent = await desk.flush()
-    notes = [o for o in sent if o.chat_id == SUPPORT and "屏蔽" in (o.text or "")]
+    notes = [o for o in sent if o.method == "sendMessage" and "屏蔽" in (o.text or "")]
     assert len(notes) == 1
     async with desk.app.session_factory() as s:
         user = await s.get(User, CUSTOMER)
@@ -378,7 +394,7 @@ async def test_a_blocked_customer_is_flagged_once_and_the_agent_told(any_desk: D
         }
     )
     sent = await desk.flush()
-    assert not [o for o in sent if "屏蔽" in (o.text or "")]
+    assert not [o for o in sent if o.method == "sendMessage" and "屏蔽" in (o.text or "")]
 
 
 async def test_take_is_first_come_and_transfer_moves_it(any_desk: Desk) -> None:
