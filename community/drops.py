@@ -1,0 +1,724 @@
+"""Coupon drops: first come, first served, never over-issued, with any number of processes.
+
+A drop is a batch of `quantity` codes, stored when the drop is created with `seq` 1..quantity.
+Claiming is one short transaction whose guards are the database's, not the process's:
+
+1. one read of the drop, the codes the user already holds in it, their first-seen time and
+   their points balance. Most taps of a popular drop come after it sold out: that path (and
+   every other refusal) ends here, without a write;
+2. ``UPDATE coupon_drops SET claimed = claimed + 1 WHERE id = :d AND claimed < quantity AND
+   <open> RETURNING claimed`` takes a slot. No row: sold out. On PostgreSQL the row lock
+   queues concurrent claims of one drop and each re-checks ``claimed < quantity``; the CHECK
+   ``claimed <= quantity`` stands behind it;
+3. ``UPDATE coupon_codes SET user_id = :u, user_n = <held> + 1 ... WHERE drop_id = :d AND
+   seq = :claimed AND <held> < per_user_limit``: the n-th claim takes the n-th code. `<held>`
+   is counted inside the statement, after step 2 queued us behind every other claim of the
+   drop, so a user's simultaneous taps cannot pass the limit; UNIQUE(drop_id, user_id,
+   user_n) stands behind it (a violation rolls back: LIMIT_REACHED);
+4. for a /shop item (`cost_points` set): ``UPDATE members SET balance = balance - :c WHERE
+   user_id = :u AND balance >= :c`` and a ``points_ledger`` row (reason ``redeem``, ref
+   ``drop:<id>:<user_n>``, unique). No row updated: INSUFFICIENT_POINTS, nothing claimed;
+5. commit. The claim that takes the last code marks the drop ``sold_out`` in step 2.
+
+Claims open at `starts_at` whether or not `start_due` (the scheduler) has flipped the drop to
+``live`` yet; `start_due` reports the drops it started, once, for the bot to announce.
+
+The points statements are written here directly (not through `community.points`) so that the
+debit and the claim are one transaction. The functions commit or roll back before returning.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, NamedTuple, cast
+
+from sqlalchemy import (
+    Integer,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from community.codes import MAX_CODE_LENGTH, CodeFileError, generate_codes
+from storage.models import CouponCode, CouponDrop, Member, PointsEntry, User
+
+NEW_MEMBER_DAYS = 7
+"""Audience ``new``: users first seen at most this many days before the claim."""
+MAX_QUANTITY = 100_000
+MAX_VALID_DAYS = 3650
+CHUNK = 1000  # codes per IN (...) list or per INSERT batch
+_SHOWN = 5  # offending codes named in a message
+
+DRAFT, SCHEDULED, LIVE, SOLD_OUT, ENDED = "draft", "scheduled", "live", "sold_out", "ended"
+
+DROPS = cast(Table, CouponDrop.__table__)
+CODES = cast(Table, CouponCode.__table__)
+MEMBERS = cast(Table, Member.__table__)
+LEDGER = cast(Table, PointsEntry.__table__)
+USERS = cast(Table, User.__table__)
+
+
+class DropError(ValueError):
+    """A drop that cannot be created or found; the message is for the manager."""
+
+
+# --- audience ----------------------------------------------------------------------------
+
+_TIER = re.compile(r"tier\s*(?::|>=|≥|=)?\s*([0-9]{1,2})")
+
+
+class Audience(NamedTuple):
+    """Who may claim: ``("all", None)``, ``("tier", N)`` (tier >= N) or ``("new", None)``."""
+
+    kind: str
+    value: int | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> Audience:
+        """Read ``all``, ``tier:2`` (also ``tier>=2``) or ``new``; raises DropError."""
+        return _parse_audience(spec.strip().lower())
+
+    @property
+    def spec(self) -> str:
+        """The stored form: ``all``, ``tier:N`` or ``new``."""
+        return f"tier:{self.value}" if self.kind == "tier" else self.kind
+
+    def admits(self, *, tier: int, first_seen: datetime | None, now: datetime) -> bool:
+        if self.kind == "tier":
+            return tier >= (self.value or 0)
+        if self.kind == "new":
+            return first_seen is not None and first_seen >= now - timedelta(NEW_MEMBER_DAYS)
+        return True
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_audience(spec: str) -> Audience:
+    if spec in ("all", "everyone", ""):
+        return Audience("all")
+    if spec == "new":
+        return Audience("new")
+    match = _TIER.fullmatch(spec)
+    if match:
+        return Audience("tier", int(match.group(1)))
+    raise DropError(
+        f"unknown audience {spec!r}: use 'all', 'tier:N' (tier N and above) or 'new' "
+        f"(first seen in the last {NEW_MEMBER_DAYS} days)"
+    )
+
+
+# --- creating ----------------------------------------------------------------------------
+
+
+async def create_drop(
+    session: AsyncSession,
+    *,
+    title: str,
+    discount: str,
+    quantity: int,
+    per_user_limit: int = 1,
+    valid_until: datetime | None = None,
+    valid_days: int | None = None,
+    audience: str = "all",
+    starts_at: datetime,
+    created_by: int | None,
+    now: datetime,
+    codes: Sequence[str] | None = None,
+    cost_points: int | None = None,
+    code_prefix: str = "",
+) -> CouponDrop:
+    """Validate and store a drop with exactly `quantity` codes (generated when `codes` is
+    None, else the first `quantity` of `codes`); raises DropError. Commits.
+
+    The drop is ``scheduled`` when `starts_at` is after `now`, else ``live``.
+    """
+    title, discount = title.strip(), discount.strip()
+    _validate(
+        title=title,
+        discount=discount,
+        quantity=quantity,
+        per_user_limit=per_user_limit,
+        valid_until=valid_until,
+        valid_days=valid_days,
+        starts_at=starts_at,
+        now=now,
+        cost_points=cost_points,
+    )
+    spec = Audience.parse(audience).spec
+    imported = None if codes is None else _imported(codes, quantity)
+    if imported is None:
+        try:
+            chosen = generate_codes(quantity, prefix=code_prefix)
+        except CodeFileError as exc:
+            raise DropError(str(exc)) from None
+    else:
+        chosen = imported
+        clashes = await _existing(session, chosen)
+        if clashes:
+            await session.rollback()
+            raise DropError(_clash_message(clashes))
+
+    for _attempt in range(3):
+        drop = CouponDrop(
+            title=title,
+            discount=discount,
+            quantity=quantity,
+            claimed=0,
+            per_user_limit=per_user_limit,
+            valid_until=valid_until,
+            valid_days=valid_days,
+            audience=spec,
+            cost_points=cost_points,
+            starts_at=starts_at,
+            status=SCHEDULED if starts_at > now else LIVE,
+            codes_source="generated" if imported is None else "imported",
+            created_by=created_by,
+            created_at=now,
+        )
+        session.add(drop)
+        try:
+            await session.flush()
+            for start in range(0, quantity, CHUNK * 10):
+                rows = [
+                    {"drop_id": drop.id, "seq": seq, "code": chosen[seq - 1]}
+                    for seq in range(start + 1, min(start + CHUNK * 10, quantity) + 1)
+                ]
+                await session.execute(insert(CODES), rows)
+            await session.commit()
+        except IntegrityError:
+            # Another drop stored one of these codes since we looked, or a generated code
+            # met an old one (each of 2^50 values: about 1 in 10^9 per code per million
+            # stored): name them, or draw new ones.
+            await session.rollback()
+            clashes = await _existing(session, chosen)
+            await session.rollback()
+            if imported is not None or not clashes:
+                raise DropError(
+                    _clash_message(clashes) if clashes else "could not store the drop's codes"
+                ) from None
+            chosen = generate_codes(quantity, prefix=code_prefix)  # draw again
+            continue
+        return drop
+    raise DropError("could not store the drop's codes; please try again")
+
+
+def _validate(
+    *,
+    title: str,
+    discount: str,
+    quantity: int,
+    per_user_limit: int,
+    valid_until: datetime | None,
+    valid_days: int | None,
+    starts_at: datetime,
+    now: datetime,
+    cost_points: int | None,
+) -> None:
+    if not title:
+        raise DropError("the drop needs a title")
+    if len(title) > 128:
+        raise DropError(f"the title is {len(title)} characters long; at most 128 fit")
+    if not discount:
+        raise DropError("the drop needs a discount text, e.g. '10% off orders over ¥99'")
+    if len(discount) > 256:
+        raise DropError(f"the discount text is {len(discount)} characters long; at most 256 fit")
+    if not 1 <= quantity <= MAX_QUANTITY:
+        raise DropError(f"the quantity must be from 1 to {MAX_QUANTITY:,}, not {quantity:,}")
+    if per_user_limit < 1:
+        raise DropError(f"the per-user limit must be at least 1, not {per_user_limit}")
+    if valid_until is not None and valid_days is not None:
+        raise DropError(
+            "give either a date the coupons are valid until or a number of days after the "
+            "claim, not both"
+        )
+    if valid_days is not None and not 1 <= valid_days <= MAX_VALID_DAYS:
+        raise DropError(f"the validity must be 1 to {MAX_VALID_DAYS} days, not {valid_days}")
+    if valid_until is not None and valid_until <= max(now, starts_at):
+        raise DropError(
+            f"the coupons would expire ({valid_until:%Y-%m-%d %H:%M} UTC) before they can be "
+            "claimed: pick a later date"
+        )
+    if cost_points is not None and cost_points < 1:
+        raise DropError(f"a price in points must be at least 1, not {cost_points}")
+
+
+def _imported(codes: Sequence[str], quantity: int) -> list[str]:
+    clean = [c.strip() for c in codes if c.strip()]
+    seen: set[str] = set()
+    repeated: dict[str, None] = {}
+    for c in clean:
+        if c in seen:
+            repeated[c] = None
+        seen.add(c)
+    if repeated:
+        shown = ", ".join(list(repeated)[:_SHOWN])
+        raise DropError(f"{len(repeated)} codes appear more than once in the list: {shown}")
+    too_long = [c for c in clean if len(c) > MAX_CODE_LENGTH]
+    if too_long:
+        raise DropError(
+            f"{len(too_long)} codes are longer than {MAX_CODE_LENGTH} characters, "
+            f"e.g. {too_long[0][:20]}…"
+        )
+    if len(clean) < quantity:
+        raise DropError(
+            f"there are only {len(clean):,} codes for a quantity of {quantity:,}: import at "
+            f"least {quantity:,} codes, or lower the quantity to {len(clean):,}"
+        )
+    return clean[:quantity]
+
+
+async def _existing(session: AsyncSession, codes: Sequence[str]) -> list[str]:
+    """The codes of `codes` that some drop already holds, in the order given."""
+    found: set[str] = set()
+    for start in range(0, len(codes), CHUNK):
+        chunk = list(codes[start : start + CHUNK])
+        found.update(await session.scalars(select(CODES.c.code).where(CODES.c.code.in_(chunk))))
+    return [c for c in codes if c in found]
+
+
+def _clash_message(clashes: Sequence[str]) -> str:
+    shown = ", ".join(clashes[:_SHOWN]) + (", …" if len(clashes) > _SHOWN else "")
+    return f"{len(clashes):,} of these codes already belong to another drop: {shown}"
+
+
+# --- claiming ----------------------------------------------------------------------------
+
+
+class ClaimStatus(StrEnum):
+    CLAIMED = "claimed"
+    SOLD_OUT = "sold_out"
+    LIMIT_REACHED = "limit_reached"
+    NOT_ELIGIBLE = "not_eligible"  # outside the audience (or a user the bot never saw)
+    NOT_STARTED = "not_started"
+    ENDED = "ended"  # ended by a manager, or its coupons have expired
+    NOT_FOUND = "not_found"
+    INSUFFICIENT_POINTS = "insufficient_points"
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    status: ClaimStatus
+    drop_id: int
+    code: str | None = None
+    expires_at: datetime | None = None
+    left: int | None = None  # quantity - claimed, after this claim
+    sold_out_now: bool = False  # this claim took the last code
+    code_id: int | None = None
+    starts_at: datetime | None = None  # set with NOT_STARTED
+
+
+def _p(name: str, column: Any = None) -> Any:
+    return bindparam(name, type_=column.type if column is not None else Integer())
+
+
+# The claim's statements, built once (see storage/queries.py: rebuilding costs).
+_D, _C = DROPS, CODES
+_mine = CODES.alias("mine")
+_held = (
+    select(func.count())
+    .select_from(_mine)
+    .where(
+        _mine.c.drop_id == _p("p_drop", _C.c.drop_id),
+        _mine.c.user_id == _p("p_user", _C.c.user_id),
+    )
+    .scalar_subquery()
+)
+_READ = select(
+    _D.c.status,
+    _D.c.starts_at,
+    _D.c.quantity,
+    _D.c.claimed,
+    _D.c.per_user_limit,
+    _D.c.valid_until,
+    _D.c.valid_days,
+    _D.c.audience,
+    _D.c.cost_points,
+    _held.label("held"),
+    select(USERS.c.first_seen)
+    .where(USERS.c.id == _p("p_user", _C.c.user_id))
+    .scalar_subquery()
+    .label("first_seen"),
+    select(MEMBERS.c.balance)
+    .where(MEMBERS.c.user_id == _p("p_user", _C.c.user_id))
+    .scalar_subquery()
+    .label("balance"),
+).where(_D.c.id == _p("p_drop", _C.c.drop_id))
+_OPEN = (_D.c.status.in_([LIVE, SCHEDULED])) & (_D.c.starts_at <= _p("p_now", _D.c.starts_at))
+_TAKE_SLOT = (
+    update(_D)
+    .where(_D.c.id == _p("p_drop", _C.c.drop_id), _D.c.claimed < _D.c.quantity, _OPEN)
+    .values(
+        claimed=_D.c.claimed + 1,
+        # The claim that takes the last code closes the drop, in the same statement.
+        status=case((_D.c.claimed + 1 >= _D.c.quantity, SOLD_OUT), else_=_D.c.status),
+    )
+    .returning(_D.c.claimed, _D.c.quantity)
+)
+_FILL_CODE = (
+    update(_C)
+    .where(
+        _C.c.drop_id == _p("p_drop", _C.c.drop_id),
+        _C.c.seq == _p("p_seq"),
+        _C.c.user_id.is_(None),
+        _held < _p("p_limit"),
+    )
+    .values(
+        user_id=_p("p_user", _C.c.user_id),
+        user_n=_held + 1,
+        claimed_at=_p("p_now", _C.c.claimed_at),
+        expires_at=_p("p_expires", _C.c.expires_at),
+    )
+    .returning(_C.c.id, _C.c.code, _C.c.user_n)
+)
+_DEBIT = (
+    update(MEMBERS)
+    .where(
+        MEMBERS.c.user_id == _p("p_user", MEMBERS.c.user_id),
+        MEMBERS.c.balance >= _p("p_cost"),
+    )
+    .values(
+        balance=MEMBERS.c.balance - _p("p_cost"),
+        updated_at=_p("p_now", MEMBERS.c.updated_at),
+    )
+)
+_REDEEM = insert(LEDGER).values(
+    user_id=_p("p_user", LEDGER.c.user_id),
+    delta=_p("p_delta"),
+    reason="redeem",
+    ref=_p("p_ref", LEDGER.c.ref),
+    created_at=_p("p_now", LEDGER.c.created_at),
+)
+
+
+async def claim(
+    session: AsyncSession, *, drop_id: int, user_id: int, now: datetime, tier: int = 0
+) -> ClaimResult:
+    """One tap on a drop: a code for `user_id`, or why not. Commits.
+
+    `tier` is the member's tier (audience ``tier:N``). Refusals are decided on one read and
+    write nothing; the guards of the claim itself are conditional UPDATEs (see the module).
+    """
+    # Core statements on the session's connection: the ORM layer adds nothing here and
+    # costs time on the hot path (a sold-out tap is this read and the commit).
+    conn = await session.connection()
+    params: dict[str, Any] = {"p_drop": drop_id, "p_user": user_id, "p_now": now}
+    row = (await conn.execute(_READ, params)).one_or_none()
+    if row is None:
+        await session.commit()
+        return ClaimResult(ClaimStatus.NOT_FOUND, drop_id)
+    refused = _refusal(row, tier=tier, now=now)
+    left = row.quantity - row.claimed
+    if refused is not None:
+        await session.commit()
+        return ClaimResult(
+            refused,
+            drop_id,
+            left=0 if refused == ClaimStatus.SOLD_OUT else left,
+            starts_at=row.starts_at if refused == ClaimStatus.NOT_STARTED else None,
+        )
+
+    expires_at = (
+        row.valid_until
+        if row.valid_until is not None
+        else now + timedelta(days=row.valid_days)
+        if row.valid_days is not None
+        else None
+    )
+    try:
+        slot = (await conn.execute(_TAKE_SLOT, params)).one_or_none()
+        if slot is None:  # lost the race for the last codes (or a manager ended the drop)
+            await session.rollback()
+            return await _lost(session, drop_id=drop_id)
+        claimed, quantity = slot
+        params.update(p_seq=claimed, p_limit=row.per_user_limit, p_expires=expires_at)
+        code = (await conn.execute(_FILL_CODE, params)).one_or_none()
+        if code is None:  # the user's other tap got here first
+            await session.rollback()
+            return ClaimResult(ClaimStatus.LIMIT_REACHED, drop_id, left=left)
+        if row.cost_points is not None:
+            params.update(
+                p_cost=row.cost_points,
+                p_delta=-row.cost_points,
+                p_ref=f"drop:{drop_id}:{code.user_n}",
+            )
+            if not (await conn.execute(_DEBIT, params)).rowcount:
+                await session.rollback()
+                return ClaimResult(ClaimStatus.INSUFFICIENT_POINTS, drop_id, left=left)
+            await conn.execute(_REDEEM, params)
+        await session.commit()
+    except IntegrityError:
+        # UNIQUE(drop_id, user_id, user_n) or the ledger's UNIQUE(user_id, reason, ref):
+        # another tap of the same user won the same slot of theirs.
+        await session.rollback()
+        return ClaimResult(ClaimStatus.LIMIT_REACHED, drop_id, left=left)
+    return ClaimResult(
+        ClaimStatus.CLAIMED,
+        drop_id,
+        code=code.code,
+        expires_at=expires_at,
+        left=quantity - claimed,
+        sold_out_now=claimed == quantity,
+        code_id=code.id,
+    )
+
+
+def _refusal(row: Any, *, tier: int, now: datetime) -> ClaimStatus | None:
+    status: str = row.status
+    if status == ENDED or (row.valid_until is not None and row.valid_until <= now):
+        return ClaimStatus.ENDED
+    if status == DRAFT or row.starts_at > now:
+        return ClaimStatus.NOT_STARTED
+    if row.held >= row.per_user_limit:
+        return ClaimStatus.LIMIT_REACHED
+    if status == SOLD_OUT or row.claimed >= row.quantity:
+        return ClaimStatus.SOLD_OUT
+    if row.first_seen is None:  # the bot never saw this user: no users row to point to
+        return ClaimStatus.NOT_ELIGIBLE
+    if not Audience.parse(row.audience).admits(tier=tier, first_seen=row.first_seen, now=now):
+        return ClaimStatus.NOT_ELIGIBLE
+    if row.cost_points is not None and (row.balance or 0) < row.cost_points:
+        return ClaimStatus.INSUFFICIENT_POINTS
+    return None
+
+
+async def _lost(session: AsyncSession, *, drop_id: int) -> ClaimResult:
+    """Why the slot UPDATE matched nothing, read again after the rollback."""
+    row = (await session.execute(select(_D.c.status).where(_D.c.id == drop_id))).one_or_none()
+    await session.commit()
+    if row is not None and row.status == ENDED:
+        return ClaimResult(ClaimStatus.ENDED, drop_id, left=None)
+    return ClaimResult(ClaimStatus.SOLD_OUT, drop_id, left=0)
+
+
+def _rowcount(result: Any) -> int:
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
+# --- the drop's life ---------------------------------------------------------------------
+
+
+async def start_due(session: AsyncSession, *, now: datetime) -> list[int]:
+    """Make scheduled drops whose time has come ``live``; the ids this call started (each
+    drop is started by exactly one caller, whatever the number of processes). Commits."""
+    due = list(
+        await session.scalars(
+            select(_D.c.id)
+            .where(_D.c.status == SCHEDULED, _D.c.starts_at <= now)
+            .order_by(_D.c.starts_at, _D.c.id)
+        )
+    )
+    started: list[int] = []
+    for drop_id in due:
+        result = await session.execute(
+            update(_D).where(_D.c.id == drop_id, _D.c.status == SCHEDULED).values(status=LIVE)
+        )
+        if _rowcount(result):
+            started.append(drop_id)
+    await session.commit()
+    return started
+
+
+async def end_drop(session: AsyncSession, *, drop_id: int, now: datetime) -> bool:
+    """Stop a drop that has not sold out; False when it was not open (or not found).
+    Codes already claimed stay valid. Commits."""
+    result = await session.execute(
+        update(_D)
+        .where(_D.c.id == drop_id, _D.c.status.in_([DRAFT, SCHEDULED, LIVE]))
+        .values(status=ENDED)
+    )
+    await session.commit()
+    return bool(_rowcount(result))
+
+
+async def set_post(session: AsyncSession, *, drop_id: int, chat_id: int, message_id: int) -> None:
+    """Remember the group message that carries the drop's button. Commits."""
+    await session.execute(
+        update(_D).where(_D.c.id == drop_id).values(chat_id=chat_id, message_id=message_id)
+    )
+    await session.commit()
+
+
+# --- a member's coupons ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MyCoupon:
+    code_id: int
+    drop_id: int
+    code: str
+    title: str
+    discount: str
+    claimed_at: datetime
+    expires_at: datetime | None  # None: no end date
+    used: bool
+    expired: bool  # not used, and past `expires_at`
+    delivered: bool
+
+
+def _coupon_query() -> Any:
+    return (
+        select(
+            _C.c.id,
+            _C.c.drop_id,
+            _C.c.code,
+            _D.c.title,
+            _D.c.discount,
+            _C.c.claimed_at,
+            _C.c.expires_at,
+            _C.c.used_at,
+            _C.c.delivered_at,
+        )
+        .join(_D, _D.c.id == _C.c.drop_id)
+        .order_by(_C.c.claimed_at.desc(), _C.c.id.desc())
+    )
+
+
+def _coupon(row: Any, now: datetime | None) -> MyCoupon:
+    used = row.used_at is not None
+    return MyCoupon(
+        code_id=row.id,
+        drop_id=row.drop_id,
+        code=row.code,
+        title=row.title,
+        discount=row.discount,
+        claimed_at=row.claimed_at,
+        expires_at=row.expires_at,
+        used=used,
+        expired=not used
+        and now is not None
+        and row.expires_at is not None
+        and row.expires_at <= now,
+        delivered=row.delivered_at is not None,
+    )
+
+
+async def my_coupons(session: AsyncSession, *, user_id: int, now: datetime) -> list[MyCoupon]:
+    """The member's codes, newest first (/mycoupons). Commits (it only reads)."""
+    rows = (await session.execute(_coupon_query().where(_C.c.user_id == user_id))).all()
+    await session.commit()
+    return [_coupon(row, now) for row in rows]
+
+
+async def undelivered(session: AsyncSession, *, user_id: int) -> list[MyCoupon]:
+    """Codes the member claimed that never reached them (e.g. they had not started the bot
+    when they tapped in the group), oldest first; `expired` is not computed (False).
+    Deliver them, then `mark_delivered`. Commits (it only reads)."""
+    query = _coupon_query().where(_C.c.user_id == user_id, _C.c.delivered_at.is_(None))
+    rows = (await session.execute(query)).all()
+    await session.commit()
+    return [_coupon(row, None) for row in reversed(rows)]
+
+
+async def mark_delivered(session: AsyncSession, *, code_id: int, now: datetime) -> None:
+    """The code reached its member (first delivery time is kept). Commits."""
+    await session.execute(
+        update(_C).where(_C.c.id == code_id, _C.c.delivered_at.is_(None)).values(delivered_at=now)
+    )
+    await session.commit()
+
+
+# --- used codes and numbers --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class UsedReport:
+    marked: int  # newly marked used
+    already_used: int
+    unknown: list[str]  # no drop has these codes
+    not_claimed: list[str]  # a drop has them, but nobody claimed them yet: left unmarked
+
+    @property
+    def total(self) -> int:
+        return self.marked + self.already_used + len(self.unknown) + len(self.not_claimed)
+
+
+async def mark_used(session: AsyncSession, *, codes: Sequence[str], now: datetime) -> UsedReport:
+    """Mark claimed codes used (the shop's export of redeemed codes, or one code by an admin).
+
+    Blank and repeated codes are ignored. A code nobody has claimed is reported, not marked:
+    it was redeemed without the bot, and would otherwise be handed out dead. Commits.
+    """
+    wanted = list(dict.fromkeys(c.strip() for c in codes if c.strip()))
+    marked = already = 0
+    unknown: list[str] = []
+    not_claimed: list[str] = []
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        rows = (
+            await session.execute(
+                select(_C.c.code, _C.c.user_id, _C.c.used_at).where(_C.c.code.in_(chunk))
+            )
+        ).all()
+        found = {row.code: row for row in rows}
+        unknown.extend(c for c in chunk if c not in found)
+        not_claimed.extend(c for c in chunk if c in found and found[c].user_id is None)
+        claimed = [c for c in chunk if c in found and found[c].user_id is not None]
+        if claimed:
+            result = await session.execute(
+                update(_C)
+                .where(_C.c.code.in_(claimed), _C.c.used_at.is_(None), _C.c.user_id.is_not(None))
+                .values(used_at=now)
+            )
+            n = _rowcount(result)
+            marked += n
+            already += len(claimed) - n
+    await session.commit()
+    return UsedReport(
+        marked=marked, already_used=already, unknown=unknown, not_claimed=not_claimed
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DropStats:
+    drop_id: int
+    title: str
+    status: str
+    quantity: int
+    claimed: int
+    delivered: int
+    used: int
+
+    @property
+    def left(self) -> int:
+        return self.quantity - self.claimed
+
+
+async def stats(session: AsyncSession, *, drop_id: int) -> DropStats:
+    """Claimed, delivered and used codes of a drop; raises DropError if there is none.
+    Commits (it only reads)."""
+    drop = (
+        await session.execute(
+            select(_D.c.title, _D.c.status, _D.c.quantity, _D.c.claimed).where(_D.c.id == drop_id)
+        )
+    ).one_or_none()
+    if drop is None:
+        await session.commit()
+        raise DropError(f"there is no drop #{drop_id}")
+    delivered, used = (
+        await session.execute(
+            select(func.count(_C.c.delivered_at), func.count(_C.c.used_at)).where(
+                _C.c.drop_id == drop_id
+            )
+        )
+    ).one()
+    await session.commit()
+    return DropStats(
+        drop_id=drop_id,
+        title=drop.title,
+        status=drop.status,
+        quantity=drop.quantity,
+        claimed=drop.claimed,
+        delivered=int(delivered),
+        used=int(used),
+    )
