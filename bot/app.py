@@ -25,6 +25,9 @@ from bot.middlewares import FloodControlMiddleware, UpdateContextMiddleware
 from bot.polling import InboxPoller
 from bot.sender import Pacer, Sender
 from bot.texts import Catalogue
+from community.checkins import CheckinRules, parse_bonuses
+from community.policy import CommunityPolicy
+from community.tiers import parse_tiers
 from faq import KnowledgeBase, Matcher, load_kb
 from faq.matcher import DEFAULT_ANSWER_THRESHOLD, DEFAULT_CLARIFY_THRESHOLD
 from handlers import get_routers
@@ -51,6 +54,7 @@ class App:
     matcher: Matcher
     catalogue: Catalogue
     policy: DeskPolicy
+    community: CommunityPolicy
     clock: Callable[[], datetime] = field(default=utcnow)
 
     async def close(self) -> None:
@@ -75,6 +79,21 @@ def desk_policy(settings: Settings) -> DeskPolicy:
         auto_assign=s.support_auto_assign,
         admin_ids=s.admin_ids,
         order_pattern=s.support_order_pattern,
+    )
+
+
+def community_policy(settings: Settings) -> CommunityPolicy:
+    s = settings
+    return CommunityPolicy(
+        tz=s.tz,
+        chat_id=s.community_chat_id,
+        tiers=parse_tiers(s.tiers),
+        rules=CheckinRules(
+            base=s.checkin_points,
+            bonuses=parse_bonuses(s.checkin_bonuses),
+            card_price=s.makeup_card_price,
+            card_every=s.makeup_card_every,
+        ),
     )
 
 
@@ -113,6 +132,7 @@ async def build_app(
         matcher=matcher,
         catalogue=Catalogue(),
         policy=desk_policy(settings),
+        community=community_policy(settings),
         clock=clock,
     )
 
@@ -238,6 +258,7 @@ def create_dispatcher(
             topics=topics,
             agents_language=s.agents_language,
             shop_name=s.shop_name,
+            community=app.community,
         )
     )
     return dp
@@ -279,7 +300,7 @@ async def set_commands(
     for lang, code in [(lang, lang) for lang in catalogue.languages] + [("en", None)]:
         commands = [
             BotCommand(command=name, description=catalogue.get(lang, f"cmd-{name}"))
-            for name in ("start", "help", "human", "language")
+            for name in ("start", "help", "human", "checkin", "me", "mycoupons", "top", "language")
         ]
         await bot.set_my_commands(commands, language_code=code)
     if support_chat_id is not None:

@@ -66,6 +66,13 @@ class Settings(BaseSettings):
     support_album_wait_ms: int = Field(default=1200, ge=0, le=10_000)
     support_order_pattern: str = r"(?<!\d)\d{10,20}(?!\d)"
 
+    # The community: tiers, check-ins, make-up cards.
+    tiers: str = ""  # e.g. "普通/Regular:0, 银卡/Silver:500:1.2"; empty: the four defaults
+    checkin_points: int = Field(default=10, ge=0, le=100_000)
+    checkin_bonuses: str = "7:50,30:200"
+    makeup_card_price: int = Field(default=100, ge=0, le=1_000_000)
+    makeup_card_every: int = Field(default=0, ge=0, le=365)
+
     # The outbox sender: Telegram's limits, with a margin.
     sender_global_per_second: float = Field(default=25.0, gt=0, le=1000)
     sender_private_per_second: float = Field(default=1.0, gt=0, le=1000)
@@ -156,6 +163,21 @@ class Settings(BaseSettings):
             parse_hours(self.support_hours, self.support_holidays, self.timezone)
         except HoursError as exc:
             raise ValueError(f"SUPPORT_HOURS / SUPPORT_HOLIDAYS: {exc}") from None
+        return self
+
+    @model_validator(mode="after")
+    def _check_community(self) -> Settings:
+        from community.checkins import parse_bonuses
+        from community.tiers import parse_tiers
+
+        for name, check in (
+            ("TIERS", lambda: parse_tiers(self.tiers)),
+            ("CHECKIN_BONUSES", lambda: parse_bonuses(self.checkin_bonuses)),
+        ):
+            try:
+                check()
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         return self
 
     @property

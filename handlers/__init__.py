@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.texts import Catalogue
+from community.policy import CommunityPolicy
 from support.tickets import DeskPolicy
 
 
@@ -18,8 +19,10 @@ def get_routers(
     topics: bool,
     agents_language: str,
     shop_name: str,
+    community: CommunityPolicy,
 ) -> list[Router]:
     from handlers import admin, customer, errors, membership, support_group, support_private
+    from handlers import community as community_handlers
 
     return [
         errors.create_router(catalogue, default_language),
@@ -32,6 +35,7 @@ def get_routers(
             agents_language=agents_language,
             shop_name=shop_name,
         ),
+        community_handlers.create_router(community),
         # Customers with an open ticket talk to people, not to the FAQ.
         support_private.create_router(catalogue, policy),
         # The customer router ends with catch-alls (free text → FAQ, any other message →

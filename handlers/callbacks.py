@@ -54,3 +54,8 @@ class TransferTo(CallbackData, prefix="tto"):
 class UseCanned(CallbackData, prefix="canned"):
     ticket: int
     key: str
+
+
+# The community.
+class MemberAction(CallbackData, prefix="member"):
+    action: str  # checkin | makeup | buycard

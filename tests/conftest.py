@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import App, create_bot, create_dispatcher, desk_policy
+from bot.app import App, community_policy, create_bot, create_dispatcher, desk_policy
 from bot.config import DEFAULT_FAQ_PATH, Settings
 from bot.local import ChatClient, LocalSession
 from bot.texts import Catalogue
@@ -140,6 +140,7 @@ async def app(
         matcher=matcher,
         catalogue=catalogue,
         policy=desk_policy(settings),
+        community=community_policy(settings),
         clock=clock,
     )
     yield application

@@ -28,7 +28,14 @@ from aiogram.methods import (
 )
 from sqlalchemy import func, select
 
-from bot.app import App, create_bot, create_dispatcher, create_sender, desk_policy
+from bot.app import (
+    App,
+    community_policy,
+    create_bot,
+    create_dispatcher,
+    create_sender,
+    desk_policy,
+)
 from bot.config import Settings
 from bot.local import ChatClient, LocalSession, Outgoing, flatten
 from bot.sender import Sender
@@ -126,6 +133,7 @@ async def build_desk(
         matcher=matcher,
         catalogue=catalogue,
         policy=desk_policy(settings),
+        community=community_policy(settings),
         clock=clock,
     )
     topics = settings.support_mode == "topics"
