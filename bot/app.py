@@ -152,6 +152,16 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
         lease=timedelta(seconds=s.outbox_lease_seconds),
         give_up_after=timedelta(hours=s.outbox_give_up_hours),
     )
+    from bot.drops import DropDelivery
+
+    DropDelivery(
+        bot,
+        app.session_factory,
+        app.catalogue,
+        group_language=s.default_language,
+        tz=s.tz,
+        clock=app.clock,
+    ).install(sender)
     if app.policy.enabled:
         from bot.desk import Desk
 

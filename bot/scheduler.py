@@ -9,6 +9,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
+from community import announce, drops
 from storage import inbox, outbox
 from storage.queries import prune_processed_updates
 from support.sla import run_due
@@ -40,6 +41,22 @@ async def support_sla(app: App) -> int:
     return raised
 
 
+async def start_drops(app: App) -> list[int]:
+    """Scheduled drops whose time has come go live and are posted in the group."""
+    chat_id = app.community.chat_id
+    async with app.session_factory() as session:
+        started = await drops.start_due(session, now=app.clock())
+        if chat_id is not None:
+            for drop_id in started:
+                await announce.queue_post(
+                    session, drop_id=drop_id, chat_id=chat_id, now=app.clock()
+                )
+            await session.commit()
+    if started:
+        log.info("drops started: %s", started)
+    return started
+
+
 def create_scheduler(app: App) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=app.settings.tz)
     scheduler.add_job(
@@ -53,6 +70,17 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
         coalesce=True,
         max_instances=1,
         misfire_grace_time=3600,
+    )
+    scheduler.add_job(
+        start_drops,
+        "interval",
+        seconds=5,
+        args=[app],
+        id="start-drops",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
     )
     if app.policy.enabled:
         # The timers live in the tickets' rows, so this job only has to look often.

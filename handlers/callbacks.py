@@ -59,3 +59,7 @@ class UseCanned(CallbackData, prefix="canned"):
 # The community.
 class MemberAction(CallbackData, prefix="member"):
     action: str  # checkin | makeup | buycard
+
+
+class ClaimDrop(CallbackData, prefix="claim"):
+    drop: int

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.texts import Texts
@@ -107,3 +109,14 @@ def render_reply(
     if reply.kind is ReplyKind.TOO_LONG:
         return t("too-long"), None
     return t("no-match"), kb.human_button(t)
+
+
+def code_text(t: Texts, code: str, title: str, discount: str, expires: str | None) -> str:
+    """A claimed coupon code, for its member's private chat (HTML)."""
+    text = t(
+        "code-delivered",
+        title=html.escape(title),
+        discount=html.escape(discount),
+        code=html.escape(code),
+    )
+    return text + ("\n" + t("mycoupons-valid-until", date=expires) if expires else "")

@@ -1,0 +1,252 @@
+"""Coupon drops: members tap Claim in the group; managers create drops in private.
+
+Manager syntax (admins, private chat; a CSV or text file of the shop's codes can be sent
+with the command as its caption):
+
+    /drop 100 Title | discount text | limit=1 days=7 audience=all start=2026-11-23 20:00
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import CallbackQuery, Message, User
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.texts import Texts
+from community import announce, drops
+from community.codes import CodeFileError, parse_code_file
+from community.drops import ClaimStatus, DropError
+from community.policy import CommunityPolicy
+from handlers.callbacks import ClaimDrop
+from handlers.filters import IsAdmin, PrivateChat
+from handlers.render import code_text
+from storage.models import Member
+
+MAX_CODE_FILE = 5 * 1024 * 1024
+CLAIM_TOASTS = {
+    ClaimStatus.SOLD_OUT: "claim-sold-out",
+    ClaimStatus.LIMIT_REACHED: "claim-limit",
+    ClaimStatus.NOT_ELIGIBLE: "claim-not-eligible",
+    ClaimStatus.NOT_STARTED: "claim-not-started",
+    ClaimStatus.ENDED: "claim-ended",
+    ClaimStatus.NOT_FOUND: "stale-button",
+    ClaimStatus.INSUFFICIENT_POINTS: "claim-no-points",
+}
+
+
+class DropSpecError(ValueError):
+    pass
+
+
+def parse_drop_command(args: str, tz_now: datetime) -> dict[str, object]:
+    """`100 Title | discount | key=value ...` -> create_drop keyword arguments."""
+    parts = [p.strip() for p in args.split("|")]
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise DropSpecError("usage")
+    head = parts[0].split(maxsplit=1)
+    if len(head) < 2 or not head[0].isdigit():
+        raise DropSpecError("usage")
+    spec: dict[str, object] = {
+        "quantity": int(head[0]),
+        "title": head[1],
+        "discount": parts[1],
+        "starts_at": tz_now,
+    }
+    # key=value pairs; start= and until= may hold a date and a time
+    tokens = " ".join(parts[2:]).split()
+    i = 0
+    while i < len(tokens):
+        key, _, value = tokens[i].partition("=")
+        joined = i + 1 < len(tokens) and "=" not in tokens[i + 1] and ":" in tokens[i + 1]
+        if key in ("start", "until") and joined:
+            value = f"{value} {tokens[i + 1]}"
+            i += 1
+        i += 1
+        if key == "limit" and value.isdigit():
+            spec["per_user_limit"] = int(value)
+        elif key == "days" and value.isdigit():
+            spec["valid_days"] = int(value)
+        elif key == "until":
+            spec["valid_until"] = _local_time(value, tz_now)
+        elif key == "audience":
+            spec["audience"] = value
+        elif key == "cost" and value.isdigit():
+            spec["cost_points"] = int(value) or None
+        elif key == "start":
+            spec["starts_at"] = tz_now if value == "now" else _local_time(value, tz_now)
+        else:
+            raise DropSpecError(f"{key}={value}")
+    return spec
+
+
+def _local_time(value: str, tz_now: datetime) -> datetime:
+    for fmt in ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, fmt).replace(tzinfo=tz_now.tzinfo)
+        except ValueError:
+            continue
+    raise DropSpecError(value)
+
+
+def create_router(policy: CommunityPolicy, admin_ids: tuple[int, ...]) -> Router:
+    router = Router(name=__name__)
+    sold_out: set[int] = set()  # drops known to be over: their taps need no database write
+
+    @router.callback_query(ClaimDrop.filter())
+    async def cb_claim(
+        query: CallbackQuery,
+        bot: Bot,
+        callback_data: ClaimDrop,
+        session: AsyncSession,
+        event_from_user: User,
+        texts: Texts,
+        now: datetime,
+    ) -> None:
+        drop_id = callback_data.drop
+        if drop_id in sold_out:
+            await query.answer(texts("claim-sold-out"))
+            return
+        tier = await session.scalar(
+            select(Member.tier).where(Member.user_id == event_from_user.id)
+        )
+        result = await drops.claim(
+            session, drop_id=drop_id, user_id=event_from_user.id, now=now, tier=tier or 0
+        )
+        if result.status in (ClaimStatus.SOLD_OUT, ClaimStatus.ENDED) or result.sold_out_now:
+            sold_out.add(drop_id)
+        if result.status is not ClaimStatus.CLAIMED or result.code_id is None:
+            await query.answer(texts(CLAIM_TOASTS.get(result.status, "stale-button")))
+            return
+        chat_id = query.message.chat.id if query.message is not None else None
+        await announce.queue_code(
+            session, user_id=event_from_user.id, code_id=result.code_id, now=now
+        )
+        await announce.queue_counter(
+            session, drop_id=drop_id, chat_id=chat_id, final=result.sold_out_now, now=now
+        )
+        await session.commit()
+        me = await bot.me()
+        # The toast opens the bot's chat, where the code arrives; a member who never
+        # started the bot gets it there with their first /start.
+        await query.answer(texts("claim-done"), url=f"https://t.me/{me.username}?start=coupons")
+
+    @router.message(CommandStart(deep_link=True), PrivateChat())
+    async def start_coupons(
+        message: Message,
+        command: CommandObject,
+        session: AsyncSession,
+        event_from_user: User,
+        texts: Texts,
+        now: datetime,
+    ) -> None:
+        if command.args != "coupons":
+            await message.answer(texts("start-greeting", name=event_from_user.first_name))
+            return
+        waiting = await drops.undelivered(session, user_id=event_from_user.id)
+        if not waiting:
+            await message.answer(texts("coupons-nothing-waiting"))
+            return
+        for c in waiting:
+            expires = (
+                c.expires_at.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+                if c.expires_at
+                else None
+            )
+            await message.answer(
+                code_text(texts, c.code, c.title, c.discount, expires),
+                parse_mode="HTML",
+                protect_content=True,
+            )
+            await drops.mark_delivered(session, code_id=c.code_id, now=now)
+
+    admin = Router(name=f"{__name__}.admin")
+    admin.message.filter(PrivateChat(), IsAdmin(admin_ids))
+
+    @admin.message(Command("drop"))
+    async def cmd_drop(
+        message: Message,
+        bot: Bot,
+        command: CommandObject,
+        session: AsyncSession,
+        event_from_user: User,
+        texts: Texts,
+        now: datetime,
+    ) -> None:
+        try:
+            spec = parse_drop_command(command.args or "", now.astimezone(policy.tz))
+        except DropSpecError as exc:
+            extra = "" if str(exc) == "usage" else texts("drop-bad-option", option=str(exc))
+            await message.answer(f"{extra}\n{texts('drop-usage')}".strip())
+            return
+        codes = None
+        if message.document is not None:
+            if (message.document.file_size or 0) > MAX_CODE_FILE:
+                await message.answer(texts("drop-file-too-big"))
+                return
+            try:
+                data = await bot.download(message.document)
+                codes = parse_code_file(data.read() if data else b"")
+            except CodeFileError as exc:
+                await message.answer(texts("drop-bad-file", error=str(exc)))
+                return
+        try:
+            drop = await drops.create_drop(
+                session,
+                created_by=event_from_user.id,
+                now=now,
+                codes=codes,
+                **spec,  # type: ignore[arg-type]
+            )
+        except DropError as exc:
+            await message.answer(texts("drop-refused", error=str(exc)))
+            return
+        if drop.status == "live" and policy.chat_id is not None:
+            await announce.queue_post(session, drop_id=drop.id, chat_id=policy.chat_id, now=now)
+            await session.commit()
+        when = drop.starts_at.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+        await message.answer(
+            texts(
+                "drop-created",
+                id=drop.id,
+                title=html.escape(drop.title),
+                quantity=drop.quantity,
+                source=texts("drop-imported" if codes is not None else "drop-generated"),
+                start=when,
+            )
+            + ("" if policy.chat_id is not None else "\n" + texts("drop-no-group")),
+            parse_mode="HTML",
+        )
+
+    @admin.message(Command("dropstats"))
+    async def cmd_dropstats(
+        message: Message, command: CommandObject, session: AsyncSession, texts: Texts
+    ) -> None:
+        arg = (command.args or "").strip()
+        if not arg.isdigit():
+            await message.answer(texts("dropstats-usage"))
+            return
+        try:
+            st = await drops.stats(session, drop_id=int(arg))
+        except DropError:
+            await message.answer(texts("dropstats-usage"))
+            return
+        await message.answer(
+            texts(
+                "dropstats",
+                id=st.drop_id,
+                title=st.title,
+                status=st.status,
+                claimed=st.claimed,
+                quantity=st.quantity,
+                delivered=st.delivered,
+                used=st.used,
+            )
+        )
+
+    router.include_router(admin)
+    return router

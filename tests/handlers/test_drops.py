@@ -1,0 +1,113 @@
+"""Coupon drops through the Dispatcher: a manager creates one, members tap Claim in the
+group, codes arrive in private, the counter follows, and the drop ends sold out."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.local import ChatClient
+from bot.texts import Catalogue
+from faq import KnowledgeBase, Matcher
+from storage.models import CouponCode, CouponDrop
+from tests.conftest import Clock
+from tests.handlers.test_support_desk import ADMIN, Desk, M, build_desk
+
+COMMUNITY = -1009876543210
+
+
+@pytest.fixture
+async def shop(
+    tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
+) -> AsyncIterator[Desk]:
+    async for d in build_desk(
+        tmp_path, kb, matcher, catalogue, clock, community_chat_id=COMMUNITY
+    ):
+        yield d
+
+
+def member(shop: Desk, user_id: int) -> ChatClient:
+    return ChatClient(
+        shop.customer.dp, shop.customer.bot, shop.local, user_id=user_id, first_name=f"M{user_id}",
+        language_code="en", chat_type="supergroup", chat_id=COMMUNITY, is_forum=False,
+        first_update_id=(100 + user_id) * M,
+    )  # fmt: skip
+
+
+def admin(shop: Desk) -> ChatClient:
+    return ChatClient(
+        shop.customer.dp, shop.customer.bot, shop.local, user_id=ADMIN, first_name="Boss",
+        language_code="en", first_update_id=60 * M,
+    )  # fmt: skip
+
+
+async def test_a_drop_is_posted_claimed_to_the_last_code_and_closed(shop: Desk) -> None:
+    out = await admin(shop).send("/drop 2 Welcome gift | 30 off 200 | limit=1 days=7")
+    assert "Drop #1" in (out[0].text or "")
+    posted = await shop.flush()
+    post = next(o for o in posted if o.chat_id == COMMUNITY)
+    assert "剩余 2 / 2" in (post.text or "")  # the group speaks DEFAULT_LANGUAGE
+    claim = post.buttons[0].callback_data or ""
+
+    m11 = member(shop, 11)
+    first = [o for o in await m11.press(claim) if o.method != "getMe"]
+    assert first[0].method == "answerCallbackQuery" and "yours" in (first[0].text or "")
+    assert (first[0].request.url or "").endswith("?start=coupons")
+    again = await m11.press(claim)
+    assert "already have" in (again[0].text or "")
+    await member(shop, 12).press(claim)
+    late = await member(shop, 13).press(claim)
+    assert "all gone" in (late[0].text or "")
+
+    sent = await shop.flush()
+    codes = [o for o in sent if o.chat_id in (11, 12)]
+    assert len(codes) == 2 and all(o.request.protect_content for o in codes)
+    edits = [o for o in sent if o.method == "editMessageText" and o.chat_id == COMMUNITY]
+    assert edits and "抢光" in (edits[-1].text or "") and not edits[-1].buttons
+    async with shop.app.session_factory() as s:
+        drop = await s.get(CouponDrop, 1)
+        assert drop is not None and (drop.claimed, drop.status) == (2, "sold_out")
+        delivered = await s.scalar(
+            select(func.count())
+            .select_from(CouponCode)
+            .where(CouponCode.delivered_at.is_not(None))
+        )
+        assert delivered == 2
+
+
+async def test_a_member_who_never_started_the_bot_gets_the_code_on_start(shop: Desk) -> None:
+    await admin(shop).send("/drop 5 Gift | 10 off")
+    post = next(o for o in await shop.flush() if o.chat_id == COMMUNITY)
+    from aiogram.exceptions import TelegramForbiddenError
+    from aiogram.methods import SendMessage
+
+    shop.local.fail_next(
+        "sendMessage",
+        TelegramForbiddenError(
+            method=SendMessage(chat_id=21, text="x"),
+            message="Forbidden: bot can't initiate conversation with a user",
+        ),
+    )
+    await member(shop, 21).press(post.buttons[0].callback_data or "")
+    await shop.flush()
+    private = ChatClient(
+        shop.customer.dp, shop.customer.bot, shop.local, user_id=21, first_name="M21",
+        language_code="en", first_update_id=70 * M,
+    )  # fmt: skip
+    out = await private.send("/start coupons")
+    assert len(out) == 1 and "Your code" in (out[0].text or "")
+    assert out[0].request.protect_content
+    assert "no coupons waiting" in ((await private.send("/start coupons"))[0].text or "")
+
+
+async def test_bad_drop_commands_get_a_clear_answer(shop: Desk) -> None:
+    boss = admin(shop)
+    assert "Usage" in ((await boss.send("/drop"))[0].text or "")
+    assert "don't understand" in ((await boss.send("/drop 5 A | B | colour=red"))[0].text or "")
+    refused = await boss.send("/drop 5 A | B | audience=vip")
+    assert "not created" in (refused[0].text or "")
+    nobody = await member(shop, 31).send("/drop 5 A | B")
+    assert not any("Drop #" in (o.text or "") for o in nobody)
