@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -72,6 +72,8 @@ class DropDelivery:
         sender.route(announce.COUNTER, self.redraw)
         sender.route(announce.FINAL, self.redraw)
         sender.route(announce.CODE, self.send_code)
+        sender.route(announce.GROUP_REPLY, self.group_reply)
+        sender.route(announce.DELETE, self.delete)
 
     async def _drop(self, row: Claimed) -> CouponDrop:
         async with self.sf() as s:
@@ -144,3 +146,30 @@ class DropDelivery:
         )
         async with self.sf() as s:
             await drops.mark_delivered(s, code_id=code.id, now=self.clock())
+
+    async def group_reply(self, row: Claimed) -> None:
+        assert row.chat_id is not None
+        p = row.payload
+        sent = await self.bot.send_message(
+            row.chat_id,
+            str(p["text"]),
+            reply_parameters=ReplyParameters(
+                message_id=int(p["reply_to"]), allow_sending_without_reply=True
+            ),
+        )
+        async with self.sf() as s:
+            await announce.queue_delete(
+                s,
+                chat_id=row.chat_id,
+                message_ids=sorted({int(p["reply_to"]), sent.message_id}),
+                after=timedelta(seconds=float(p["delete_after"])),
+                now=self.clock(),
+            )
+            await s.commit()
+
+    async def delete(self, row: Claimed) -> None:
+        p = row.payload
+        try:
+            await self.bot.delete_messages(int(p["chat_id"]), [int(i) for i in p["message_ids"]])
+        except TelegramBadRequest as exc:  # already gone, or too old to delete: nothing to do
+            raise Drop(exc.message) from exc

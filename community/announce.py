@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,7 @@ from storage import outbox
 from storage.models import OutboxMessage
 
 POST, COUNTER, FINAL, CODE = "drop_post", "drop_counter", "drop_final", "coupon_code"
+GROUP_REPLY, DELETE = "group_reply", "delete_message"
 
 
 def drop_lane(drop_id: int) -> str:
@@ -85,5 +86,41 @@ async def queue_code(session: AsyncSession, *, user_id: int, code_id: int, now: 
         chat_id=user_id,
         payload={"code_id": code_id},
         dedupe_key=f"code:{code_id}",
+        now=now,
+    )
+
+
+async def queue_group_reply(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    reply_to: int,
+    text: str,
+    delete_after: timedelta,
+    now: datetime,
+) -> None:
+    """A short reply in the group (paced like every group post), removed with the message
+    it answers after `delete_after`, so the group stays tidy (no commit)."""
+    await outbox.enqueue(
+        session,
+        kind=GROUP_REPLY,
+        lane=f"g:{chat_id}",
+        chat_id=chat_id,
+        payload={"reply_to": reply_to, "text": text, "delete_after": delete_after.total_seconds()},
+        priority=2,
+        now=now,
+    )
+
+
+async def queue_delete(
+    session: AsyncSession, *, chat_id: int, message_ids: list[int], after: timedelta, now: datetime
+) -> None:
+    await outbox.enqueue(
+        session,
+        kind=DELETE,
+        lane=f"x:{chat_id}:{message_ids[0]}",
+        chat_id=None,  # deleting is not a post: no pacing
+        payload={"chat_id": chat_id, "message_ids": message_ids},
+        delay=after,
         now=now,
     )

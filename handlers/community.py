@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram import Bot, Router
 from aiogram.filters import Command
@@ -12,13 +12,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import Texts
-from community import checkins, drops, points
+from community import announce, checkins, drops, points
 from community.checkins import Status
 from community.policy import CommunityPolicy
 from handlers.callbacks import MemberAction
-from handlers.filters import PrivateChat
+from handlers.filters import InChat, PrivateChat
 
 TOP = 10
+GROUP_REPLY_LIFETIME = timedelta(minutes=1)
 
 
 def member_keyboard(
@@ -55,7 +56,6 @@ def checkin_text(t: Texts, policy: CommunityPolicy, r: checkins.CheckinResult) -
 
 def create_router(policy: CommunityPolicy) -> Router:
     router = Router(name=__name__)
-    router.message.filter(PrivateChat())
     router.callback_query.filter(PrivateChat())
 
     async def do_checkin(session: AsyncSession, user_id: int, t: Texts, now: datetime) -> str:
@@ -87,20 +87,36 @@ def create_router(policy: CommunityPolicy) -> Router:
         ]
         return "\n".join(lines), member_keyboard(t, policy, p)
 
-    @router.message(Command("checkin"))
+    @router.message(Command("checkin"), InChat(policy.chat_id))
+    async def group_checkin(
+        message: Message, session: AsyncSession, event_from_user: User, texts: Texts, now: datetime
+    ) -> None:
+        """In the group: one short reply, removed with the command after a while."""
+        text = await do_checkin(session, event_from_user.id, texts, now)
+        await announce.queue_group_reply(
+            session,
+            chat_id=message.chat.id,
+            reply_to=message.message_id,
+            text=text.splitlines()[0],
+            delete_after=GROUP_REPLY_LIFETIME,
+            now=now,
+        )
+        await session.commit()
+
+    @router.message(Command("checkin"), PrivateChat())
     async def cmd_checkin(
         message: Message, session: AsyncSession, event_from_user: User, texts: Texts, now: datetime
     ) -> None:
         await message.answer(await do_checkin(session, event_from_user.id, texts, now))
 
-    @router.message(Command("me"))
+    @router.message(Command("me"), PrivateChat())
     async def cmd_me(
         message: Message, session: AsyncSession, event_from_user: User, texts: Texts, now: datetime
     ) -> None:
         text, markup = await me_text(session, event_from_user, texts, now)
         await message.answer(text, reply_markup=markup)
 
-    @router.message(Command("top"))
+    @router.message(Command("top"), PrivateChat())
     async def cmd_top(
         message: Message, session: AsyncSession, texts: Texts, now: datetime
     ) -> None:
@@ -118,7 +134,7 @@ def create_router(policy: CommunityPolicy) -> Router:
             lines.append("")
         await message.answer("\n".join(lines).strip(), parse_mode="HTML")
 
-    @router.message(Command("mycoupons"))
+    @router.message(Command("mycoupons"), PrivateChat())
     async def cmd_mycoupons(
         message: Message, session: AsyncSession, event_from_user: User, texts: Texts, now: datetime
     ) -> None:

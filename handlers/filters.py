@@ -47,3 +47,15 @@ class IsAdmin(Filter):
 
     async def __call__(self, event: Message | CallbackQuery) -> bool:
         return event.from_user is not None and event.from_user.id in self.admin_ids
+
+
+class InChat(Filter):
+    def __init__(self, chat_id: int | None) -> None:
+        self.chat_id = chat_id
+
+    async def __call__(self, event: Message | CallbackQuery) -> bool:
+        if self.chat_id is None:
+            return False
+        if isinstance(event, CallbackQuery):
+            return event.message is not None and event.message.chat.id == self.chat_id
+        return event.chat.id == self.chat_id

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from aiogram import Bot, Router
-from aiogram.filters import Command, CommandObject, Filter
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.texts import Catalogue
 from handlers import keyboards as kb
 from handlers.callbacks import TakeTicket, TransferMenu, TransferTo, UseCanned
+from handlers.filters import InChat
 from handlers.render import incoming
 from handlers.support_private import mirror_edit
 from storage.models import Agent, Csat, Ticket, TicketMessage
@@ -39,18 +40,6 @@ SERVICE_KINDS = frozenset({
 
 
 ANONYMOUS_ADMIN = 1087968824  # Telegram's GroupAnonymousBot
-
-
-class InChat(Filter):
-    def __init__(self, chat_id: int | None) -> None:
-        self.chat_id = chat_id
-
-    async def __call__(self, event: Message | CallbackQuery) -> bool:
-        if self.chat_id is None:
-            return False
-        if isinstance(event, CallbackQuery):
-            return event.message is not None and event.message.chat.id == self.chat_id
-        return event.chat.id == self.chat_id
 
 
 async def ticket_for_message(

@@ -111,3 +111,16 @@ async def test_bad_drop_commands_get_a_clear_answer(shop: Desk) -> None:
     assert "not created" in (refused[0].text or "")
     nobody = await member(shop, 31).send("/drop 5 A | B")
     assert not any("Drop #" in (o.text or "") for o in nobody)
+
+
+async def test_a_group_checkin_gets_one_short_reply_removed_later(shop: Desk) -> None:
+    m = member(shop, 41)
+    assert await m.send("/checkin") == []  # the reply goes through the paced outbox
+    sent = await shop.flush()
+    reply = next(o for o in sent if o.chat_id == COMMUNITY)
+    assert "Checked in" in (reply.text or "") and "\n" not in (reply.text or "")
+    assert reply.request.reply_parameters.message_id == m.last_message_id
+    assert not [o for o in sent if o.method == "deleteMessages"]
+    shop.clock.advance(seconds=61)
+    gone = [o for o in await shop.flush() if o.method == "deleteMessages"]
+    assert len(gone) == 1 and m.last_message_id in gone[0].request.message_ids
