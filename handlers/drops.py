@@ -15,10 +15,11 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import Texts
-from community import announce, drops
+from community import announce, drops, points
 from community.codes import CodeFileError, parse_code_file
 from community.drops import ClaimStatus, DropError
 from community.policy import CommunityPolicy
@@ -247,6 +248,77 @@ def create_router(policy: CommunityPolicy, admin_ids: tuple[int, ...]) -> Router
                 used=st.used,
             )
         )
+
+    @admin.message(Command("used"))
+    async def cmd_used(
+        message: Message,
+        bot: Bot,
+        command: CommandObject,
+        session: AsyncSession,
+        texts: Texts,
+        now: datetime,
+    ) -> None:
+        """Codes the shop saw redeemed: typed after the command, or a file of them."""
+        try:
+            if message.document is not None:
+                if (message.document.file_size or 0) > MAX_CODE_FILE:
+                    await message.answer(texts("drop-file-too-big"))
+                    return
+                data = await bot.download(message.document)
+                codes: list[str] = list(parse_code_file(data.read() if data else b""))
+            else:
+                codes = (command.args or "").replace(",", " ").split()
+        except CodeFileError as exc:
+            await message.answer(texts("drop-bad-file", error=str(exc)))
+            return
+        if not codes:
+            await message.answer(texts("used-usage"))
+            return
+        report = await drops.mark_used(session, codes=codes, now=now)
+        await message.answer(
+            texts(
+                "used-report",
+                marked=report.marked,
+                already=report.already_used,
+                unknown=len(report.unknown),
+                unclaimed=len(report.not_claimed),
+            )
+        )
+
+    @admin.message(Command("points"))
+    async def cmd_points(
+        message: Message,
+        command: CommandObject,
+        session: AsyncSession,
+        texts: Texts,
+        now: datetime,
+    ) -> None:
+        """/points <user id> <+N|-N> <reason>: a manual change, kept in the ledger."""
+        parts = (command.args or "").split(maxsplit=2)
+        if len(parts) < 3 or not parts[0].isdigit() or not parts[1].lstrip("+-").isdigit():
+            await message.answer(texts("points-usage"))
+            return
+        try:
+            change = await points.adjust(
+                session,
+                user_id=int(parts[0]),
+                delta=int(parts[1]),
+                reason_text=parts[2],
+                admin_id=message.from_user.id if message.from_user else 0,
+                now=now,
+                tiers=policy.tiers,
+            )
+        except (ValueError, IntegrityError):
+            await session.rollback()
+            await message.answer(texts("points-usage"))
+            return
+        if change.applied:
+            key = "points-adjusted"
+        elif change.reason_code == "insufficient":
+            key = "points-refused"
+        else:
+            key = "points-usage"
+        await message.answer(texts(key, user=parts[0], delta=parts[1], balance=change.balance))
 
     router.include_router(admin)
     return router

@@ -124,3 +124,18 @@ async def test_a_group_checkin_gets_one_short_reply_removed_later(shop: Desk) ->
     shop.clock.advance(seconds=61)
     gone = [o for o in await shop.flush() if o.method == "deleteMessages"]
     assert len(gone) == 1 and m.last_message_id in gone[0].request.message_ids
+
+
+async def test_admins_mark_codes_used_and_adjust_points(shop: Desk) -> None:
+    boss = admin(shop)
+    await boss.send("/drop 3 Gift | 10 off")
+    post = next(o for o in await shop.flush() if o.chat_id == COMMUNITY)
+    await member(shop, 51).press(post.buttons[0].callback_data or "")
+    async with shop.app.session_factory() as s:
+        code = await s.scalar(select(CouponCode.code).where(CouponCode.user_id == 51))
+    out = await boss.send(f"/used {code} NOPE123")
+    assert "Marked used: 1" in (out[0].text or "") and "unknown: 1" in (out[0].text or "")
+    assert "Balance: 30" in ((await boss.send("/points 51 +30 contest winner"))[0].text or "")
+    refused = await boss.send("/points 51 -100 oops")
+    assert "can't go below zero" in (refused[0].text or "")
+    assert "Usage" in ((await boss.send("/points 51 +5"))[0].text or "")  # no reason
