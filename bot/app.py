@@ -310,7 +310,17 @@ async def set_commands(
     for lang, code in [(lang, lang) for lang in catalogue.languages] + [("en", None)]:
         commands = [
             BotCommand(command=name, description=catalogue.get(lang, f"cmd-{name}"))
-            for name in ("start", "help", "human", "checkin", "me", "mycoupons", "top", "language")
+            for name in (
+                "start",
+                "help",
+                "human",
+                "checkin",
+                "me",
+                "mycoupons",
+                "shop",
+                "top",
+                "language",
+            )
         ]
         await bot.set_my_commands(commands, language_code=code)
     if support_chat_id is not None:

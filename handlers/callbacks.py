@@ -63,3 +63,7 @@ class MemberAction(CallbackData, prefix="member"):
 
 class ClaimDrop(CallbackData, prefix="claim"):
     drop: int
+
+
+class Redeem(CallbackData, prefix="redeem"):
+    drop: int

@@ -14,6 +14,7 @@ from datetime import datetime
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, User
+from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,10 +24,10 @@ from community import announce, drops, points
 from community.codes import CodeFileError, parse_code_file
 from community.drops import ClaimStatus, DropError
 from community.policy import CommunityPolicy
-from handlers.callbacks import ClaimDrop
+from handlers.callbacks import ClaimDrop, Redeem
 from handlers.filters import IsAdmin, PrivateChat
 from handlers.render import code_text
-from storage.models import Member
+from storage.models import CouponDrop, Member
 
 MAX_CODE_FILE = 5 * 1024 * 1024
 CLAIM_TOASTS = {
@@ -164,6 +165,91 @@ def create_router(policy: CommunityPolicy, admin_ids: tuple[int, ...]) -> Router
                 protect_content=True,
             )
             await drops.mark_delivered(session, code_id=c.code_id, now=now)
+
+    @router.message(Command("shop"), PrivateChat())
+    async def cmd_shop(
+        message: Message, session: AsyncSession, event_from_user: User, texts: Texts, now: datetime
+    ) -> None:
+        items = (
+            await session.execute(
+                select(
+                    CouponDrop.id, CouponDrop.title, CouponDrop.discount, CouponDrop.cost_points
+                )
+                .where(
+                    CouponDrop.cost_points.is_not(None),
+                    CouponDrop.status == "live",
+                    CouponDrop.claimed < CouponDrop.quantity,
+                    CouponDrop.starts_at <= now,
+                )
+                .order_by(CouponDrop.cost_points)
+                .limit(20)
+            )
+        ).all()
+        balance = await session.scalar(
+            select(Member.balance).where(Member.user_id == event_from_user.id)
+        )
+        await session.rollback()
+        if not items:
+            await message.answer(texts("shop-empty"))
+            return
+        kb = InlineKeyboardBuilder()
+        lines = [texts("shop-title", balance=balance or 0)]
+        for drop_id, title, discount, cost in items:
+            lines.append(texts("shop-line", title=title, discount=discount, cost=cost))
+            kb.button(
+                text=texts("btn-redeem", title=title[:30], cost=cost),
+                callback_data=Redeem(drop=drop_id),
+            )
+        kb.adjust(1)
+        await message.answer("\n".join(lines), reply_markup=kb.as_markup())
+
+    @router.callback_query(Redeem.filter(), PrivateChat())
+    async def cb_redeem(
+        query: CallbackQuery,
+        bot: Bot,
+        callback_data: Redeem,
+        session: AsyncSession,
+        event_from_user: User,
+        texts: Texts,
+        now: datetime,
+    ) -> None:
+        tier = await session.scalar(
+            select(Member.tier).where(Member.user_id == event_from_user.id)
+        )
+        result = await drops.claim(
+            session,
+            drop_id=callback_data.drop,
+            user_id=event_from_user.id,
+            now=now,
+            tier=tier or 0,
+        )
+        if result.status is not ClaimStatus.CLAIMED or result.code is None:
+            await query.answer(
+                texts(CLAIM_TOASTS.get(result.status, "stale-button")), show_alert=True
+            )
+            return
+        await query.answer()
+        expires = (
+            result.expires_at.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+            if result.expires_at
+            else None
+        )
+        names = (
+            await session.execute(
+                select(CouponDrop.title, CouponDrop.discount).where(
+                    CouponDrop.id == callback_data.drop
+                )
+            )
+        ).one()
+        await session.rollback()
+        await bot.send_message(
+            event_from_user.id,
+            code_text(texts, result.code, names.title, names.discount, expires),
+            parse_mode="HTML",
+            protect_content=True,
+        )
+        if result.code_id is not None:
+            await drops.mark_delivered(session, code_id=result.code_id, now=now)
 
     admin = Router(name=f"{__name__}.admin")
     admin.message.filter(PrivateChat(), IsAdmin(admin_ids))

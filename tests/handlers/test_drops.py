@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.local import ChatClient
 from bot.texts import Catalogue
 from faq import KnowledgeBase, Matcher
-from storage.models import CouponCode, CouponDrop
+from storage.models import CouponCode, CouponDrop, Member
 from tests.conftest import Clock
 from tests.handlers.test_support_desk import ADMIN, Desk, M, build_desk
 
@@ -139,3 +139,26 @@ async def test_admins_mark_codes_used_and_adjust_points(shop: Desk) -> None:
     refused = await boss.send("/points 51 -100 oops")
     assert "can't go below zero" in (refused[0].text or "")
     assert "Usage" in ((await boss.send("/points 51 +5"))[0].text or "")  # no reason
+
+
+async def test_the_points_shop_redeems_once_and_never_overdraws(shop: Desk) -> None:
+    boss = admin(shop)
+    await boss.send("/drop 5 Tote bag | free tote with any order | cost=20")
+    buyer = ChatClient(
+        shop.customer.dp, shop.customer.bot, shop.local, user_id=61, first_name="Kai",
+        language_code="en", first_update_id=80 * M,
+    )  # fmt: skip
+    assert "empty" not in ((await buyer.send("/shop"))[0].text or "")
+    poor = await buyer.click(1)
+    assert poor[0].show_alert and "Not enough points" in (poor[0].text or "")
+    await boss.send("/points 61 +30 launch gift")
+    listing = await buyer.send("/shop")
+    assert "balance: 30" in (listing[0].text or "")
+    got = await buyer.click(1)
+    code = next(o for o in got if o.method == "sendMessage")
+    assert "Your code" in (code.text or "") and code.request.protect_content
+    again = await buyer.click(1)
+    assert again[0].show_alert and "already have" in (again[0].text or "")
+    async with shop.app.session_factory() as s:
+        balance = await s.scalar(select(Member.balance).where(Member.user_id == 61))
+    assert balance == 10
