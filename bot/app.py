@@ -94,6 +94,9 @@ def community_policy(settings: Settings) -> CommunityPolicy:
             card_price=s.makeup_card_price,
             card_every=s.makeup_card_every,
         ),
+        welcome_lifetime=timedelta(minutes=s.welcome_delete_minutes),
+        antispam_hours=s.antispam_new_member_hours,
+        admin_ids=s.admin_ids,
     )
 
 

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     checkin_bonuses: str = "7:50,30:200"
     makeup_card_price: int = Field(default=100, ge=0, le=1_000_000)
     makeup_card_every: int = Field(default=0, ge=0, le=365)
+    welcome_delete_minutes: int = Field(default=5, ge=0, le=24 * 60)
+    antispam_new_member_hours: int = Field(default=24, ge=0, le=24 * 30)
 
     # The outbox sender: Telegram's limits, with a margin.
     sender_global_per_second: float = Field(default=25.0, gt=0, le=1000)

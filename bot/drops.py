@@ -74,6 +74,7 @@ class DropDelivery:
         sender.route(announce.CODE, self.send_code)
         sender.route(announce.GROUP_REPLY, self.group_reply)
         sender.route(announce.DELETE, self.delete)
+        sender.route(announce.NOTICE, self.notice)
 
     async def _drop(self, row: Claimed) -> CouponDrop:
         async with self.sf() as s:
@@ -150,18 +151,26 @@ class DropDelivery:
     async def group_reply(self, row: Claimed) -> None:
         assert row.chat_id is not None
         p = row.payload
+        markup = None
+        if p.get("button"):
+            label, url = p["button"]
+            markup = InlineKeyboardBuilder().button(text=str(label), url=str(url)).as_markup()
         sent = await self.bot.send_message(
             row.chat_id,
             str(p["text"]),
+            reply_markup=markup,
             reply_parameters=ReplyParameters(
                 message_id=int(p["reply_to"]), allow_sending_without_reply=True
-            ),
+            )
+            if p.get("reply_to")
+            else None,
         )
+        ids = {sent.message_id} | ({int(p["reply_to"])} if p.get("reply_to") else set())
         async with self.sf() as s:
             await announce.queue_delete(
                 s,
                 chat_id=row.chat_id,
-                message_ids=sorted({int(p["reply_to"]), sent.message_id}),
+                message_ids=sorted(ids),
                 after=timedelta(seconds=float(p["delete_after"])),
                 now=self.clock(),
             )
@@ -173,3 +182,7 @@ class DropDelivery:
             await self.bot.delete_messages(int(p["chat_id"]), [int(i) for i in p["message_ids"]])
         except TelegramBadRequest as exc:  # already gone, or too old to delete: nothing to do
             raise Drop(exc.message) from exc
+
+    async def notice(self, row: Claimed) -> None:
+        assert row.chat_id is not None
+        await self.bot.send_message(row.chat_id, str(row.payload["text"]))

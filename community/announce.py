@@ -17,7 +17,7 @@ from storage import outbox
 from storage.models import OutboxMessage
 
 POST, COUNTER, FINAL, CODE = "drop_post", "drop_counter", "drop_final", "coupon_code"
-GROUP_REPLY, DELETE = "group_reply", "delete_message"
+GROUP_REPLY, DELETE, NOTICE = "group_reply", "delete_message", "notice"
 
 
 def drop_lane(drop_id: int) -> str:
@@ -94,10 +94,11 @@ async def queue_group_reply(
     session: AsyncSession,
     *,
     chat_id: int,
-    reply_to: int,
+    reply_to: int | None,
     text: str,
     delete_after: timedelta,
     now: datetime,
+    button: tuple[str, str] | None = None,
 ) -> None:
     """A short reply in the group (paced like every group post), removed with the message
     it answers after `delete_after`, so the group stays tidy (no commit)."""
@@ -106,7 +107,12 @@ async def queue_group_reply(
         kind=GROUP_REPLY,
         lane=f"g:{chat_id}",
         chat_id=chat_id,
-        payload={"reply_to": reply_to, "text": text, "delete_after": delete_after.total_seconds()},
+        payload={
+            "reply_to": reply_to,
+            "text": text,
+            "delete_after": delete_after.total_seconds(),
+            "button": list(button) if button else None,
+        },
         priority=2,
         now=now,
     )
@@ -123,4 +129,11 @@ async def queue_delete(
         payload={"chat_id": chat_id, "message_ids": message_ids},
         delay=after,
         now=now,
+    )
+
+
+async def queue_notice(session: AsyncSession, *, chat_id: int, text: str, now: datetime) -> None:
+    """A plain message to one person (e.g. an admin told about a held spam message)."""
+    await outbox.enqueue(
+        session, kind=NOTICE, lane=f"u:{chat_id}", chat_id=chat_id, payload={"text": text}, now=now
     )

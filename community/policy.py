@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from community.checkins import CheckinRules
@@ -15,3 +16,6 @@ class CommunityPolicy:
     chat_id: int | None = None  # the community group
     tiers: tuple[Tier, ...] = DEFAULT_TIERS
     rules: CheckinRules = field(default_factory=CheckinRules)
+    welcome_lifetime: timedelta = timedelta(minutes=5)
+    antispam_hours: int = 24  # links and forwards of members newer than this are held
+    admin_ids: tuple[int, ...] = ()

@@ -21,7 +21,16 @@ def get_routers(
     shop_name: str,
     community: CommunityPolicy,
 ) -> list[Router]:
-    from handlers import admin, customer, drops, errors, membership, support_group, support_private
+    from handlers import (
+        admin,
+        community_group,
+        customer,
+        drops,
+        errors,
+        membership,
+        support_group,
+        support_private,
+    )
     from handlers import community as community_handlers
 
     return [
@@ -37,6 +46,7 @@ def get_routers(
         ),
         community_handlers.create_router(community),
         drops.create_router(community, admin_ids),
+        community_group.create_router(catalogue, community, default_language),
         # Customers with an open ticket talk to people, not to the FAQ.
         support_private.create_router(catalogue, policy),
         # The customer router ends with catch-alls (free text → FAQ, any other message →

@@ -162,3 +162,26 @@ async def test_the_points_shop_redeems_once_and_never_overdraws(shop: Desk) -> N
     async with shop.app.session_factory() as s:
         balance = await s.scalar(select(Member.balance).where(Member.user_id == 61))
     assert balance == 10
+
+
+async def test_new_members_are_welcomed_and_their_links_held(shop: Desk) -> None:
+    newbie = member(shop, 71)
+    joined = {"id": 71, "is_bot": False, "first_name": "Neo"}
+    await newbie.send_content(new_chat_members=[joined])
+    await newbie.send_content(new_chat_members=[joined])  # chat_member + service: once
+    sent = await shop.flush()
+    welcome = [o for o in sent if o.method == "sendMessage" and o.chat_id == COMMUNITY]
+    assert len(welcome) == 1 and "Neo" in (welcome[0].text or "")
+    assert (welcome[0].buttons[0].url or "").endswith("?start=welcome")
+    assert [o for o in sent if o.method == "deleteMessages"]  # the join notices
+
+    link = {"type": "url", "offset": 0, "length": 16}
+    await newbie.send_content(text="https://spam.biz", entities=[link])
+    sent = await shop.flush()
+    assert [o for o in sent if o.method == "deleteMessages"]
+    assert [o for o in sent if o.chat_id == ADMIN and "spam.biz" in (o.text or "")]
+
+    shop.clock.advance(hours=25)  # no longer new: links are fine
+    await newbie.send_content(text="https://shop.example", entities=[link])
+    deleted = [o.request.message_ids for o in await shop.flush() if o.method == "deleteMessages"]
+    assert newbie.last_message_id not in sum(deleted, [])

@@ -75,3 +75,6 @@ shop-line = • { $title }: { $discount } · { $cost } points
 shop-empty = The points shop is empty right now. Check in daily to collect points: /checkin
 btn-redeem = { $title } · { $cost } points
 cmd-shop = Redeem points for coupons
+welcome = 👋 Welcome, { $name }! Be kind, no ads or links in your first day. Check in daily for points (/checkin) and watch here for coupon drops. Start the bot to get your coupons:
+btn-start-bot = 🤖 Start the shop bot
+spam-held = 🛡 Held a link or forward from { $name } ({ $user_id }), who joined less than { $hours } h ago: { $text }

@@ -75,3 +75,6 @@ shop-line = • { $title }：{ $discount } · { $cost } 积分
 shop-empty = 积分商城暂时没有商品。每天签到攒积分吧：/checkin
 btn-redeem = { $title } · { $cost } 积分
 cmd-shop = 用积分兑换优惠券
+welcome = 👋 欢迎 { $name }！请友善交流，入群首日请勿发广告和链接。每天签到领积分（/checkin），留意群里的抢券活动。先启动机器人，才能收到券码：
+btn-start-bot = 🤖 启动店铺机器人
+spam-held = 🛡 已拦截 { $name }（{ $user_id }）的链接或转发，该成员入群不足 { $hours } 小时：{ $text }
