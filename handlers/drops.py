@@ -398,6 +398,12 @@ def create_router(policy: CommunityPolicy, admin_ids: tuple[int, ...]) -> Router
             await session.rollback()
             await message.answer(texts("points-usage"))
             return
+        if change.applied and change.tier_up:
+            tier = policy.tiers[change.tier].label(texts.lang)
+            await announce.queue_notice(
+                session, chat_id=int(parts[0]), text=texts("tier-up", tier=tier), now=now
+            )
+            await session.commit()
         if change.applied:
             key = "points-adjusted"
         elif change.reason_code == "insufficient":

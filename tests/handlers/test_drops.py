@@ -185,3 +185,11 @@ async def test_new_members_are_welcomed_and_their_links_held(shop: Desk) -> None
     await newbie.send_content(text="https://shop.example", entities=[link])
     deleted = [o.request.message_ids for o in await shop.flush() if o.method == "deleteMessages"]
     assert newbie.last_message_id not in sum(deleted, [])
+
+
+async def test_a_tier_up_by_an_admin_is_congratulated(shop: Desk) -> None:
+    boss = admin(shop)
+    await member(shop, 81).send("/checkin")  # the member exists
+    await boss.send("/points 81 +600 event prize")
+    sent = await shop.flush()
+    assert [o for o in sent if o.chat_id == 81 and "Silver" in (o.text or "")]
