@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import BaseMiddleware
@@ -12,9 +12,14 @@ from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.texts import Catalogue
-from storage.queries import mark_update_processed, upsert_user
+from storage.queries import SeenUser, mark_update_processed, upsert_user
 
 log = logging.getLogger(__name__)
+
+# Group taps within this time of the user's last refresh skip the upsert (last_seen is
+# then at most this stale, which segments measured in days do not notice).
+GROUP_TAP_REFRESH = timedelta(minutes=5)
+MAX_REMEMBERED = 100_000
 
 
 class UpdateContextMiddleware(BaseMiddleware):
@@ -32,6 +37,33 @@ class UpdateContextMiddleware(BaseMiddleware):
         self.catalogue = catalogue
         self.default_language = default_language
         self.clock = clock
+        self._seen: dict[int, tuple[datetime, tuple[str | None, str, str | None], SeenUser]] = {}
+
+    def _recent(self, user: User, event: Update, now: datetime) -> SeenUser | None:
+        """The user as refreshed moments ago, for taps in groups (a coupon drop brings
+        thousands in seconds); private chats always refresh, so a language change shows."""
+        if event.callback_query is None or event.callback_query.message is None:
+            return None
+        if event.callback_query.message.chat.type == "private":
+            return None
+        hit = self._seen.get(user.id)
+        if hit is None:
+            return None
+        stamp, key, seen = hit
+        if now - stamp > GROUP_TAP_REFRESH or key != (
+            user.username,
+            user.first_name,
+            user.language_code,
+        ):
+            return None
+        return seen
+
+    def _remember(self, user: User, event: Update, seen: SeenUser, now: datetime) -> None:
+        if event.callback_query is None:
+            return
+        if len(self._seen) > MAX_REMEMBERED:
+            self._seen.clear()
+        self._seen[user.id] = (now, (user.username, user.first_name, user.language_code), seen)
 
     async def __call__(
         self,
@@ -54,14 +86,17 @@ class UpdateContextMiddleware(BaseMiddleware):
                 return None
             override: str | None = None
             if tg_user is not None and not tg_user.is_bot:
-                seen = await upsert_user(
-                    session,
-                    user_id=tg_user.id,
-                    username=tg_user.username,
-                    first_name=tg_user.first_name,
-                    language_code=tg_user.language_code,
-                    now=now,
-                )
+                seen = self._recent(tg_user, event, now)
+                if seen is None:
+                    seen = await upsert_user(
+                        session,
+                        user_id=tg_user.id,
+                        username=tg_user.username,
+                        first_name=tg_user.first_name,
+                        language_code=tg_user.language_code,
+                        now=now,
+                    )
+                    self._remember(tg_user, event, seen, now)
                 override = seen.language
                 data["user_record"] = seen
             await session.commit()

@@ -193,3 +193,22 @@ async def test_a_tier_up_by_an_admin_is_congratulated(shop: Desk) -> None:
     await boss.send("/points 81 +600 event prize")
     sent = await shop.flush()
     assert [o for o in sent if o.chat_id == 81 and "Silver" in (o.text or "")]
+
+
+async def test_group_taps_refresh_the_member_at_most_every_few_minutes(shop: Desk) -> None:
+    from storage.models import User as UserRow
+
+    m = member(shop, 91)
+
+    async def last_seen() -> object:
+        async with shop.app.session_factory() as s:
+            return await s.scalar(select(UserRow.last_seen).where(UserRow.id == 91))
+
+    await m.press("claim:999")
+    first = await last_seen()
+    shop.clock.advance(minutes=1)
+    await m.press("claim:999")
+    assert await last_seen() == first  # a burst of taps costs no user writes
+    shop.clock.advance(minutes=5)
+    await m.press("claim:999")
+    assert await last_seen() != first
