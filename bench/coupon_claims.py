@@ -20,10 +20,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import os
+import platform
+import sqlite3
 import sys
 import tempfile
 import time
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +38,6 @@ from aiogram.methods import AnswerCallbackQuery  # noqa: E402
 from aiogram.types import Update  # noqa: E402
 from sqlalchemy import func, select, text  # noqa: E402
 
-from bench.pipeline import machine_line, pct, versions_line  # noqa: E402
 from bot.app import build_app, create_bot, create_dispatcher  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.local import LocalSession  # noqa: E402
@@ -41,8 +45,27 @@ from community import drops  # noqa: E402
 from storage.engine import create_engine  # noqa: E402
 from storage.models import CouponCode, CouponDrop  # noqa: E402
 
+
+def pct(values: list[float], p: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def machine() -> str:
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}" for name in ("aiogram", "SQLAlchemy", "aiosqlite")
+    )
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.system()} {platform.release()}; Python {platform.python_version()}, "
+        f"{versions}, SQLite {sqlite3.sqlite_version}"
+    )
+
+
 GROUP = -1001000000001
 FIRST_USER = 10_000_000
+BENCH_TOKEN = "123456:BENCH"  # noqa: S105 (never leaves the process: LocalSession)
 
 
 async def reset_postgres(url: str) -> None:
@@ -75,7 +98,7 @@ async def main(args: argparse.Namespace) -> int:
         await reset_postgres(url)
     settings = load_settings(
         _env_file=None,
-        bot_token="123456:BENCH",
+        bot_token=BENCH_TOKEN,
         database_url=url,
         community_chat_id=GROUP,
         admin_ids=(1,),
@@ -100,7 +123,6 @@ async def main(args: argparse.Namespace) -> int:
         for i in range(args.taps)
     ]
     latencies: list[float] = []
-    claimed_at: list[float] = []
     gate = asyncio.Semaphore(args.concurrency)
     extra = {"from_inbox": True} if args.inbox else {}
     start_len = len(local.requests)
@@ -127,22 +149,18 @@ async def main(args: argparse.Namespace) -> int:
             )
         )
         final = await session.get(CouponDrop, drop.id)
-        last_claim = await session.scalar(select(func.max(CouponCode.claimed_at)))
-    del last_claim, claimed_at
     await bot.session.close()
     await app.close()
 
     db = "postgresql" if url.startswith("postgresql") else "sqlite"
-    print(machine_line())
-    print(versions_line())
+    print(machine())
     print(
         f"setup: {args.taps} distinct members, drop of {args.quantity}, {db}, "
         f"concurrency {args.concurrency}, {'inbox path' if args.inbox else 'plain feed_update'}"
     )
     print(f"taps/s (all taps):      {args.taps / wall:8.0f}   ({wall:.2f} s)")
-    print(
-        f"tap latency p50 / p99:  {pct(latencies, 50) * 1000:.1f} / {pct(latencies, 99) * 1000:.1f} ms"
-    )
+    p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
+    print(f"tap latency p50 / p99:  {p50:.1f} / {p99:.1f} ms")
     print(f"answers:                {dict(outcomes)}")
     ok = (
         issued == args.quantity
