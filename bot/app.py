@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings
 from bot.middlewares import FloodControlMiddleware, UpdateContextMiddleware
+from bot.middlewares.sold_out import SoldOutShortcut
 from bot.polling import InboxPoller
 from bot.sender import Pacer, Sender
 from bot.texts import Catalogue
@@ -31,6 +32,7 @@ from community.tiers import parse_tiers
 from faq import KnowledgeBase, Matcher, load_kb
 from faq.matcher import DEFAULT_ANSWER_THRESHOLD, DEFAULT_CLARIFY_THRESHOLD
 from handlers import get_routers
+from handlers.drops import SoldOut
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 from support.hours import parse_hours
@@ -238,6 +240,8 @@ def create_dispatcher(
     dp = Dispatcher(settings=s, matcher=app.matcher, catalogue=app.catalogue, policy=app.policy)
     if sender is not None:
         dp.update.outer_middleware(WakeSender(sender))
+    sold_out = SoldOut()
+    dp.update.outer_middleware(SoldOutShortcut(sold_out, app.catalogue, s.default_language))
     dp.update.outer_middleware(
         UpdateContextMiddleware(
             app.session_factory,
@@ -272,6 +276,7 @@ def create_dispatcher(
             agents_language=s.agents_language,
             shop_name=s.shop_name,
             community=app.community,
+            sold_out=sold_out,
         )
     )
     return dp

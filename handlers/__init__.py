@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiogram import Router
 
 from bot.texts import Catalogue
 from community.policy import CommunityPolicy
+
+if TYPE_CHECKING:
+    from handlers.drops import SoldOut
 from support.tickets import DeskPolicy
 
 
@@ -20,6 +25,7 @@ def get_routers(
     agents_language: str,
     shop_name: str,
     community: CommunityPolicy,
+    sold_out: SoldOut | None = None,
 ) -> list[Router]:
     from handlers import (
         admin,
@@ -45,7 +51,7 @@ def get_routers(
             shop_name=shop_name,
         ),
         community_handlers.create_router(community),
-        drops.create_router(community, admin_ids),
+        drops.create_router(community, admin_ids, sold_out),
         community_group.create_router(catalogue, community, default_language),
         # Customers with an open ticket talk to people, not to the FAQ.
         support_private.create_router(catalogue, policy),

@@ -45,6 +45,19 @@ class DropSpecError(ValueError):
     pass
 
 
+class SoldOut(set[int]):
+    """Drops this process has seen sold out or ended (they never reopen)."""
+
+    PREFIX = ClaimDrop.__prefix__ + ":"
+
+    def drop_of(self, data: str | None) -> int | None:
+        """The drop id of Claim callback data, or None."""
+        if not data or not data.startswith(self.PREFIX):
+            return None
+        tail = data[len(self.PREFIX) :]
+        return int(tail) if tail.isdigit() else None
+
+
 def parse_drop_command(args: str, tz_now: datetime) -> dict[str, object]:
     """`100 Title | discount | key=value ...` -> create_drop keyword arguments."""
     parts = [p.strip() for p in args.split("|")]
@@ -95,9 +108,12 @@ def _local_time(value: str, tz_now: datetime) -> datetime:
     raise DropSpecError(value)
 
 
-def create_router(policy: CommunityPolicy, admin_ids: tuple[int, ...]) -> Router:
+def create_router(
+    policy: CommunityPolicy, admin_ids: tuple[int, ...], sold_out: SoldOut | None = None
+) -> Router:
     router = Router(name=__name__)
-    sold_out: set[int] = set()  # drops known to be over: their taps need no database write
+    # Drops known to be over: their taps need no database write (see bot/middlewares).
+    sold_out = SoldOut() if sold_out is None else sold_out
 
     @router.callback_query(ClaimDrop.filter())
     async def cb_claim(

@@ -212,3 +212,16 @@ async def test_group_taps_refresh_the_member_at_most_every_few_minutes(shop: Des
     shop.clock.advance(minutes=5)
     await m.press("claim:999")
     assert await last_seen() != first
+
+
+async def test_taps_on_a_sold_out_drop_cost_no_database_work(shop: Desk) -> None:
+    from storage.models import User as UserRow
+
+    await admin(shop).send("/drop 1 Last one | 5 off")
+    post = next(o for o in await shop.flush() if o.chat_id == COMMUNITY)
+    claim = post.buttons[0].callback_data or ""
+    await member(shop, 95).press(claim)  # takes the only code; this process learns it
+    late = await member(shop, 96).press(claim)
+    assert "all gone" in (late[0].text or "")
+    async with shop.app.session_factory() as s:
+        assert await s.get(UserRow, 96) is None  # answered before the session opened
