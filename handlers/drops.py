@@ -351,6 +351,30 @@ def create_router(
             )
         )
 
+    @admin.message(Command("dropend"))
+    async def cmd_dropend(
+        message: Message,
+        command: CommandObject,
+        session: AsyncSession,
+        texts: Texts,
+        now: datetime,
+    ) -> None:
+        """End a drop early: no more claims; the group post shows it has ended."""
+        arg = (command.args or "").strip()
+        if not arg.isdigit():
+            await message.answer(texts("dropend-usage"))
+            return
+        if not await drops.end_drop(session, drop_id=int(arg), now=now):
+            await message.answer(texts("dropend-not-open", id=arg))
+            return
+        sold_out.add(int(arg))
+        chat_id = await session.scalar(select(CouponDrop.chat_id).where(CouponDrop.id == int(arg)))
+        await announce.queue_counter(
+            session, drop_id=int(arg), chat_id=chat_id, final=True, now=now
+        )
+        await session.commit()
+        await message.answer(texts("dropend-done", id=arg))
+
     @admin.message(Command("used"))
     async def cmd_used(
         message: Message,

@@ -225,3 +225,15 @@ async def test_taps_on_a_sold_out_drop_cost_no_database_work(shop: Desk) -> None
     assert "all gone" in (late[0].text or "")
     async with shop.app.session_factory() as s:
         assert await s.get(UserRow, 96) is None  # answered before the session opened
+
+
+async def test_a_manager_ends_a_drop_and_the_post_says_so(shop: Desk) -> None:
+    boss = admin(shop)
+    await boss.send("/drop 10 Flash | 5 off")
+    post = next(o for o in await shop.flush() if o.chat_id == COMMUNITY)
+    assert "ended" in ((await boss.send("/dropend 1"))[0].text or "")
+    assert "not open" in ((await boss.send("/dropend 1"))[0].text or "")
+    edit = [o for o in await shop.flush() if o.method == "editMessageText"]
+    assert edit and "结束" in (edit[-1].text or "") and not edit[-1].buttons
+    late = await member(shop, 97).press(post.buttons[0].callback_data or "")
+    assert "all gone" in (late[0].text or "") or "ended" in (late[0].text or "")

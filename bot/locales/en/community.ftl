@@ -78,3 +78,6 @@ cmd-shop = Redeem points for coupons
 welcome = 👋 Welcome, { $name }! Be kind, no ads or links in your first day. Check in daily for points (/checkin) and watch here for coupon drops. Start the bot to get your coupons:
 btn-start-bot = 🤖 Start the shop bot
 spam-held = 🛡 Held a link or forward from { $name } ({ $user_id }), who joined less than { $hours } h ago: { $text }
+dropend-usage = Usage: /dropend <drop id>
+dropend-not-open = Drop #{ $id } is not open (already sold out or ended, or no such drop).
+dropend-done = Drop #{ $id } ended: no more claims; its post will say so.

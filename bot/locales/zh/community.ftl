@@ -78,3 +78,6 @@ cmd-shop = 用积分兑换优惠券
 welcome = 👋 欢迎 { $name }！请友善交流，入群首日请勿发广告和链接。每天签到领积分（/checkin），留意群里的抢券活动。先启动机器人，才能收到券码：
 btn-start-bot = 🤖 启动店铺机器人
 spam-held = 🛡 已拦截 { $name }（{ $user_id }）的链接或转发，该成员入群不足 { $hours } 小时：{ $text }
+dropend-usage = 用法：/dropend 活动编号
+dropend-not-open = 活动 #{ $id } 未在进行中（已抢光、已结束或不存在）。
+dropend-done = 活动 #{ $id } 已结束，不能再领取，群里的帖子会同步更新。
