@@ -8,24 +8,21 @@ and events, CSAT rows and the outbox rows the sender would deliver.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import Select, func, insert, inspect, select, text, update
+from sqlalchemy import Select, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
 )
 
 from storage import outbox
-from storage.base import Base
 from storage.models import (
     Csat,
     FaqInteraction,
@@ -40,9 +37,7 @@ from support.hours import parse_hours
 from support.relay import Incoming, RelayStatus
 from support.tickets import DeskPolicy, HandoffReason, OpenResult, Outcome
 from tests.conftest import T0
-
-M = TypeVar("M", bound=Base)
-T = TypeVar("T")
+from tests.db_helpers import count, race, rows, until_waiting
 
 GROUP = -100123
 POLICY = DeskPolicy(chat_id=GROUP)  # sla 180 s, re-alert 120 s, escalate at level 2
@@ -96,19 +91,6 @@ async def open_for(
     )
 
 
-async def rows(session: AsyncSession, model: type[M], *where: Any) -> list[M]:
-    """Fresh rows of `model` (by primary key), read in a transaction of their own."""
-    stmt = (
-        select(model)
-        .where(*where)
-        .order_by(*inspect(model).primary_key)
-        .execution_options(populate_existing=True)
-    )
-    found = list((await session.scalars(stmt)).all())
-    await session.commit()
-    return found
-
-
 async def ticket_row(session: AsyncSession, ticket_id: int) -> Ticket:
     (ticket,) = await rows(session, Ticket, Ticket.id == ticket_id)
     return ticket
@@ -131,12 +113,6 @@ def payload(row: OutboxMessage) -> dict[str, Any]:
 def args(row: OutboxMessage) -> dict[str, Any]:
     found: dict[str, Any] = payload(row)["args"]
     return found
-
-
-async def count(session: AsyncSession, model: type[Base], *where: Any) -> int:
-    n = await session.scalar(select(func.count()).select_from(model).where(*where))
-    await session.commit()
-    return int(n or 0)
 
 
 async def deliver_all(session: AsyncSession, now: datetime) -> None:
@@ -178,50 +154,6 @@ async def closed_ticket(session: AsyncSession, *, at: datetime = CLOSED_AT) -> i
     )
     assert result.outcome is Outcome.DONE
     return ticket_id
-
-
-async def race(
-    engine: AsyncEngine, lock: Select[Any], *calls: Callable[[], Awaitable[T]]
-) -> list[T]:
-    """Run `calls` at once, each in its own session.
-
-    On PostgreSQL the race is made real: the test holds `lock` (a SELECT ... FOR UPDATE),
-    starts the calls in turn, lets each run until it waits for that lock, then releases it.
-    So every call has read what it reads before any of them writes, and they get the lock
-    in the order given. SQLite's single pooled connection serialises them instead.
-    """
-    if engine.dialect.name != "postgresql":
-        return list(await asyncio.gather(*(call() for call in calls)))
-    async with engine.connect() as conn:
-        await conn.execute(lock)
-        tasks: list[asyncio.Task[T]] = []
-        try:
-            for call in calls:
-                tasks.append(asyncio.ensure_future(call()))
-                await _until_waiting(conn, len(tasks), tasks)
-        finally:
-            await conn.rollback()
-        return list(await asyncio.gather(*tasks))
-
-
-async def _until_waiting(conn: AsyncConnection, n: int, tasks: list[asyncio.Task[T]]) -> None:
-    """Until `n` sessions wait for a lock. Raises RuntimeError (not AssertionError, so that
-    an xfail for a rule cannot be met by a broken race) if a call finishes instead."""
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity"
-        " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    for _ in range(1000):
-        # The activity view is a snapshot taken once per transaction: drop it.
-        await conn.execute(text("SELECT pg_stat_clear_snapshot()"))
-        if (await conn.scalar(waiting) or 0) >= n:
-            return
-        if any(t.done() for t in tasks):
-            break
-        await asyncio.sleep(0.01)
-    await conn.rollback()
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    raise RuntimeError(f"call {n} never waited for the lock: {results}")
 
 
 def ticket_lock(ticket_id: int) -> Select[Any]:
@@ -835,7 +767,7 @@ async def test_a_reply_racing_a_take_does_not_undo_it(
                 )
             )
             replying = asyncio.ensure_future(reply())
-            await _until_waiting(conn, 1, [replying])
+            await until_waiting(conn, 1, [replying])
             took = await take()
             await conn.rollback()
             replied = await replying
