@@ -353,6 +353,10 @@ _READ = select(
     .where(MEMBERS.c.user_id == _p("p_user", _C.c.user_id))
     .scalar_subquery()
     .label("balance"),
+    select(MEMBERS.c.tier)
+    .where(MEMBERS.c.user_id == _p("p_user", _C.c.user_id))
+    .scalar_subquery()
+    .label("tier"),
 ).where(_D.c.id == _p("p_drop", _C.c.drop_id))
 _OPEN = (_D.c.status.in_([LIVE, SCHEDULED])) & (_D.c.starts_at <= _p("p_now", _D.c.starts_at))
 _TAKE_SLOT = (
@@ -402,9 +406,17 @@ _REDEEM = insert(LEDGER).values(
 
 
 async def claim(
-    session: AsyncSession, *, drop_id: int, user_id: int, now: datetime, tier: int = 0
+    session: AsyncSession,
+    *,
+    drop_id: int,
+    user_id: int,
+    now: datetime,
+    tier: int | None = 0,
+    commit: bool = True,
 ) -> ClaimResult:
-    """One tap on a drop: a code for `user_id`, or why not. Commits.
+    """One tap on a drop: a code for `user_id`, or why not. Commits, except a successful
+    claim with `commit=False`: the caller then adds what must go with it (the code's
+    delivery, the counter edit) and commits once. `tier=None` reads the member's tier.
 
     `tier` is the member's tier (audience ``tier:N``). Refusals are decided on one read and
     write nothing; the guards of the claim itself are conditional UPDATEs (see the module).
@@ -417,6 +429,8 @@ async def claim(
     if row is None:
         await session.commit()
         return ClaimResult(ClaimStatus.NOT_FOUND, drop_id)
+    if tier is None:
+        tier = row.tier or 0
     refused = _refusal(row, tier=tier, now=now)
     left = row.quantity - row.claimed
     if refused is not None:
@@ -456,7 +470,8 @@ async def claim(
                 await session.rollback()
                 return ClaimResult(ClaimStatus.INSUFFICIENT_POINTS, drop_id, left=left)
             await conn.execute(_REDEEM, params)
-        await session.commit()
+        if commit:
+            await session.commit()
     except IntegrityError:
         # UNIQUE(drop_id, user_id, user_n) or the ledger's UNIQUE(user_id, reason, ref):
         # another tap of the same user won the same slot of theirs.

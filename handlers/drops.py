@@ -129,11 +129,13 @@ def create_router(
         if drop_id in sold_out:
             await query.answer(texts("claim-sold-out"))
             return
-        tier = await session.scalar(
-            select(Member.tier).where(Member.user_id == event_from_user.id)
-        )
         result = await drops.claim(
-            session, drop_id=drop_id, user_id=event_from_user.id, now=now, tier=tier or 0
+            session,
+            drop_id=drop_id,
+            user_id=event_from_user.id,
+            now=now,
+            tier=None,
+            commit=False,
         )
         if result.status in (ClaimStatus.SOLD_OUT, ClaimStatus.ENDED) or result.sold_out_now:
             sold_out.add(drop_id)
