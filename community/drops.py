@@ -737,3 +737,26 @@ async def stats(session: AsyncSession, *, drop_id: int) -> DropStats:
         delivered=int(delivered),
         used=int(used),
     )
+
+
+async def shop_items(
+    session: AsyncSession, *, user_id: int, now: datetime, limit: int = 20
+) -> tuple[list[tuple[int, str, str, int]], int]:
+    """What /shop offers now, cheapest first: (drop id, title, discount, cost), and the
+    member's balance. Ends the read."""
+    rows = (
+        await session.execute(
+            select(_D.c.id, _D.c.title, _D.c.discount, _D.c.cost_points)
+            .where(
+                _D.c.cost_points.is_not(None),
+                _D.c.status == LIVE,
+                _D.c.claimed < _D.c.quantity,
+                _D.c.starts_at <= now,
+            )
+            .order_by(_D.c.cost_points)
+            .limit(limit)
+        )
+    ).all()
+    balance = await session.scalar(select(Member.balance).where(Member.user_id == user_id))
+    await session.commit()
+    return [(int(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows], int(balance or 0)

@@ -188,25 +188,7 @@ def create_router(
     async def cmd_shop(
         message: Message, session: AsyncSession, event_from_user: User, texts: Texts, now: datetime
     ) -> None:
-        items = (
-            await session.execute(
-                select(
-                    CouponDrop.id, CouponDrop.title, CouponDrop.discount, CouponDrop.cost_points
-                )
-                .where(
-                    CouponDrop.cost_points.is_not(None),
-                    CouponDrop.status == "live",
-                    CouponDrop.claimed < CouponDrop.quantity,
-                    CouponDrop.starts_at <= now,
-                )
-                .order_by(CouponDrop.cost_points)
-                .limit(20)
-            )
-        ).all()
-        balance = await session.scalar(
-            select(Member.balance).where(Member.user_id == event_from_user.id)
-        )
-        await session.rollback()
+        items, balance = await drops.shop_items(session, user_id=event_from_user.id, now=now)
         if not items:
             await message.answer(texts("shop-empty"))
             return
