@@ -26,6 +26,9 @@ from bot.middlewares.sold_out import SoldOutShortcut
 from bot.polling import InboxPoller
 from bot.sender import Pacer, Sender
 from bot.texts import Catalogue
+from campaigns.copyguard import build_guard
+from campaigns.policy import AutomationRules, CampaignPolicy
+from campaigns.schedule import MarketingRules, parse_clock, parse_offsets, parse_quiet_hours
 from community.checkins import CheckinRules, parse_bonuses
 from community.policy import CommunityPolicy
 from community.tiers import parse_tiers
@@ -57,6 +60,7 @@ class App:
     catalogue: Catalogue
     policy: DeskPolicy
     community: CommunityPolicy
+    campaigns: CampaignPolicy
     clock: Callable[[], datetime] = field(default=utcnow)
 
     async def close(self) -> None:
@@ -102,6 +106,34 @@ def community_policy(settings: Settings) -> CommunityPolicy:
     )
 
 
+def campaign_policy(settings: Settings) -> CampaignPolicy:
+    s = settings
+    return CampaignPolicy(
+        tz=s.tz,
+        group_chat_id=s.community_chat_id,
+        channel_id=s.campaign_channel_id,
+        group_language=s.group_language,
+        teaser_offsets=parse_offsets(s.sale_teaser_offsets),
+        ending_soon_minutes=s.sale_ending_soon_minutes,
+        grace=timedelta(minutes=s.sale_grace_minutes),
+        marketing=MarketingRules(
+            tz=s.tz,
+            quiet_hours=parse_quiet_hours(s.marketing_quiet_hours),
+            daily_cap=s.marketing_daily_cap,
+        ),
+        guard=build_guard(s.copy_guard_words, s.copy_guard_allow),
+        automations=AutomationRules(
+            welcome=s.welcome_automation,
+            welcome_coupon=s.welcome_coupon.strip(),
+            winback=s.winback_automation,
+            winback_coupon=s.winback_coupon.strip(),
+            coupon_days=s.automation_coupon_days,
+            at=parse_clock(s.automation_time),
+        ),
+        admin_ids=s.admin_ids,
+    )
+
+
 def build_matcher(settings: Settings) -> tuple[KnowledgeBase, Matcher]:
     """Load and index the FAQ (raises faq.KBError naming every problem)."""
     kb = load_kb(settings.faq_path)
@@ -138,6 +170,7 @@ async def build_app(
         catalogue=Catalogue(),
         policy=desk_policy(settings),
         community=community_policy(settings),
+        campaigns=campaign_policy(settings),
         clock=clock,
     )
 
@@ -167,6 +200,13 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
         tz=s.tz,
         clock=app.clock,
     ).install(sender)
+    from bot.broadcasts import BroadcastDelivery
+    from bot.sales import SaleDelivery
+
+    for delivery in (SaleDelivery, BroadcastDelivery):
+        delivery(bot, app.session_factory, app.catalogue, app.campaigns, clock=app.clock).install(
+            sender
+        )
     if app.policy.enabled:
         from bot.desk import Desk
 
@@ -276,6 +316,7 @@ def create_dispatcher(
             agents_language=s.agents_language,
             shop_name=s.shop_name,
             community=app.community,
+            campaigns=app.campaigns,
             sold_out=sold_out,
         )
     )

@@ -75,6 +75,23 @@ class Settings(BaseSettings):
     welcome_delete_minutes: int = Field(default=5, ge=0, le=24 * 60)
     antispam_new_member_hours: int = Field(default=24, ge=0, le=24 * 30)
 
+    # Campaigns: flash sales, broadcasts, automations.
+    community_language: str | None = None  # the group's (and channel's) language; DEFAULT_LANGUAGE
+    campaign_channel_id: int | None = None  # a channel sales may also be posted to
+    sale_teaser_offsets: str = "24h,1h"  # before the start; units m, h, d
+    sale_ending_soon_minutes: int = Field(default=10, ge=0, le=24 * 60)
+    sale_grace_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
+    copy_guard_words: str = ""  # forbidden words added to the built-in list, comma-separated
+    copy_guard_allow: str = ""  # harmless words that contain a forbidden one (e.g. 最近)
+    marketing_quiet_hours: str = ""  # e.g. 22:00-08:00 in TIMEZONE; empty: none
+    marketing_daily_cap: int = Field(default=1, ge=0, le=100)  # per user per 24 h; 0: no cap
+    automation_time: str = "10:00"
+    welcome_automation: bool = False
+    welcome_coupon: str = ""  # the welcome coupon's discount, e.g. "¥20 off over ¥199"
+    winback_automation: bool = False
+    winback_coupon: str = ""
+    automation_coupon_days: int = Field(default=14, ge=1, le=365)
+
     # The outbox sender: Telegram's limits, with a margin.
     sender_global_per_second: float = Field(default=25.0, gt=0, le=1000)
     sender_private_per_second: float = Field(default=1.0, gt=0, le=1000)
@@ -111,7 +128,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("default_language", "support_language")
+    @field_validator("default_language", "support_language", "community_language")
     @classmethod
     def _check_lang(cls, value: str | None) -> str | None:
         if value is not None and value not in LANGUAGES:
@@ -181,6 +198,31 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
         return self
+
+    @model_validator(mode="after")
+    def _check_campaigns(self) -> Settings:
+        from campaigns.schedule import parse_clock, parse_offsets, parse_quiet_hours
+
+        for name, check in (
+            ("SALE_TEASER_OFFSETS", lambda: parse_offsets(self.sale_teaser_offsets)),
+            ("MARKETING_QUIET_HOURS", lambda: parse_quiet_hours(self.marketing_quiet_hours)),
+            ("AUTOMATION_TIME", lambda: parse_clock(self.automation_time)),
+        ):
+            try:
+                check()
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        for name, on, coupon in (
+            ("WELCOME_COUPON", self.welcome_automation, self.welcome_coupon),
+            ("WINBACK_COUPON", self.winback_automation, self.winback_coupon),
+        ):
+            if on and not coupon.strip():
+                raise ValueError(f"{name}: the automation is on, so say what the coupon gives")
+        return self
+
+    @property
+    def group_language(self) -> str:
+        return self.community_language or self.default_language
 
     @property
     def agents_language(self) -> str:

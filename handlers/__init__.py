@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from aiogram import Router
 
 from bot.texts import Catalogue
+from campaigns.policy import CampaignPolicy
 from community.policy import CommunityPolicy
 
 if TYPE_CHECKING:
@@ -25,15 +26,18 @@ def get_routers(
     agents_language: str,
     shop_name: str,
     community: CommunityPolicy,
+    campaigns: CampaignPolicy,
     sold_out: SoldOut | None = None,
 ) -> list[Router]:
     from handlers import (
         admin,
+        broadcasts,
         community_group,
         customer,
         drops,
         errors,
         membership,
+        sales,
         support_group,
         support_private,
     )
@@ -52,6 +56,9 @@ def get_routers(
         ),
         community_handlers.create_router(community),
         drops.create_router(community, admin_ids, sold_out),
+        # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
+        sales.create_router(catalogue, campaigns),
+        broadcasts.create_router(catalogue, campaigns),
         community_group.create_router(catalogue, community, default_language),
         # Customers with an open ticket talk to people, not to the FAQ.
         support_private.create_router(catalogue, policy),

@@ -67,3 +67,43 @@ class ClaimDrop(CallbackData, prefix="claim"):
 
 class Redeem(CallbackData, prefix="redeem"):
     drop: int
+
+
+# Campaigns. Sale and broadcast ids arrive forged too: handlers check the admin and the row.
+class RemindMe(CallbackData, prefix="remind"):
+    sale: int
+
+
+class SaleForm(CallbackData, prefix="salef"):
+    """A step of the flash-sale dialogue: skip | target | offsets | publish | override |
+    edit | restart | cancel (value: a chat id, a field name, ...)."""
+
+    action: str
+    value: str = ""
+
+
+class SaleMenu(CallbackData, prefix="salem"):
+    """The /sales list: show | edit | cancel | cancel_yes for one sale (field: what to edit)."""
+
+    action: str
+    sale: int
+    field: str = ""
+
+
+class BroadcastForm(CallbackData, prefix="bcf"):
+    """A step of the broadcast dialogue: segment toggles, skip, send, override, cancel."""
+
+    action: str
+    value: str = ""
+
+
+class CancelBroadcast(CallbackData, prefix="bcx"):
+    broadcast: int
+    confirm: bool = False
+
+
+class PublishDrop(CallbackData, prefix="dropok"):
+    """Publish a drop held by the copy guard (override, logged) or discard it."""
+
+    drop: int
+    publish: bool

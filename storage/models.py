@@ -38,6 +38,11 @@ class User(Base):
     blocked_at: Mapped[datetime | None]
     # Misses in a row (handoff or clarify); reset by an answer. Two in a row offer a human.
     consecutive_misses: Mapped[int] = mapped_column(default=0, server_default="0")
+    # First private contact: only users who started the bot may receive broadcasts.
+    started_at: Mapped[datetime | None]
+    # /unsubscribe: no marketing (broadcasts, automations); /subscribe undoes it.
+    marketing_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    opted_out_at: Mapped[datetime | None]
 
 
 class FaqInteraction(Base):
@@ -444,3 +449,143 @@ class CouponCode(Base):
     expires_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]
+
+
+class Sale(Base):
+    """A flash sale: its lifecycle posts are rows of `sale_posts`, claimed when they are due."""
+
+    __tablename__ = "sales"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="sale_ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product: Mapped[str] = mapped_column(String(128))
+    price: Mapped[str] = mapped_column(String(32))
+    original_price: Mapped[str | None] = mapped_column(String(32))
+    stock: Mapped[int | None]
+    image_file_id: Mapped[str | None] = mapped_column(String(256))
+    url: Mapped[str | None] = mapped_column(String(512))
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    targets: Mapped[Any] = mapped_column(JSON)  # list of chat ids
+    teaser_offsets: Mapped[Any] = mapped_column(JSON)  # minutes before the start
+    ending_soon_minutes: Mapped[int]
+    # scheduled | cancelled (live and ended are read from the clock and the posts)
+    status: Mapped[str] = mapped_column(String(12), default="scheduled")
+    copy_override: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_by: Mapped[int | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SalePost(Base):
+    """One lifecycle post of a sale in one chat: handed to the outbox once (conditional
+    UPDATE pending -> queued), or skipped when it came too late."""
+
+    __tablename__ = "sale_posts"
+    __table_args__ = (
+        UniqueConstraint("sale_id", "chat_id", "stage"),
+        Index("ix_sale_posts_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sale_id: Mapped[int] = mapped_column(ForeignKey("sales.id", ondelete="CASCADE"))
+    chat_id: Mapped[int]
+    stage: Mapped[str] = mapped_column(String(16))  # teaser:<minutes> | start | ending | end
+    due_at: Mapped[datetime]
+    # pending | queued | sent | skipped | cancelled
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    message_id: Mapped[int | None]
+    handled_at: Mapped[datetime | None]
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class SaleReminder(Base):
+    """A member who tapped 🔔 on a teaser: a private message when the sale starts."""
+
+    __tablename__ = "sale_reminders"
+
+    sale_id: Mapped[int] = mapped_column(
+        ForeignKey("sales.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime]
+
+
+class Broadcast(Base):
+    """A private message to a segment of subscribers (or an automation's daily batch)."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12), default="manual")  # manual | welcome | winback
+    text: Mapped[str] = mapped_column(Text)  # HTML
+    photo_file_id: Mapped[str | None] = mapped_column(String(256))
+    buttons: Mapped[Any | None] = mapped_column(JSON)  # [[label, url], ...]
+    segment: Mapped[Any | None] = mapped_column(JSON)
+    drop_id: Mapped[int | None] = mapped_column(ForeignKey("coupon_drops.id", ondelete="SET NULL"))
+    # draft | sending | done | cancelled
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    total: Mapped[int] = mapped_column(default=0, server_default="0")
+    capped: Mapped[int] = mapped_column(default=0, server_default="0")
+    copy_override: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_by: Mapped[int | None]
+    progress_chat_id: Mapped[int | None]
+    progress_message_id: Mapped[int | None]
+    created_at: Mapped[datetime]
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class BroadcastRecipient(Base):
+    """One recipient of one broadcast: the primary key means nobody gets it twice."""
+
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (
+        Index("ix_broadcast_recipients_user_sent", "user_id", "sent_at"),
+        Index("ix_broadcast_recipients_status", "broadcast_id", "status"),
+    )
+
+    broadcast_id: Mapped[int] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    # queued | sending | sent | failed | blocked | cancelled | unknown
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    sent_at: Mapped[datetime | None]
+    # The recipient's first interaction with the bot after it was sent ("came back").
+    returned_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class AutomationSend(Base):
+    """An automation reached a user for `ref` (welcome: once; win-back: once per dormancy)."""
+
+    __tablename__ = "automation_sends"
+    __table_args__ = (UniqueConstraint("kind", "user_id", "ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(12))  # welcome | winback
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    ref: Mapped[str] = mapped_column(String(32))
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcasts.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Decisions a person must answer for, e.g. publishing over a copy-guard warning."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    actor_id: Mapped[int | None]
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))  # e.g. sale:3, broadcast:7, drop:2
+    detail: Mapped[Any | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(index=True)

@@ -12,7 +12,14 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.app import App, community_policy, create_bot, create_dispatcher, desk_policy
+from bot.app import (
+    App,
+    campaign_policy,
+    community_policy,
+    create_bot,
+    create_dispatcher,
+    desk_policy,
+)
 from bot.config import DEFAULT_FAQ_PATH, Settings
 from bot.local import ChatClient, LocalSession
 from bot.texts import Catalogue
@@ -141,6 +148,7 @@ async def app(
         catalogue=catalogue,
         policy=desk_policy(settings),
         community=community_policy(settings),
+        campaigns=campaign_policy(settings),
         clock=clock,
     )
     yield application

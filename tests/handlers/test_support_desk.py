@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 
 from bot.app import (
     App,
+    campaign_policy,
     community_policy,
     create_bot,
     create_dispatcher,
@@ -134,6 +135,7 @@ async def build_desk(
         catalogue=catalogue,
         policy=desk_policy(settings),
         community=community_policy(settings),
+        campaigns=campaign_policy(settings),
         clock=clock,
     )
     topics = settings.support_mode == "topics"
