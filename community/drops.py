@@ -42,6 +42,9 @@ from sqlalchemy import (
     Table,
     bindparam,
     case,
+    delete,
+    exists,
+    false,
     func,
     insert,
     select,
@@ -52,7 +55,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.codes import MAX_CODE_LENGTH, CodeFileError, generate_codes
-from storage.models import CouponCode, CouponDrop, Member, PointsEntry, User
+from storage.models import (
+    AuditEntry,
+    Broadcast,
+    BroadcastRecipient,
+    CouponCode,
+    CouponDrop,
+    Member,
+    PointsEntry,
+    User,
+)
 
 NEW_MEMBER_DAYS = 7
 """Audience ``new``: users first seen at most this many days before the claim."""
@@ -68,6 +80,8 @@ CODES = cast(Table, CouponCode.__table__)
 MEMBERS = cast(Table, Member.__table__)
 LEDGER = cast(Table, PointsEntry.__table__)
 USERS = cast(Table, User.__table__)
+BROADCASTS = cast(Table, Broadcast.__table__)
+RECIPIENTS = cast(Table, BroadcastRecipient.__table__)
 
 
 class DropError(ValueError):
@@ -80,22 +94,28 @@ _TIER = re.compile(r"tier\s*(?::|>=|≥|=)?\s*([0-9]{1,2})")
 
 
 class Audience(NamedTuple):
-    """Who may claim: ``("all", None)``, ``("tier", N)`` (tier >= N) or ``("new", None)``."""
+    """Who may claim: ``("all", None)``, ``("tier", N)`` (tier >= N), ``("new", None)``, or
+    ``("invited", None)``: the users a broadcast carrying the drop was sent to."""
 
     kind: str
     value: int | None = None
 
     @classmethod
     def parse(cls, spec: str) -> Audience:
-        """Read ``all``, ``tier:2`` (also ``tier>=2``) or ``new``; raises DropError."""
+        """Read ``all``, ``tier:2`` (also ``tier>=2``), ``new`` or ``invited``; raises
+        DropError."""
         return _parse_audience(spec.strip().lower())
 
     @property
     def spec(self) -> str:
-        """The stored form: ``all``, ``tier:N`` or ``new``."""
+        """The stored form: ``all``, ``tier:N``, ``new`` or ``invited``."""
         return f"tier:{self.value}" if self.kind == "tier" else self.kind
 
-    def admits(self, *, tier: int, first_seen: datetime | None, now: datetime) -> bool:
+    def admits(
+        self, *, tier: int, first_seen: datetime | None, now: datetime, invited: bool = False
+    ) -> bool:
+        if self.kind == "invited":
+            return invited
         if self.kind == "tier":
             return tier >= (self.value or 0)
         if self.kind == "new":
@@ -109,6 +129,8 @@ def _parse_audience(spec: str) -> Audience:
         return Audience("all")
     if spec == "new":
         return Audience("new")
+    if spec == "invited":
+        return Audience("invited")
     match = _TIER.fullmatch(spec)
     if match:
         return Audience("tier", int(match.group(1)))
@@ -137,11 +159,14 @@ async def create_drop(
     codes: Sequence[str] | None = None,
     cost_points: int | None = None,
     code_prefix: str = "",
+    hold: bool = False,
 ) -> CouponDrop:
     """Validate and store a drop with exactly `quantity` codes (generated when `codes` is
     None, else the first `quantity` of `codes`); raises DropError. Commits.
 
-    The drop is ``scheduled`` when `starts_at` is after `now`, else ``live``.
+    The drop is ``scheduled`` when `starts_at` is after `now`, else ``live``; with `hold`
+    it is a ``draft`` (e.g. the copy guard found forbidden words): nobody can claim it and
+    `start_due` leaves it alone until `release_draft`.
     """
     title, discount = title.strip(), discount.strip()
     _validate(
@@ -181,7 +206,7 @@ async def create_drop(
             audience=spec,
             cost_points=cost_points,
             starts_at=starts_at,
-            status=SCHEDULED if starts_at > now else LIVE,
+            status=DRAFT if hold else SCHEDULED if starts_at > now else LIVE,
             codes_source="generated" if imported is None else "imported",
             created_by=created_by,
             created_at=now,
@@ -357,6 +382,21 @@ _READ = select(
     .where(MEMBERS.c.user_id == _p("p_user", _C.c.user_id))
     .scalar_subquery()
     .label("tier"),
+    # Audience `invited`: a broadcast carrying this drop reached the user (only looked up
+    # for such drops).
+    case(
+        (
+            _D.c.audience == "invited",
+            exists()
+            .select_from(RECIPIENTS.join(BROADCASTS, BROADCASTS.c.id == RECIPIENTS.c.broadcast_id))
+            .where(
+                BROADCASTS.c.drop_id == _D.c.id,
+                RECIPIENTS.c.user_id == _p("p_user", _C.c.user_id),
+                RECIPIENTS.c.status == "sent",
+            ),
+        ),
+        else_=false(),
+    ).label("invited"),
 ).where(_D.c.id == _p("p_drop", _C.c.drop_id))
 _OPEN = (_D.c.status.in_([LIVE, SCHEDULED])) & (_D.c.starts_at <= _p("p_now", _D.c.starts_at))
 _TAKE_SLOT = (
@@ -500,7 +540,10 @@ def _refusal(row: Any, *, tier: int, now: datetime) -> ClaimStatus | None:
         return ClaimStatus.SOLD_OUT
     if row.first_seen is None:  # the bot never saw this user: no users row to point to
         return ClaimStatus.NOT_ELIGIBLE
-    if not Audience.parse(row.audience).admits(tier=tier, first_seen=row.first_seen, now=now):
+    audience = Audience.parse(row.audience)
+    if not audience.admits(
+        tier=tier, first_seen=row.first_seen, now=now, invited=bool(row.invited)
+    ):
         return ClaimStatus.NOT_ELIGIBLE
     if row.cost_points is not None and (row.balance or 0) < row.cost_points:
         return ClaimStatus.INSUFFICIENT_POINTS
@@ -554,6 +597,54 @@ async def end_drop(session: AsyncSession, *, drop_id: int, now: datetime) -> boo
     )
     await session.commit()
     return bool(_rowcount(result))
+
+
+async def release_draft(
+    session: AsyncSession,
+    drop_id: int,
+    *,
+    actor_id: int,
+    now: datetime,
+    words: Sequence[str] = (),
+) -> bool:
+    """Publish a held drop anyway: ``draft`` -> ``scheduled`` (`start_due` starts and posts
+    it at its time, at once if that has passed), with a ``copy_override`` audit entry naming
+    `actor_id` and the forbidden `words`, in one transaction. False when the drop is not a
+    draft (already released or discarded, or no such drop): nothing is written. Commits."""
+    result = await session.execute(
+        update(_D).where(_D.c.id == drop_id, _D.c.status == DRAFT).values(status=SCHEDULED)
+    )
+    if not _rowcount(result):
+        await session.rollback()
+        return False
+    session.add(
+        AuditEntry(
+            actor_id=actor_id,
+            action="copy_override",
+            subject=f"drop:{drop_id}",
+            detail={"words": list(dict.fromkeys(words))},
+            created_at=now,
+        )
+    )
+    await session.commit()
+    return True
+
+
+async def discard_draft(session: AsyncSession, drop_id: int) -> bool:
+    """Delete a held drop and its codes (nobody can have claimed one), so that imported
+    codes can be used again with a corrected text. False when the drop is not a draft:
+    nothing is deleted. Commits."""
+    # Taking the row first (draft -> ended) decides a race with `release_draft`.
+    result = await session.execute(
+        update(_D).where(_D.c.id == drop_id, _D.c.status == DRAFT).values(status=ENDED)
+    )
+    if not _rowcount(result):
+        await session.rollback()
+        return False
+    await session.execute(delete(_C).where(_C.c.drop_id == drop_id))
+    await session.execute(delete(_D).where(_D.c.id == drop_id))
+    await session.commit()
+    return True
 
 
 async def set_post(session: AsyncSession, *, drop_id: int, chat_id: int, message_id: int) -> None:

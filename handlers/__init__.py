@@ -55,7 +55,7 @@ def get_routers(
             shop_name=shop_name,
         ),
         community_handlers.create_router(community),
-        drops.create_router(community, admin_ids, sold_out),
+        drops.create_router(community, admin_ids, sold_out, guard=campaigns.guard),
         # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
         sales.create_router(catalogue, campaigns),
         broadcasts.create_router(catalogue, campaigns),

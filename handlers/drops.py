@@ -4,14 +4,20 @@ Manager syntax (admins, private chat; a CSV or text file of the shop's codes can
 with the command as its caption):
 
     /drop 100 Title | discount text | limit=1 days=7 audience=all start=2026-11-23 20:00
+
+The title and discount go through the copy guard first: with forbidden absolute claims the
+drop is stored as a draft and the manager sees the words marked, with "Publish anyway" (the
+override is written to the audit log) and "Discard".
 """
 
 from __future__ import annotations
 
+import contextlib
 import html
 from datetime import datetime
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message, User
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -20,11 +26,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.texts import Texts
+from campaigns.copyguard import CopyGuard
 from community import announce, drops, points
 from community.codes import CodeFileError, parse_code_file
 from community.drops import ClaimStatus, DropError
 from community.policy import CommunityPolicy
-from handlers.callbacks import ClaimDrop, Redeem
+from handlers.callbacks import ClaimDrop, PublishDrop, Redeem
 from handlers.filters import IsAdmin, PrivateChat
 from handlers.render import code_text
 from storage.models import CouponDrop, Member
@@ -108,10 +115,20 @@ def _local_time(value: str, tz_now: datetime) -> datetime:
     raise DropSpecError(value)
 
 
+def drop_copy(title: str, discount: str) -> str:
+    """What the group post of a drop says in the manager's words: the copy guard checks it."""
+    return f"{title.strip()}\n{discount.strip()}"
+
+
 def create_router(
-    policy: CommunityPolicy, admin_ids: tuple[int, ...], sold_out: SoldOut | None = None
+    policy: CommunityPolicy,
+    admin_ids: tuple[int, ...],
+    sold_out: SoldOut | None = None,
+    *,
+    guard: CopyGuard | None = None,
 ) -> Router:
     router = Router(name=__name__)
+    guard = CopyGuard() if guard is None else guard
     # Drops known to be over: their taps need no database write (see bot/middlewares).
     sold_out = SoldOut() if sold_out is None else sold_out
 
@@ -253,6 +270,8 @@ def create_router(
 
     admin = Router(name=f"{__name__}.admin")
     admin.message.filter(PrivateChat(), IsAdmin(admin_ids))
+    # Others' taps on the held-drop buttons fall through to the stale-button answer.
+    admin.callback_query.filter(PrivateChat(), IsAdmin(admin_ids))
 
     @admin.message(Command("drop"))
     async def cmd_drop(
@@ -281,16 +300,37 @@ def create_router(
             except CodeFileError as exc:
                 await message.answer(texts("drop-bad-file", error=str(exc)))
                 return
+        # Forbidden absolute claims hold the drop as a draft until the manager decides.
+        copy = drop_copy(str(spec["title"]), str(spec["discount"]))
+        hits = guard.check(copy)
         try:
             drop = await drops.create_drop(
                 session,
                 created_by=event_from_user.id,
                 now=now,
                 codes=codes,
+                hold=bool(hits),
                 **spec,  # type: ignore[arg-type]
             )
         except DropError as exc:
             await message.answer(texts("drop-refused", error=str(exc)))
+            return
+        if hits:
+            kb = InlineKeyboardBuilder()
+            kb.button(
+                text=texts("btn-drop-publish"),
+                callback_data=PublishDrop(drop=drop.id, publish=True),
+            )
+            kb.button(
+                text=texts("btn-drop-discard"),
+                callback_data=PublishDrop(drop=drop.id, publish=False),
+            )
+            words = ", ".join(dict.fromkeys(h.word for h in hits))
+            await message.answer(
+                texts("drop-held", id=drop.id, words=html.escape(words), text=guard.mark(copy)),
+                parse_mode="HTML",
+                reply_markup=kb.as_markup(),
+            )
             return
         if drop.status == "live" and policy.chat_id is not None:
             await announce.queue_post(session, drop_id=drop.id, chat_id=policy.chat_id, now=now)
@@ -308,6 +348,54 @@ def create_router(
             + ("" if policy.chat_id is not None else "\n" + texts("drop-no-group")),
             parse_mode="HTML",
         )
+
+    @admin.callback_query(PublishDrop.filter())
+    async def cb_publish_drop(
+        query: CallbackQuery,
+        bot: Bot,
+        callback_data: PublishDrop,
+        session: AsyncSession,
+        event_from_user: User,
+        texts: Texts,
+        now: datetime,
+    ) -> None:
+        """A held drop: publish it anyway (logged with the forbidden words) or discard it."""
+        drop_id = callback_data.drop
+        row = (
+            await session.execute(
+                select(CouponDrop.title, CouponDrop.discount, CouponDrop.starts_at).where(
+                    CouponDrop.id == drop_id, CouponDrop.status == drops.DRAFT
+                )
+            )
+        ).one_or_none()
+        await session.commit()
+        if row is None:  # released, discarded or ended already, or forged
+            await query.answer(texts("stale-button"), show_alert=True)
+            return
+        if callback_data.publish:
+            words = [h.word for h in guard.check(drop_copy(row.title, row.discount))]
+            done = await drops.release_draft(
+                session, drop_id, actor_id=event_from_user.id, now=now, words=words
+            )
+            start = row.starts_at.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+            reply = texts("drop-released", id=drop_id, start=start)
+            if policy.chat_id is None:
+                reply += "\n" + texts("drop-no-group")
+        else:
+            done = await drops.discard_draft(session, drop_id)
+            reply = texts("drop-discarded", id=drop_id)
+        if not done:  # the other button won, a moment ago
+            await query.answer(texts("stale-button"), show_alert=True)
+            return
+        await query.answer()
+        if query.message is not None:
+            with contextlib.suppress(TelegramBadRequest):  # too old to edit: no matter
+                await bot.edit_message_reply_markup(
+                    chat_id=query.message.chat.id,
+                    message_id=query.message.message_id,
+                    reply_markup=None,
+                )
+        await bot.send_message(event_from_user.id, reply)
 
     @admin.message(Command("dropstats"))
     async def cmd_dropstats(

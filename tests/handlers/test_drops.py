@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bot.local import ChatClient
 from bot.texts import Catalogue
 from faq import KnowledgeBase, Matcher
-from storage.models import CouponCode, CouponDrop, Member
+from storage.models import AuditEntry, CouponCode, CouponDrop, Member
 from tests.conftest import Clock
 from tests.handlers.test_support_desk import ADMIN, Desk, M, build_desk
 
@@ -237,3 +237,123 @@ async def test_a_manager_ends_a_drop_and_the_post_says_so(shop: Desk) -> None:
     assert edit and "结束" in (edit[-1].text or "") and not edit[-1].buttons
     late = await member(shop, 97).press(post.buttons[0].callback_data or "")
     assert "all gone" in (late[0].text or "") or "ended" in (late[0].text or "")
+
+
+# --- the copy guard --------------------------------------------------------------------
+
+
+async def test_a_drop_with_forbidden_words_is_held_until_the_manager_decides(
+    shop: Desk,
+) -> None:
+    from bot.scheduler import start_drops
+
+    out = await admin(shop).send("/drop 5 最好的茶 <礼盒> | 全网最低价 立减30")
+    held = out[0]
+    assert held.request.parse_mode == "HTML"
+    assert "<u><b>最好</b></u>的茶 &lt;礼盒&gt;" in (held.text or "")
+    assert "<u><b>全网最低</b></u>价" in (held.text or "")
+    assert "held" in (held.text or "") and "Drop #1" in (held.text or "")
+    assert [b.text for b in held.buttons] == ["Publish anyway", "Discard"]
+    assert [b.callback_data for b in held.buttons] == ["dropok:1:1", "dropok:1:0"]
+    assert not [o for o in await shop.flush() if o.chat_id == COMMUNITY]
+    assert await start_drops(shop.app) == []  # a draft is never started
+    assert not [o for o in await shop.flush() if o.chat_id == COMMUNITY]
+    refused = await member(shop, 11).press("claim:1")
+    assert "hasn't started" in (refused[0].text or "")
+    async with shop.app.session_factory() as s:
+        drop = await s.get(CouponDrop, 1)
+        assert drop is not None and drop.status == "draft"
+        assert await s.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+async def test_publish_anyway_is_logged_and_the_drop_goes_out(shop: Desk) -> None:
+    from bot.scheduler import start_drops
+
+    boss = admin(shop)
+    await boss.send("/drop 3 The best tea | guaranteed 30 off, 最好")
+    out = await boss.click("Publish anyway")
+    assert out[0].method == "answerCallbackQuery" and not out[0].show_alert
+    unmarked = next(o for o in out if o.method == "editMessageReplyMarkup")
+    assert not unmarked.buttons
+    reply = next(o for o in out if o.method == "sendMessage")
+    assert reply.chat_id == ADMIN and "will be published" in (reply.text or "")
+    async with shop.app.session_factory() as s:
+        entries = list(await s.scalars(select(AuditEntry)))
+        drop = await s.get(CouponDrop, 1)
+    assert drop is not None and drop.status == "scheduled"
+    assert [(e.actor_id, e.action, e.subject) for e in entries] == [
+        (ADMIN, "copy_override", "drop:1")
+    ]
+    assert entries[0].detail == {"words": ["the best", "guaranteed", "最好"]}
+
+    assert await start_drops(shop.app) == [1]
+    post = next(o for o in await shop.flush() if o.chat_id == COMMUNITY)
+    assert "The best tea" in (post.text or "") and post.buttons[0].callback_data == "claim:1"
+
+    again = await boss.press("dropok:1:1")  # a second tap: nothing more is logged
+    assert again[0].show_alert and "no longer valid" in (again[0].text or "")
+    assert "no longer valid" in ((await boss.press("dropok:1:0"))[0].text or "")
+    async with shop.app.session_factory() as s:
+        assert await s.scalar(select(func.count()).select_from(AuditEntry)) == 1
+        drop = await s.get(CouponDrop, 1)
+        assert drop is not None and drop.status == "live"
+
+
+async def test_a_held_drop_with_a_later_start_waits_for_it(shop: Desk) -> None:
+    from datetime import timedelta
+
+    from bot.scheduler import start_drops
+
+    start = (shop.clock.now + timedelta(days=1)).astimezone(shop.app.community.tz)
+    boss = admin(shop)
+    await boss.send(f"/drop 3 No.1 gift | 10 off | start={start:%Y-%m-%d %H:%M}")
+    await boss.click("Publish anyway")
+    assert await start_drops(shop.app) == []
+    shop.clock.advance(days=1, minutes=1)
+    assert await start_drops(shop.app) == [1]
+
+
+async def test_discard_deletes_the_held_drop_and_its_codes(shop: Desk) -> None:
+    boss = admin(shop)
+    await boss.send("/drop 4 极品大红袍 | 第一名的选择")
+    out = await boss.click("Discard")
+    reply = next(o for o in out if o.method == "sendMessage")
+    assert "discarded" in (reply.text or "")
+    async with shop.app.session_factory() as s:
+        assert await s.get(CouponDrop, 1) is None
+        assert await s.scalar(select(func.count()).select_from(CouponCode)) == 0
+        assert await s.scalar(select(func.count()).select_from(AuditEntry)) == 0
+    assert not [o for o in await shop.flush() if o.chat_id == COMMUNITY]
+    stale = await boss.press("dropok:1:1")
+    assert stale[0].show_alert and "no longer valid" in (stale[0].text or "")
+
+
+async def test_clean_text_is_published_at_once(shop: Desk) -> None:
+    out = await admin(shop).send("/drop 5 最近上新 | 第一次购买立减10元，每人最多1张")
+    assert "Drop #1" in (out[0].text or "") and not out[0].buttons
+    post = next(o for o in await shop.flush() if o.chat_id == COMMUNITY)
+    assert "最近上新" in (post.text or "")
+    async with shop.app.session_factory() as s:
+        drop = await s.get(CouponDrop, 1)
+        assert drop is not None and drop.status == "live"
+
+
+async def test_only_admins_can_decide_and_forged_taps_change_nothing(shop: Desk) -> None:
+    boss = admin(shop)
+    await boss.send("/drop 5 The best gift | 10 off")
+    stranger = ChatClient(
+        shop.customer.dp, shop.customer.bot, shop.local, user_id=77, first_name="Eve",
+        language_code="en", first_update_id=90 * M,
+    )  # fmt: skip
+    for data in ("dropok:1:1", "dropok:1:0"):
+        out = await stranger.press(data)
+        assert out[0].show_alert and "no longer valid" in (out[0].text or "")
+    in_group = await member(shop, 78).press("dropok:1:1")  # a tap outside the private chat
+    assert not any(o.method == "sendMessage" for o in in_group)
+    for forged in ("dropok:999:1", "dropok:x:1", "dropok:1"):
+        out = await boss.press(forged)
+        assert out[0].show_alert and "no longer valid" in (out[0].text or "")
+    async with shop.app.session_factory() as s:
+        drop = await s.get(CouponDrop, 1)
+        assert drop is not None and drop.status == "draft"
+        assert await s.scalar(select(func.count()).select_from(AuditEntry)) == 0

@@ -81,3 +81,12 @@ spam-held = 🛡 Held a link or forward from { $name } ({ $user_id }), who joine
 dropend-usage = Usage: /dropend <drop id>
 dropend-not-open = Drop #{ $id } is not open (already sold out or ended, or no such drop).
 dropend-done = Drop #{ $id } ended: no more claims; its post will say so.
+drop-held = ⚠️ Drop #{ $id } is held, not published: its text has words the advertising law forbids as absolute claims ({ $words }):
+
+    { $text }
+
+    Send /drop again with a new text and discard this one, or publish it anyway (that is logged with your name).
+btn-drop-publish = Publish anyway
+btn-drop-discard = Discard
+drop-released = ✅ Drop #{ $id } will be published despite the warning (your override is logged). It starts { $start }.
+drop-discarded = 🗑 Drop #{ $id } discarded; nothing was published.

@@ -81,3 +81,12 @@ spam-held = 🛡 已拦截 { $name }（{ $user_id }）的链接或转发，该�
 dropend-usage = 用法：/dropend 活动编号
 dropend-not-open = 活动 #{ $id } 未在进行中（已抢光、已结束或不存在）。
 dropend-done = 活动 #{ $id } 已结束，不能再领取，群里的帖子会同步更新。
+drop-held = ⚠️ 抢券活动 #{ $id } 已暂缓发布：文案含有广告法禁止的绝对化用语（{ $words }）：
+
+    { $text }
+
+    请修改文案后重新发送 /drop 并丢弃本活动，或坚持发布（将以你的名义记录在案）。
+btn-drop-publish = 坚持发布
+btn-drop-discard = 丢弃
+drop-released = ✅ 抢券活动 #{ $id } 将照常发布（你的确认已记录）。开始时间：{ $start }。
+drop-discarded = 🗑 抢券活动 #{ $id } 已丢弃，未发布任何内容。
