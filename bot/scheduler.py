@@ -9,6 +9,7 @@ from datetime import timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
+from campaigns import automations, broadcasts, sales
 from community import announce, drops
 from storage import inbox, outbox
 from storage.queries import prune_processed_updates
@@ -57,6 +58,65 @@ async def start_drops(app: App) -> list[int]:
     return started
 
 
+async def sale_posts(app: App) -> None:
+    """Sale lifecycle posts whose time has come go to the outbox (or are skipped when stale);
+    the rows are the schedule, so a restart or a second process changes nothing."""
+    async with app.session_factory() as session:
+        await sales.run_due(session, policy=app.campaigns, now=app.clock())
+
+
+async def broadcast_progress(app: App) -> list[int]:
+    """Redraw running broadcasts' progress messages; finish and report completed ones."""
+    async with app.session_factory() as session:
+        finished = await broadcasts.tick(session, now=app.clock())
+    if finished:
+        log.info("broadcasts finished: %s", finished)
+    return finished
+
+
+def automation_texts(app: App, kind: str) -> list[str]:
+    """The automation's message in every language, as recipients will read it."""
+    coupon = automations.coupon_of(app.campaigns, kind)
+    days = app.campaigns.automations.coupon_days
+    return [
+        app.catalogue.for_lang(lang)(f"auto-{kind}", coupon=coupon, days=days)
+        for lang in app.catalogue.languages
+    ]
+
+
+async def run_automations(app: App) -> list[automations.AutomationRun]:
+    """The daily welcome and win-back messages. A text the copy guard flags is not sent:
+    the admins are told which words to change (an automation has nobody to confirm it)."""
+    now = app.clock()
+    cleared: list[str] = []
+    async with app.session_factory() as session:
+        for kind in automations.enabled(app.campaigns):
+            words = sorted(
+                {
+                    hit.word
+                    for text in automation_texts(app, kind)
+                    for hit in app.campaigns.guard.check(text)
+                }
+            )
+            if not words:
+                cleared.append(kind)
+                continue
+            log.error("automation %s held by the copy guard: %s", kind, ", ".join(words))
+            t = app.catalogue.for_lang(app.settings.default_language)
+            for admin in app.settings.admin_ids:
+                await announce.queue_notice(
+                    session,
+                    chat_id=admin,
+                    text=t("auto-held", automation=kind, words=", ".join(words)),
+                    now=now,
+                )
+        await session.commit()
+        runs = await automations.run(session, app.campaigns, now=now, kinds=cleared)
+    for r in runs:
+        log.info("automation %s: %d recipient(s), %d capped", r.kind, r.recipients, r.capped)
+    return runs
+
+
 def create_scheduler(app: App) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=app.settings.tz)
     scheduler.add_job(
@@ -82,6 +142,55 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
         max_instances=1,
         misfire_grace_time=60,
     )
+    scheduler.add_job(
+        sale_posts,
+        "interval",
+        seconds=5,
+        args=[app],
+        id="sale-posts",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+    )
+    scheduler.add_job(
+        broadcast_progress,
+        "interval",
+        seconds=3,
+        args=[app],
+        id="broadcast-progress",
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+    )
+    if automations.enabled(app.campaigns):
+        at = app.campaigns.automations.at
+        scheduler.add_job(
+            run_automations,
+            "cron",
+            hour=at.hour,
+            minute=at.minute,
+            args=[app],
+            id="automations",
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=3600,
+        )
+        # Started after today's time (a restart, a deploy): catch up once. Each user is
+        # reached once whatever the number of runs, so a second run today only finds
+        # users who qualified since the first.
+        local = app.clock().astimezone(app.campaigns.tz)
+        if local.time() >= at:
+            scheduler.add_job(
+                run_automations,
+                "date",
+                run_date=app.clock() + timedelta(seconds=60),
+                args=[app],
+                id="automations-catch-up",
+                replace_existing=True,
+            )
     if app.policy.enabled:
         # The timers live in the tickets' rows, so this job only has to look often.
         scheduler.add_job(

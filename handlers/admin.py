@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
 from bot.texts import Texts
+from campaigns import automations
 from handlers.filters import IsAdmin
 from support.insights import unanswered_questions
 from support.stats import WindowFigures, format_duration, support_stats
@@ -62,6 +63,27 @@ def render_stats(t: Texts, windows: tuple[WindowFigures, ...]) -> str:
     return "\n".join(lines)
 
 
+def render_campaign_stats(t: Texts, figures: list[automations.CampaignStats]) -> str:
+    if not figures:
+        return t("cstats-none")
+    lines = [t("cstats-title")]
+    lines.extend(
+        t(
+            "cstats-line",
+            kind=t(f"cstats-kind-{f.kind}"),
+            broadcasts=f.broadcasts,
+            sent=f.sent,
+            blocked=f.blocked,
+            claimed=f.claimed,
+            claim_rate=_pct(f.claimed / f.sent if f.sent else None),
+            came_back=f.came_back,
+            back_rate=_pct(f.came_back / f.sent if f.sent else None),
+        )
+        for f in figures
+    )
+    return "\n".join(lines)
+
+
 def create_router(admin_ids: tuple[int, ...], policy: DeskPolicy) -> Router:
     """Admin commands; they work in a private chat and in the support group."""
     router = Router(name=__name__)
@@ -76,7 +98,14 @@ def create_router(admin_ids: tuple[int, ...], policy: DeskPolicy) -> Router:
         texts: Texts,
         now: datetime,
     ) -> None:
-        if (command.args or "support").strip().lower() != "support":
+        what = (command.args or "support").strip().lower()
+        if what == "campaigns":
+            since = now - timedelta(days=30)
+            figures = await automations.stats(session, since=since)
+            await session.rollback()
+            await message.reply(render_campaign_stats(texts, figures), parse_mode="HTML")
+            return
+        if what != "support":
             await message.reply(texts("stats-usage"))
             return
         t = texts

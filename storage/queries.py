@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -56,9 +56,12 @@ def _upsert_user_stmt(dialect: str) -> Any:
     table = User.__table__
     stmt = _insert(dialect, table)
     refreshed = ("username", "first_name", "language_code", "last_seen", "blocked", "blocked_at")
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.id], set_={name: stmt.excluded[name] for name in refreshed}
-    ).returning(table.c.id, table.c.language, table.c.first_seen)
+    changes: dict[str, Any] = {name: stmt.excluded[name] for name in refreshed}
+    # The first private contact is kept: it makes the user a possible broadcast recipient.
+    changes["started_at"] = func.coalesce(table.c.started_at, stmt.excluded.started_at)
+    return stmt.on_conflict_do_update(index_elements=[table.c.id], set_=changes).returning(
+        table.c.id, table.c.language, table.c.first_seen
+    )
 
 
 async def upsert_user(
@@ -69,8 +72,12 @@ async def upsert_user(
     first_name: str,
     language_code: str | None,
     now: datetime,
+    private: bool = False,
 ) -> SeenUser:
-    """Insert or refresh a user (last seen, names, Telegram language); they are reachable."""
+    """Insert or refresh a user (last seen, names, Telegram language); they are reachable.
+
+    `private`: the update came from the user's private chat with the bot (they started it).
+    """
     params = {
         "id": user_id,
         "username": username,
@@ -81,6 +88,7 @@ async def upsert_user(
         "blocked": False,
         "blocked_at": None,
         "consecutive_misses": 0,
+        "started_at": now if private else None,
     }
     row = (await session.execute(_upsert_user_stmt(_dialect(session)), params)).one()
     return SeenUser(id=row.id, language=row.language, first_seen=row.first_seen)

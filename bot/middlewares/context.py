@@ -12,6 +12,7 @@ from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.texts import Catalogue
+from campaigns.broadcasts import mark_returned
 from storage.queries import SeenUser, mark_update_processed, upsert_user
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,7 @@ class UpdateContextMiddleware(BaseMiddleware):
             if tg_user is not None and not tg_user.is_bot:
                 seen = self._recent(tg_user, event, now)
                 if seen is None:
+                    chat = data.get("event_chat")
                     seen = await upsert_user(
                         session,
                         user_id=tg_user.id,
@@ -95,7 +97,10 @@ class UpdateContextMiddleware(BaseMiddleware):
                         first_name=tg_user.first_name,
                         language_code=tg_user.language_code,
                         now=now,
+                        private=chat is not None and chat.type == "private",
                     )
+                    # Any interaction after a marketing message: it "came back".
+                    await mark_returned(session, user_id=tg_user.id, now=now)
                     self._remember(tg_user, event, seen, now)
                 override = seen.language
                 data["user_record"] = seen

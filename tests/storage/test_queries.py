@@ -57,3 +57,34 @@ async def test_old_update_ids_are_pruned(session: AsyncSession) -> None:
     assert removed == 2
     assert await mark_update_processed(session, 100, T0) is False  # recent ones still guard
     assert await mark_update_processed(session, 103, T0) is True  # pruned ones are forgotten
+
+
+async def test_started_at_is_the_first_private_contact_and_is_kept(
+    session: AsyncSession,
+) -> None:
+    uid = 5_000_000_001
+
+    async def seen(hours: int, *, private: bool) -> None:
+        await upsert_user(
+            session,
+            user_id=uid,
+            username=None,
+            first_name="Bo",
+            language_code="zh",
+            now=T0 + timedelta(hours=hours),
+            private=private,
+        )
+
+    await seen(0, private=False)  # a tap in the group: not started
+    await session.commit()
+    assert (await session.get(User, uid)).started_at is None  # type: ignore[union-attr]
+
+    await seen(1, private=True)
+    await seen(2, private=True)
+    await seen(3, private=False)
+    await session.commit()
+    session.expire_all()
+    row = await session.get(User, uid)
+    assert row is not None
+    assert row.started_at == T0 + timedelta(hours=1)
+    assert row.last_seen == T0 + timedelta(hours=3)

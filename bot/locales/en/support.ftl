@@ -86,7 +86,7 @@ stats-block = Opened { $opened } · closed { $closed }
     Handoff rate { $handoff }
 stats-agent = • { $name }: { $first } first responses (p50 { $frt50 }), { $closed } closed, CSAT { $csat }
 stats-none = —
-stats-usage = Usage: /stats support
+stats-usage = Usage: /stats support, or /stats campaigns
 cmd-desk-c = Send a canned reply: /c key (no key: choose)
 cmd-desk-note = Private note (not sent to the customer)
 cmd-desk-take = Take this ticket

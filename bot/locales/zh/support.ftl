@@ -86,7 +86,7 @@ stats-block = 新建 { $opened } · 结束 { $closed }
     转人工率 { $handoff }
 stats-agent = • { $name }：首次响应 { $first } 次（p50 { $frt50 }），结束 { $closed } 个，满意度 { $csat }
 stats-none = —
-stats-usage = 用法：/stats support
+stats-usage = 用法：/stats support（客服）或 /stats campaigns（营销）
 cmd-desk-c = 发送快捷回复：/c 关键词（不带关键词则选择）
 cmd-desk-note = 内部备注（不会发给顾客）
 cmd-desk-take = 接下这个工单
