@@ -349,12 +349,31 @@ DESK_COMMANDS = ("c", "note", "take", "close", "transfer", "reopen", "history", 
                  "offline", "canned")  # fmt: skip
 
 
+ADMIN_COMMANDS = (
+    "sale",
+    "sales",
+    "broadcast",
+    "broadcasts",
+    "drop",
+    "dropstats",
+    "stats",
+    "unanswered",
+)
+
+
 async def set_commands(
-    bot: Bot, catalogue: Catalogue, *, support_chat_id: int | None = None, desk_lang: str = "zh"
+    bot: Bot,
+    catalogue: Catalogue,
+    *,
+    support_chat_id: int | None = None,
+    desk_lang: str = "zh",
+    admin_ids: tuple[int, ...] = (),
+    admin_lang: str = "zh",
 ) -> None:
     """The command menu per language; users with other app languages get English.
 
-    The support group gets the agents' commands instead, in the agents' language.
+    The support group gets the agents' commands instead, in the agents' language, and each
+    admin's private chat the managers' commands as well.
     """
     for lang, code in [(lang, lang) for lang in catalogue.languages] + [("en", None)]:
         commands = [
@@ -369,9 +388,19 @@ async def set_commands(
                 "shop",
                 "top",
                 "language",
+                "unsubscribe",
             )
         ]
         await bot.set_my_commands(commands, language_code=code)
+    for admin in admin_ids:
+        managers = [
+            BotCommand(command=name, description=catalogue.get(admin_lang, f"cmd-admin-{name}"))
+            for name in ADMIN_COMMANDS
+        ]
+        try:
+            await bot.set_my_commands(managers, scope=BotCommandScopeChat(chat_id=admin))
+        except TelegramAPIError as exc:  # an admin who never started the bot
+            log.warning("ADMIN_IDS: no command menu for %s (%s)", admin, exc.message)
     if support_chat_id is not None:
         desk = [
             BotCommand(command=name, description=catalogue.get(desk_lang, f"cmd-desk-{name}"))
@@ -407,6 +436,8 @@ async def run_polling(settings: Settings) -> None:
             app.catalogue,
             support_chat_id=settings.support_chat_id,
             desk_lang=settings.agents_language,
+            admin_ids=settings.admin_ids,
+            admin_lang=settings.default_language,
         )
         scheduler.start()
         sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")

@@ -46,6 +46,12 @@ def _copied_text(out: Outgoing, people: dict[int, ChatClient]) -> str:
     return " | ".join(texts)
 
 
+def _buttons(buttons: list[Button]) -> str:
+    return "  ".join(
+        f"[#{i}] {b.text}" + (f" ↗ {b.url}" if b.url else "") for i, b in enumerate(buttons, 1)
+    )
+
+
 def render(
     out: Outgoing, people: dict[int, ChatClient] | None = None, community: int | None = None
 ) -> list[str]:
@@ -74,7 +80,9 @@ def render(
             lines.append(f"  ({'alert' if out.show_alert else 'toast'}) {out.text}")
         return lines
     if out.method == "editMessageReplyMarkup":
-        return ["  (buttons removed from the previous message)"]
+        if not out.buttons:
+            return ["  (buttons removed from the previous message)"]
+        return ["  (buttons updated)", "     " + _buttons(out.buttons)]
     if out.method == "sendChatAction":
         return lines
     if out.text:
@@ -82,7 +90,7 @@ def render(
         lines.append(f"{prefix}> {first}")
         lines.extend(f"     {line}" for line in rest)
     if out.buttons:
-        lines.append("     " + "  ".join(f"[#{i}] {b.text}" for i, b in enumerate(out.buttons, 1)))
+        lines.append("     " + _buttons(out.buttons))
     if out.menu:
         lines.append("     menu: " + " | ".join(out.menu))
     return lines

@@ -118,6 +118,31 @@ def test_shell_plays_the_support_desk_too(tmp_path: Path) -> None:
     assert "Thank you for rating us!" in out
 
 
+def test_shell_runs_a_flash_sale_on_a_clock_it_can_move(tmp_path: Path) -> None:
+    """The shop owner as admin: /sale, then !wait to the teaser, 🔔 in the group, the start."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    start = (datetime.now(tz) + timedelta(days=3)).replace(hour=20, minute=0, second=0)
+    teaser = start - timedelta(hours=24) + timedelta(minutes=5)
+    to_teaser = int((teaser - datetime.now(UTC)).total_seconds() // 60) + 1
+    script = (
+        f"/sale\nWinter jacket\n299 599\n#1\n#1\nhttps://shop.example/p/1\n"
+        f"{start:%Y-%m-%d %H:%M}\n2h\n#2\n#1\n!wait {to_teaser}m\ng#1\n!wait 24h\n"
+    )
+    proc = _main("shell", "--lang", "en", cwd=tmp_path, stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Preview" in out and "is scheduled" in out, out
+    teaser_at = out.index("group> ⏰")
+    assert "🔔" in out[teaser_at:]
+    assert "I'll message you privately when the sale starts" in out
+    started = out.index("group> 🔥")
+    assert teaser_at < started
+    assert "bot> 🔔 It has started!" in out[started:]
+
+
 def test_unanswered_export_is_an_eval_file(tmp_path: Path) -> None:
     db = tmp_path / "shell.db"
     url = f"sqlite+aiosqlite:///{db}"

@@ -11,3 +11,13 @@ cstats-line = <b>{ $kind }</b>: { $broadcasts } run(s) · sent { $sent } · bloc
 cstats-kind-manual = Broadcasts
 cstats-kind-welcome = Welcome coupon
 cstats-kind-winback = Win-back coupon
+# Command menus: members, and the managers' private chats.
+cmd-unsubscribe = No more offers (/subscribe brings them back)
+cmd-admin-sale = Plan a flash sale
+cmd-admin-sales = Scheduled sales: edit, cancel
+cmd-admin-broadcast = Message a segment of subscribers
+cmd-admin-broadcasts = Recent broadcasts and their numbers
+cmd-admin-drop = Create a coupon drop
+cmd-admin-dropstats = A drop's numbers
+cmd-admin-stats = Numbers: /stats support or /stats campaigns
+cmd-admin-unanswered = Questions the FAQ could not answer

@@ -11,3 +11,13 @@ cstats-line = <b>{ $kind }</b>：{ $broadcasts } 次 · 送达 { $sent } · 已�
 cstats-kind-manual = 群发
 cstats-kind-welcome = 新人券
 cstats-kind-winback = 召回券
+# 命令菜单：会员，以及管理员的私聊。
+cmd-unsubscribe = 不再接收优惠消息（/subscribe 恢复）
+cmd-admin-sale = 创建限时特卖
+cmd-admin-sales = 已排期的特卖：修改、取消
+cmd-admin-broadcast = 给订阅用户分群群发
+cmd-admin-broadcasts = 最近的群发及数据
+cmd-admin-drop = 创建抢券活动
+cmd-admin-dropstats = 抢券活动数据
+cmd-admin-stats = 数据：/stats support 或 /stats campaigns
+cmd-admin-unanswered = FAQ 没答上的问题
