@@ -3,8 +3,18 @@
 - Rows are claimed by a conditional UPDATE (storage/outbox.py): two senders never send the
   same row; rows of one lane go out in order.
 - Pacing is per process: a global token bucket (bulk limit) and one bucket per chat (about
-  1/s in a private chat, 20/min in a group). A row without a token goes back to `pending`
-  for the time the bucket needs, without counting an attempt.
+  1/s in a private chat, 20/min in a group). A claimed row books the next free slot of both
+  buckets; when that slot comes within `horizon` (2 s) the row waits for it in the process,
+  holding its lease, otherwise it goes back to `pending` for the time the buckets need,
+  without counting an attempt. `run_forever` claims only as many rows as the global bucket
+  can send within the horizon, and claims the next ones while earlier ones are still being
+  sent (a bounded number in flight), so the bucket never idles while a claim runs: a
+  10,000-message broadcast goes out at the global rate (bench/broadcast.py).
+- `attach(bot)` moves the wait for the slot into the request itself (a session middleware,
+  `SendWindow`), so that a deliverer's own database work before its call cannot make the
+  call late and bunch it with the next ones (Telegram counts arrivals: bunched sends meet
+  429s a second later); the same middleware never lets more than rate + burst messages
+  leave in any second, whoever sends them.
 - Failures are classified once, here: 429 waits exactly `retry_after` and pauses the chat
   for every sender; network errors and 5xx back off; a 403 from a customer is handed to the
   kind's owner; any other 400 fails the row, which the owner may report.
@@ -18,12 +28,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from aiogram import Bot
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
@@ -33,6 +51,8 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import outbox
@@ -58,12 +78,19 @@ class Drop(Exception):  # noqa: N818
 
 
 class TokenBucket:
-    """`rate` tokens a second, at most `burst` saved up."""
+    """`rate` tokens a second, at most `burst` saved up.
+
+    Tokens may go negative: a booked slot takes its token at once, so the next booking
+    comes `1 / rate` later. `booked` counts the bookings whose send has not started yet;
+    a 429 (`block_for`) voids them (`generation` changes) and gives their tokens back.
+    """
 
     def __init__(self, rate: float, burst: float, now: float) -> None:
         self.rate, self.burst = rate, burst
         self.tokens = burst
         self.stamp = now
+        self.booked = 0
+        self.generation = 0
 
     def _fill(self, now: float) -> None:
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
@@ -77,10 +104,33 @@ class TokenBucket:
         self._fill(now)
         self.tokens -= 1
 
-    def block_for(self, seconds: float, now: float) -> None:
-        """After a 429: no tokens until `seconds` have passed."""
+    def room(self, now: float, horizon: float) -> int:
+        """How many slots can still be booked to start within `horizon` seconds."""
         self._fill(now)
-        self.tokens = min(self.tokens, -seconds * self.rate)
+        return max(0, math.floor(self.tokens + self.rate * horizon + 1e-9))
+
+    def time_to_room(self, slots: int, now: float, horizon: float) -> float:
+        """Seconds until `room(..., horizon)` reaches `slots` (0 if it has)."""
+        self._fill(now)
+        return max(0.0, (slots - self.tokens - self.rate * horizon) / self.rate)
+
+    def block_for(self, seconds: float, now: float) -> None:
+        """After a 429: no tokens until `seconds` have passed; bookings so far are void."""
+        self._fill(now)
+        self.tokens = min(self.tokens + self.booked, -seconds * self.rate)
+        self.booked = 0
+        self.generation += 1
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A booked slot: the send may start at `at` (the pacer's clock) if no 429 voided it."""
+
+    at: float
+    marks: tuple[tuple[TokenBucket, int], ...]  # each bucket and its generation when booked
+
+    def valid(self) -> bool:
+        return all(bucket.generation == gen for bucket, gen in self.marks)
 
 
 @dataclass
@@ -105,15 +155,23 @@ class Pacer:
                 b = TokenBucket(self.group_per_minute / 60, burst, self.clock())
             else:
                 b = TokenBucket(self.private_per_second, self.burst, self.clock())
-            if len(self.chats) > 50_000:  # forget idle private chats now and then
-                self.chats = {k: v for k, v in self.chats.items() if k < 0}
+            if len(self.chats) > 50_000:  # forget private chats whose bucket is full again
+                now = self.clock()
+                self.chats = {
+                    k: v
+                    for k, v in self.chats.items()
+                    if k < 0 or v.booked or v.tokens + (now - v.stamp) * v.rate < v.burst
+                }
             self.chats[chat_id] = b
         return b
+
+    def _buckets(self, chat_id: int | None) -> list[TokenBucket]:
+        return [self.all] + ([self.bucket(chat_id)] if chat_id is not None else [])
 
     def reserve(self, chat_id: int | None) -> float:
         """0 and a token taken from each bucket, or how long to wait before trying again."""
         now = self.clock()
-        buckets = [self.all] + ([self.bucket(chat_id)] if chat_id is not None else [])
+        buckets = self._buckets(chat_id)
         wait = max(b.wait_time(now) for b in buckets)
         if wait > 0:
             return wait
@@ -121,12 +179,135 @@ class Pacer:
             b.take(now)
         return 0.0
 
+    def book(self, chat_id: int | None, horizon: float) -> Ticket | float:
+        """The next free slot of the global bucket and the chat's, booked (tokens taken) if
+        it starts within `horizon` seconds; otherwise how long to wait (nothing taken).
+
+        A booked send must call `begin` when its slot has come, or `cancel`.
+        """
+        now = self.clock()
+        buckets = self._buckets(chat_id)
+        wait = max(b.wait_time(now) for b in buckets)
+        if wait > horizon + 1e-9:  # the tolerance `room` has: what it counts can be booked
+            return wait
+        for b in buckets:
+            b.take(now)
+            b.booked += 1
+        return Ticket(now + wait, tuple((b, b.generation) for b in buckets))
+
+    def begin(self, ticket: Ticket) -> bool:
+        """The booked send starts now: True, or False if a 429 voided the booking since (its
+        remaining tokens are given back; book again)."""
+        if not ticket.valid():
+            self.cancel(ticket)
+            return False
+        for b, _ in ticket.marks:
+            b.booked -= 1
+        return True
+
+    def cancel(self, ticket: Ticket) -> None:
+        """The booked send will not happen: give back what a 429 has not voided already."""
+        now = self.clock()
+        for b, gen in ticket.marks:
+            if b.generation == gen:
+                b._fill(now)
+                b.tokens = min(b.burst, b.tokens + 1)
+                b.booked -= 1
+
+    def room(self, horizon: float) -> int:
+        """How many sends the global bucket can still book within `horizon` seconds."""
+        return self.all.room(self.clock(), horizon)
+
+    def time_to_room(self, slots: int, horizon: float) -> float:
+        return self.all.time_to_room(slots, self.clock(), horizon)
+
     def blocked(self, chat_id: int | None, seconds: float) -> None:
         now = self.clock()
         if chat_id is not None:
             self.bucket(chat_id).block_for(seconds, now)
         if chat_id is None or chat_id > 0:
             self.all.block_for(seconds, now)
+
+
+# The calls that count toward Telegram's bulk limit (about 30 messages a second).
+COUNTED = frozenset(
+    {
+        "sendMessage", "sendPhoto", "sendVideo", "sendAnimation", "sendAudio", "sendDocument",
+        "sendVoice", "sendVideoNote", "sendSticker", "sendLocation", "sendVenue", "sendContact",
+        "sendPoll", "sendDice", "sendInvoice", "sendMediaGroup", "sendPaidMedia",
+        "copyMessage", "copyMessages", "forwardMessage", "forwardMessages",
+    }
+)  # fmt: skip
+
+
+class SendWindow(BaseRequestMiddleware):
+    """The request middleware of `Sender.attach`: each counted send (COUNTED) waits for its
+    booked slot right before its request, then passes a last guard, at most `limit`
+    messages in any `span` seconds, counted when the request leaves.
+
+    Waiting here rather than before the deliverer runs keeps the deliverer's own work (its
+    database writes before the call) out of the timing: a send held up on the way would
+    otherwise leave together with the next ones, and a second later the window Telegram
+    counts would hold more than the rate. The guard catches what still bunches (a busy event
+    loop); `span` a little over a second absorbs the request's own jitter on the way.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        span: float = 1.02,
+        clock: Callable[[], float] = time.monotonic,
+        on_send: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self.limit = max(1, limit)
+        self.span = span
+        self.clock = clock
+        self.on_send = on_send
+        self.stamps: deque[float] = deque()
+        self.waited = 0  # sends the guard held back, for tests and a look in the shell
+
+    def delay(self) -> float:
+        """0 and the send counted now, or how long to wait before asking again."""
+        now = self.clock()
+        while self.stamps and now - self.stamps[0] >= self.span:
+            self.stamps.popleft()
+        if len(self.stamps) < self.limit:
+            self.stamps.append(now)
+            return 0.0
+        return self.stamps[0] + self.span - now
+
+    async def pass_guard(self) -> None:
+        wait = self.delay()
+        if wait > 0:
+            self.waited += 1
+            while wait > 0:
+                await asyncio.sleep(wait)
+                wait = self.delay()
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if method.__api_method__ in COUNTED:
+            if self.on_send is not None:
+                await self.on_send()
+            await self.pass_guard()
+        return await make_request(bot, method)
+
+
+@dataclass
+class _Slot:
+    """The booked slot of the row being delivered (a context variable: one per send task),
+    taken by the first counted request the deliverer makes."""
+
+    ticket: Ticket | None
+    chat_id: int | None
+
+
+_SLOT: ContextVar[_Slot | None] = ContextVar("outbox_slot", default=None)
 
 
 @dataclass
@@ -147,6 +328,9 @@ class Sender:
         give_up_after: timedelta = timedelta(hours=24),
         batch: int = 50,
         concurrency: int = 16,
+        horizon: float = 2.0,
+        max_in_flight: int | None = None,
+        lead: float = 0.3,
         worker: str | None = None,
     ) -> None:
         self.session_factory = session_factory
@@ -155,10 +339,22 @@ class Sender:
         self.lease = lease
         self.give_up_after = give_up_after
         self.batch = batch
-        self.semaphore = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
+        self.semaphore = asyncio.Semaphore(concurrency)  # sends talking to Telegram at once
+        # A row waits for its slot holding its lease: keep the wait well inside the lease.
+        self.horizon = max(0.0, min(horizon, lease.total_seconds() / 4))
+        # Rows claimed by run_forever and not finished yet (waiting for a slot or sending).
+        self.max_in_flight = max_in_flight or 2 * max(batch, concurrency)
         self.worker = worker or f"{os.uname().nodename}:{os.getpid()}"
         self.routes: dict[str, Route] = {}
         self.wakeup = asyncio.Event()
+        self._waiting: set[asyncio.Task[None]] = set()  # in flight, before their slot
+        self.window = SendWindow(
+            math.floor(self.pacer.global_per_second + self.pacer.burst + 1e-9),
+            on_send=self._take_slot,
+        )
+        self.attached = False  # see attach()
+        self.lead = lead
 
     def route(
         self,
@@ -173,28 +369,42 @@ class Sender:
     def wake(self) -> None:
         self.wakeup.set()
 
-    async def run_once(self) -> int:
-        """Claim and send one batch; returns how many rows were handled."""
-        now = self.clock()
+    def attach(self, bot: Bot) -> None:
+        """Pace at the request: the deliverers' counted calls on `bot` wait there for their
+        row's slot (and pass the send window), and a deliverer starts `lead` seconds before
+        its slot, so that its database work before the call does not make the call late.
+        Without it (tests, the shell) a row waits for its slot before its deliverer runs."""
+        if not self.attached:
+            bot.session.middleware(self.window)
+            self.attached = True
+            # A deliverer now holds its place from `lead` before its slot until its outcome
+            # is recorded: let every row in flight have one, or the last ones start late.
+            self.semaphore = asyncio.Semaphore(max(self.concurrency, self.max_in_flight))
+
+    async def _claim(self, limit: int) -> list[Claimed]:
         async with self.session_factory() as session:
-            rows = await outbox.claim(session, worker=self.worker, now=now, lease=self.lease)
-        if not rows:
-            return 0
-        ready: list[Claimed] = []
+            return await outbox.claim(
+                session, worker=self.worker, now=self.clock(), lease=self.lease, limit=limit
+            )
+
+    def _book(self, rows: list[Claimed]) -> list[Awaitable[None]]:
+        """Book a slot for each row, in claim order: the sends, and the give-backs of the rows
+        whose slot is further off than the horizon."""
+        jobs: list[Awaitable[None]] = []
         for row in rows:
-            wait = self.pacer.reserve(row.chat_id)
-            if wait > 0:
-                async with self.session_factory() as session:
-                    await outbox.retry_later(
-                        session,
-                        row.id,
-                        at=now + timedelta(seconds=wait),
-                        error=None,
-                        count_attempt=False,
-                    )
+            booked = self.pacer.book(row.chat_id, self.horizon)
+            if isinstance(booked, Ticket):
+                jobs.append(self._when_due(row, booked))
             else:
-                ready.append(row)
-        await asyncio.gather(*(self._guarded(row) for row in ready))
+                jobs.append(self._give_back(row, booked))
+        return jobs
+
+    async def run_once(self) -> int:
+        """Claim one batch and send it (each row at its slot); returns how many rows were
+        handled. Rows whose slot is further off than the horizon go back to the table."""
+        rows = await self._claim(max(1, min(self.batch, self.pacer.room(self.horizon))))
+        if rows:
+            await asyncio.gather(*self._book(rows))
         return len(rows)
 
     async def drain(self, max_rounds: int = 100) -> int:
@@ -207,19 +417,145 @@ class Sender:
             total += n
         return total
 
+    def _chunk(self) -> int:
+        """The fewest rows worth a claim while the bucket is busy: half a horizon's worth."""
+        return max(1, min(self.batch, int(self.pacer.global_per_second * self.horizon / 2)))
+
+    async def _pump(self, flying: set[asyncio.Task[None]]) -> bool:
+        """Wait for room (global slots within the horizon, in-flight places), claim as many
+        rows as fit and start them; True when the claim was full (more may be due)."""
+        chunk = min(self._chunk(), self.max_in_flight)
+        while flying and len(flying) > self.max_in_flight - chunk:
+            await asyncio.wait(flying, return_when=asyncio.FIRST_COMPLETED)
+        wait = self.pacer.time_to_room(chunk, self.horizon)
+        if wait > 0:
+            await asyncio.sleep(wait)
+        room = min(self.pacer.room(self.horizon), self.max_in_flight - len(flying))
+        limit = max(1, min(self.batch, room))
+        rows = await self._claim(limit)
+        for job in self._book(rows):
+            task: asyncio.Task[None] = asyncio.ensure_future(job)
+            flying.add(task)
+            task.add_done_callback(self._landed(flying))
+        return len(rows) >= limit
+
+    def _landed(self, flying: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            flying.discard(task)
+            self._waiting.discard(task)
+            self.wakeup.set()  # the row's lane may have a next row due now
+
+        return done
+
     async def run_forever(self, idle: float = 0.5) -> None:
+        """Send until cancelled: claims overlap the sends of earlier claims."""
+        flying: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                self.wakeup.clear()
+                try:
+                    full = await self._pump(flying)
+                except Exception:
+                    log.exception("outbox sender: claim failed; retrying shortly")
+                    await asyncio.sleep(2)
+                    continue
+                if full:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wakeup.wait(), timeout=idle)
+        finally:
+            await self._land(flying)
+
+    async def _land(self, flying: set[asyncio.Task[None]], grace: float = 10.0) -> None:
+        """On the way out: rows still waiting for their slot go back at once; sends already
+        talking to Telegram may finish (a cut-off send is sent again after its lease)."""
+        for task in list(self._waiting & flying):
+            task.cancel()
+        if flying:
+            await asyncio.wait(set(flying), timeout=grace)
+        for task in list(flying):
+            task.cancel()
+        if flying:
+            await asyncio.gather(*flying, return_exceptions=True)
+
+    async def _when_due(self, row: Claimed, ticket: Ticket) -> None:
+        """Wait for the booked slot (less the lead when attached), then deliver; rebook if a
+        429 voided the slot meanwhile."""
+        me = asyncio.current_task()
+        if me is not None:
+            self._waiting.add(me)
+        lead = self.lead if self.attached else 0.0
+        held: Ticket | None = ticket
+        try:
+            while held is not None:
+                delay = held.at - lead - self.pacer.clock()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if self.attached and held.valid():
+                    break  # the request takes the slot (SendWindow)
+                if not self.attached and self.pacer.begin(held):
+                    held = None
+                    break
+                if self.attached:
+                    self.pacer.cancel(held)
+                booked = self.pacer.book(row.chat_id, self.horizon)
+                if not isinstance(booked, Ticket):
+                    held = None  # given back above
+                    await self._give_back(row, booked)
+                    return
+                held = booked
+        except asyncio.CancelledError:
+            if held is not None:
+                self.pacer.cancel(held)
+            await self._give_back(row, 0.0)
+            raise
+        finally:
+            if me is not None:
+                self._waiting.discard(me)
+        slot = _Slot(held, row.chat_id)
+        token = _SLOT.set(slot)
+        try:
+            await self._guarded(row)
+        finally:
+            _SLOT.reset(token)
+            if slot.ticket is not None:  # the deliverer made no counted call
+                self.pacer.cancel(slot.ticket)
+
+    async def _take_slot(self) -> None:
+        """In the request (SendWindow): wait for the row's booked slot; RetryLater when a
+        429 since pushed it beyond the horizon."""
+        slot = _SLOT.get()
+        if slot is None or slot.ticket is None:
+            return
+        ticket, slot.ticket = slot.ticket, None
         while True:
-            try:
-                n = await self.run_once()
-            except Exception:
-                log.exception("outbox sender: claim failed; retrying shortly")
-                n = 0
-                await asyncio.sleep(2)
-            if n:
-                continue
-            self.wakeup.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), timeout=idle)
+            delay = ticket.at - self.pacer.clock()
+            if delay > 0:
+                try:
+                    await asyncio.sleep(delay)
+                except asyncio.CancelledError:
+                    self.pacer.cancel(ticket)
+                    raise
+            if self.pacer.begin(ticket):
+                return
+            booked = self.pacer.book(slot.chat_id, self.horizon)
+            if not isinstance(booked, Ticket):
+                raise RetryLater("paused after a 429", after=booked)
+            ticket = booked
+
+    async def _give_back(self, row: Claimed, wait: float) -> None:
+        """Not this row's turn: pending again in `wait` seconds, no attempt counted."""
+        try:
+            async with self.session_factory() as session:
+                await outbox.retry_later(
+                    session,
+                    row.id,
+                    at=self.clock() + timedelta(seconds=wait),
+                    error=None,
+                    count_attempt=False,
+                )
+        except Exception:  # the lease expires and the row comes back anyway
+            log.exception("outbox row %s (%s): could not put it back", row.id, row.kind)
 
     async def _guarded(self, row: Claimed) -> None:
         async with self.semaphore:
