@@ -3,8 +3,11 @@ function, log the outcome. What must survive restarts lives in database rows, no
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -117,14 +120,35 @@ async def run_automations(app: App) -> list[automations.AutomationRun]:
     return runs
 
 
+_RUNNING: set[asyncio.Task[Any]] = set()
+
+
+async def tracked(job: Callable[[App], Awaitable[Any]], app: App) -> Any:
+    """Run a job, known to `finish_jobs` while it runs (a job cut off by the event loop's
+    end would die with a CancelledError traceback in the log)."""
+    task = asyncio.current_task()
+    assert task is not None
+    _RUNNING.add(task)
+    try:
+        return await job(app)
+    finally:
+        _RUNNING.discard(task)
+
+
+async def finish_jobs(grace: float = 10.0) -> None:
+    """After the scheduler's shutdown: let the jobs already running finish."""
+    if _RUNNING:
+        await asyncio.wait(set(_RUNNING), timeout=grace)
+
+
 def create_scheduler(app: App) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=app.settings.tz)
     scheduler.add_job(
-        prune_update_ids,
+        tracked,
         "cron",
         hour=4,
         minute=17,
-        args=[app],
+        args=[prune_update_ids, app],
         id="prune-update-ids",
         replace_existing=True,
         coalesce=True,
@@ -132,10 +156,10 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
         misfire_grace_time=3600,
     )
     scheduler.add_job(
-        start_drops,
+        tracked,
         "interval",
         seconds=5,
-        args=[app],
+        args=[start_drops, app],
         id="start-drops",
         replace_existing=True,
         coalesce=True,
@@ -143,10 +167,10 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
         misfire_grace_time=60,
     )
     scheduler.add_job(
-        sale_posts,
+        tracked,
         "interval",
         seconds=5,
-        args=[app],
+        args=[sale_posts, app],
         id="sale-posts",
         replace_existing=True,
         coalesce=True,
@@ -154,10 +178,10 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
         misfire_grace_time=60,
     )
     scheduler.add_job(
-        broadcast_progress,
+        tracked,
         "interval",
         seconds=3,
-        args=[app],
+        args=[broadcast_progress, app],
         id="broadcast-progress",
         replace_existing=True,
         coalesce=True,
@@ -167,11 +191,11 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
     if automations.enabled(app.campaigns):
         at = app.campaigns.automations.at
         scheduler.add_job(
-            run_automations,
+            tracked,
             "cron",
             hour=at.hour,
             minute=at.minute,
-            args=[app],
+            args=[run_automations, app],
             id="automations",
             replace_existing=True,
             coalesce=True,
@@ -184,20 +208,20 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
         local = app.clock().astimezone(app.campaigns.tz)
         if local.time() >= at:
             scheduler.add_job(
-                run_automations,
+                tracked,
                 "date",
                 run_date=app.clock() + timedelta(seconds=60),
-                args=[app],
+                args=[run_automations, app],
                 id="automations-catch-up",
                 replace_existing=True,
             )
     if app.policy.enabled:
         # The timers live in the tickets' rows, so this job only has to look often.
         scheduler.add_job(
-            support_sla,
+            tracked,
             "interval",
             seconds=15,
-            args=[app],
+            args=[support_sla, app],
             id="support-sla",
             replace_existing=True,
             coalesce=True,

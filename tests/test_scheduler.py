@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
+
+from sqlalchemy import func, select
 
 from bot.app import App
-from bot.scheduler import create_scheduler, prune_update_ids
+from bot.scheduler import (
+    create_scheduler,
+    finish_jobs,
+    prune_update_ids,
+    run_automations,
+    tracked,
+)
+from campaigns.policy import AutomationRules
+from storage.models import Broadcast, OutboxMessage, User
 from storage.queries import mark_update_processed
 
 
@@ -18,3 +28,65 @@ async def test_prune_job_is_registered_and_prunes(app: App) -> None:
         await mark_update_processed(s, 2, app.clock())
         await s.commit()
     assert await prune_update_ids(app) == 1
+
+
+async def test_campaign_jobs_are_registered_and_automations_only_when_on(app: App) -> None:
+    import dataclasses
+
+    ids = {job.id for job in create_scheduler(app).get_jobs()}
+    assert {"sale-posts", "broadcast-progress"} <= ids
+    assert "automations" not in ids
+    on = dataclasses.replace(
+        app.campaigns,
+        automations=AutomationRules(welcome=True, welcome_coupon="¥20 off", at=time(0, 0)),
+    )
+    ids = {job.id for job in create_scheduler(dataclasses.replace(app, campaigns=on)).get_jobs()}
+    # Started after the day's time (00:00): the day's run is caught up once.
+    assert {"automations", "automations-catch-up"} <= ids
+
+
+async def test_a_flagged_automation_text_is_held_and_the_admins_are_told(app: App) -> None:
+    import dataclasses
+
+    on = dataclasses.replace(
+        app.campaigns,
+        automations=AutomationRules(welcome=True, welcome_coupon="全网最低价 ¥20 off"),
+        admin_ids=(900,),
+    )
+    held = dataclasses.replace(
+        app, campaigns=on, settings=app.settings.model_copy(update={"admin_ids": (900,)})
+    )
+    async with app.session_factory() as s:
+        s.add(
+            User(
+                id=5,
+                first_name="New",
+                first_seen=app.clock(),
+                last_seen=app.clock(),
+                started_at=app.clock(),
+            )
+        )
+        await s.commit()
+    assert await run_automations(held) == []
+    async with app.session_factory() as s:
+        notices = (
+            await s.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == 900))
+        ).all()
+        assert len(notices) == 1
+        assert "全网最低" in str((notices[0].payload or {})["text"])
+        assert await s.scalar(select(func.count()).select_from(Broadcast)) == 0
+
+
+async def test_finish_jobs_waits_for_a_running_job(app: App) -> None:
+    import asyncio
+
+    done: list[int] = []
+
+    async def slow(_: App) -> None:
+        await asyncio.sleep(0.2)
+        done.append(1)
+
+    task = asyncio.create_task(tracked(slow, app))
+    await asyncio.sleep(0)
+    await finish_jobs()
+    assert done == [1] and task.done()
