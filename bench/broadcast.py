@@ -34,20 +34,16 @@ import asyncio
 import bisect
 import gc
 import os
-import platform
 import shutil
 import signal
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from importlib import metadata
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -57,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, insert, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from bench.support_handoff import fresh_database, machine_line, versions_line  # noqa: E402
 from campaigns import broadcasts  # noqa: E402
 from campaigns.schedule import MarketingRules  # noqa: E402
 from campaigns.segments import Segment  # noqa: E402
@@ -70,54 +67,6 @@ TOKEN = "123456789:AAbenchbenchbenchbenchbenchbenchbench"  # noqa: S105 (a fake 
 ADMIN = 700_000_000
 FIRST_USER_ID = 720_000_000
 MARK = "Bench broadcast"
-
-
-def machine_line() -> str:
-    cpu = platform.processor() or "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {usable} usable cores, {platform.system()} {platform.release()}"
-
-
-def versions_line() -> str:
-    parts = [f"Python {platform.python_version()}"]
-    for pkg in ("aiogram", "SQLAlchemy", "aiosqlite", "asyncpg", "aiohttp"):
-        try:
-            parts.append(f"{pkg} {metadata.version(pkg)}")
-        except metadata.PackageNotFoundError:
-            continue
-    parts.append(f"SQLite {sqlite3.sqlite_version}")
-    return ", ".join(parts)
-
-
-@asynccontextmanager
-async def fresh_database(url: str | None, workdir: Path) -> AsyncIterator[str]:
-    """A SQLite file in `workdir`, or a new database on the given PostgreSQL server."""
-    if url is None:
-        yield f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-        return
-    import asyncpg  # type: ignore[import-untyped]
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        raise SystemExit("--database-url: give a postgresql+asyncpg:// URL (SQLite is default)")
-    name = f"bench_broadcast_{os.getpid()}_{int(time.time())}"
-    admin_dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-    admin = await asyncpg.connect(admin_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield parsed.set(database=name).render_as_string(hide_password=False)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 async def seed(database_url: str, users: Sequence[int], *, plain: bool) -> tuple[float, int]:

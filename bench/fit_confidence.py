@@ -28,10 +28,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
 
-from bitext_eval import build  # noqa: E402
-
+from bench.bitext_eval import build  # noqa: E402
 from faq.evaluate import EvalCase, load_cases  # noqa: E402
 from faq.human import wants_human  # noqa: E402
 from faq.kb import load_kb  # noqa: E402

@@ -141,6 +141,29 @@ async def finish_jobs(grace: float = 10.0) -> None:
         await asyncio.wait(set(_RUNNING), timeout=grace)
 
 
+def _every(
+    scheduler: AsyncIOScheduler,
+    job: Callable[[App], Awaitable[Any]],
+    app: App,
+    *,
+    seconds: int,
+    job_id: str,
+) -> None:
+    """A job that looks at database rows every few seconds: one run at a time, and a run
+    missed by a busy loop is dropped (the next one sees the same rows)."""
+    scheduler.add_job(
+        tracked,
+        "interval",
+        seconds=seconds,
+        args=[job, app],
+        id=job_id,
+        replace_existing=True,
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=60,
+    )
+
+
 def create_scheduler(app: App) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=app.settings.tz)
     scheduler.add_job(
@@ -155,39 +178,9 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
         max_instances=1,
         misfire_grace_time=3600,
     )
-    scheduler.add_job(
-        tracked,
-        "interval",
-        seconds=5,
-        args=[start_drops, app],
-        id="start-drops",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=60,
-    )
-    scheduler.add_job(
-        tracked,
-        "interval",
-        seconds=5,
-        args=[sale_posts, app],
-        id="sale-posts",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=60,
-    )
-    scheduler.add_job(
-        tracked,
-        "interval",
-        seconds=3,
-        args=[broadcast_progress, app],
-        id="broadcast-progress",
-        replace_existing=True,
-        coalesce=True,
-        max_instances=1,
-        misfire_grace_time=60,
-    )
+    _every(scheduler, start_drops, app, seconds=5, job_id="start-drops")
+    _every(scheduler, sale_posts, app, seconds=5, job_id="sale-posts")
+    _every(scheduler, broadcast_progress, app, seconds=3, job_id="broadcast-progress")
     if automations.enabled(app.campaigns):
         at = app.campaigns.automations.at
         scheduler.add_job(
@@ -217,15 +210,5 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
             )
     if app.policy.enabled:
         # The timers live in the tickets' rows, so this job only has to look often.
-        scheduler.add_job(
-            tracked,
-            "interval",
-            seconds=15,
-            args=[support_sla, app],
-            id="support-sla",
-            replace_existing=True,
-            coalesce=True,
-            max_instances=1,
-            misfire_grace_time=60,
-        )
+        _every(scheduler, support_sla, app, seconds=15, job_id="support-sla")
     return scheduler

@@ -374,55 +374,59 @@ def create_router(catalogue: Catalogue, policy: CampaignPolicy) -> Router:
         nxt = order[order.index(step) + 1]
         await ask(bot, user.id, texts, nxt, state)
 
-    @admin.message(SaleDialog.product)
-    async def step_product(
-        message: Message, bot: Bot, event_from_user: User, texts: Texts, state: FSMContext,
-        now: datetime,
-    ) -> None:  # fmt: skip
-        text = await text_of(message, texts)
-        if text is None:
-            return
-        if not text or len(text) > sales.MAX_PRODUCT:
-            await message.answer(
-                texts("sale-err-product-long", limit=sales.MAX_PRODUCT, length=len(text))
-                if text
-                else texts("sale-err-product-empty")
-            )
-            return
-        await state.update_data(product=text)
-        await after("product", bot, event_from_user, texts, state, now)
-
-    @admin.message(SaleDialog.price)
-    async def step_price(
-        message: Message, bot: Bot, event_from_user: User, texts: Texts, state: FSMContext,
-        now: datetime,
-    ) -> None:  # fmt: skip
-        text = await text_of(message, texts)
-        if text is None:
-            return
-        try:
+    def parse_step(step: str, text: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
+        """The answer to a text step, checked: what to store (raises SaleError)."""
+        if step == "product":
+            if not text:
+                raise SaleError("sale-err-product-empty")
+            if len(text) > sales.MAX_PRODUCT:
+                raise SaleError("sale-err-product-long", limit=sales.MAX_PRODUCT, length=len(text))
+            return {"product": text}
+        if step == "price":
             price, original = sales.parse_prices(text)
-        except SaleError as exc:
-            await message.answer(texts(exc.code, **exc.fields))
-            return
-        await state.update_data(price=price, original=original)
-        await after("price", bot, event_from_user, texts, state, now)
+            return {"price": price, "original": original}
+        if step == "stock":
+            return {"stock": sales.parse_stock(text)}
+        if step == "link":
+            return {"url": sales.check_url(text)}
+        if step == "start":
+            starts_at = sales.parse_when(text, now=now, tz=tz)
+            if starts_at <= now:
+                raise SaleError("sale-err-start-past")
+            if starts_at > now + sales.MAX_AHEAD:
+                raise SaleError("sale-err-too-far")
+            return {"start": starts_at.isoformat()}
+        starts_at = datetime.fromisoformat(data["start"])
+        ends_at = sales.parse_end(text, starts_at=starts_at, now=now, tz=tz)
+        if ends_at <= starts_at:
+            raise SaleError("sale-err-end-before-start")
+        return {"end": ends_at.isoformat()}
 
-    @admin.message(SaleDialog.stock)
-    async def step_stock(
+    @admin.message(
+        StateFilter(
+            SaleDialog.product,
+            SaleDialog.price,
+            SaleDialog.stock,
+            SaleDialog.link,
+            SaleDialog.start,
+            SaleDialog.end,
+        )
+    )
+    async def step_text(
         message: Message, bot: Bot, event_from_user: User, texts: Texts, state: FSMContext,
         now: datetime,
     ) -> None:  # fmt: skip
         text = await text_of(message, texts)
         if text is None:
             return
+        step = (await state.get_state() or "").split(":")[-1]
         try:
-            stock = sales.parse_stock(text)
+            changes = parse_step(step, text, await state.get_data(), now)
         except SaleError as exc:
             await message.answer(texts(exc.code, **exc.fields))
             return
-        await state.update_data(stock=stock)
-        await after("stock", bot, event_from_user, texts, state, now)
+        await state.update_data(**changes)
+        await after(step, bot, event_from_user, texts, state, now)
 
     @admin.message(SaleDialog.image)
     async def step_image(
@@ -434,62 +438,6 @@ def create_router(catalogue: Catalogue, policy: CampaignPolicy) -> Router:
             return
         await state.update_data(image=message.photo[-1].file_id)
         await after("image", bot, event_from_user, texts, state, now)
-
-    @admin.message(SaleDialog.link)
-    async def step_link(
-        message: Message, bot: Bot, event_from_user: User, texts: Texts, state: FSMContext,
-        now: datetime,
-    ) -> None:  # fmt: skip
-        text = await text_of(message, texts)
-        if text is None:
-            return
-        try:
-            url = sales.check_url(text)
-        except SaleError as exc:
-            await message.answer(texts(exc.code, **exc.fields))
-            return
-        await state.update_data(url=url)
-        await after("link", bot, event_from_user, texts, state, now)
-
-    @admin.message(SaleDialog.start)
-    async def step_start(
-        message: Message, bot: Bot, event_from_user: User, texts: Texts, state: FSMContext,
-        now: datetime,
-    ) -> None:  # fmt: skip
-        text = await text_of(message, texts)
-        if text is None:
-            return
-        try:
-            starts_at = sales.parse_when(text, now=now, tz=tz)
-            if starts_at <= now:
-                raise SaleError("sale-err-start-past")
-            if starts_at > now + sales.MAX_AHEAD:
-                raise SaleError("sale-err-too-far")
-        except SaleError as exc:
-            await message.answer(texts(exc.code, **exc.fields))
-            return
-        await state.update_data(start=starts_at.isoformat())
-        await after("start", bot, event_from_user, texts, state, now)
-
-    @admin.message(SaleDialog.end)
-    async def step_end(
-        message: Message, bot: Bot, event_from_user: User, texts: Texts, state: FSMContext,
-        now: datetime,
-    ) -> None:  # fmt: skip
-        text = await text_of(message, texts)
-        if text is None:
-            return
-        data = await state.get_data()
-        starts_at = datetime.fromisoformat(data["start"])
-        try:
-            ends_at = sales.parse_end(text, starts_at=starts_at, now=now, tz=tz)
-            if ends_at <= starts_at:
-                raise SaleError("sale-err-end-before-start")
-        except SaleError as exc:
-            await message.answer(texts(exc.code, **exc.fields))
-            return
-        await state.update_data(end=ends_at.isoformat())
-        await after("end", bot, event_from_user, texts, state, now)
 
     @admin.message(StateFilter(SaleDialog.targets, SaleDialog.review))
     async def step_buttons(message: Message, texts: Texts) -> None:
