@@ -212,6 +212,39 @@ def parse_end(text: str, *, starts_at: datetime, now: datetime, tz: ZoneInfo) ->
     return parse_when(text, now=max(now, starts_at), tz=tz, roll_year=False)
 
 
+def read_answer(
+    step: str, text: str, *, now: datetime, tz: ZoneInfo, starts_at: datetime | None = None
+) -> dict[str, Any]:
+    """A manager's answer to one text step of the sale dialogue, checked at once (so the
+    dialogue can ask again): what to keep. Raises SaleError."""
+    if step == "product":
+        if not text:
+            raise SaleError("sale-err-product-empty")
+        if len(text) > MAX_PRODUCT:
+            raise SaleError("sale-err-product-long", limit=MAX_PRODUCT, length=len(text))
+        return {"product": text}
+    if step == "price":
+        price, original = parse_prices(text)
+        return {"price": price, "original": original}
+    if step == "stock":
+        return {"stock": parse_stock(text)}
+    if step == "link":
+        return {"url": check_url(text)}
+    if step == "start":
+        start = parse_when(text, now=now, tz=tz)
+        if start <= now:
+            raise SaleError("sale-err-start-past")
+        if start > now + MAX_AHEAD:
+            raise SaleError("sale-err-too-far")
+        return {"start": start.isoformat()}
+    if step == "end" and starts_at is not None:
+        end = parse_end(text, starts_at=starts_at, now=now, tz=tz)
+        if end <= starts_at:
+            raise SaleError("sale-err-end-before-start")
+        return {"end": end.isoformat()}
+    raise ValueError(f"not a text step: {step!r}")
+
+
 # --- the plan ----------------------------------------------------------------------------
 
 

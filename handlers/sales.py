@@ -374,34 +374,6 @@ def create_router(catalogue: Catalogue, policy: CampaignPolicy) -> Router:
         nxt = order[order.index(step) + 1]
         await ask(bot, user.id, texts, nxt, state)
 
-    def parse_step(step: str, text: str, data: dict[str, Any], now: datetime) -> dict[str, Any]:
-        """The answer to a text step, checked: what to store (raises SaleError)."""
-        if step == "product":
-            if not text:
-                raise SaleError("sale-err-product-empty")
-            if len(text) > sales.MAX_PRODUCT:
-                raise SaleError("sale-err-product-long", limit=sales.MAX_PRODUCT, length=len(text))
-            return {"product": text}
-        if step == "price":
-            price, original = sales.parse_prices(text)
-            return {"price": price, "original": original}
-        if step == "stock":
-            return {"stock": sales.parse_stock(text)}
-        if step == "link":
-            return {"url": sales.check_url(text)}
-        if step == "start":
-            starts_at = sales.parse_when(text, now=now, tz=tz)
-            if starts_at <= now:
-                raise SaleError("sale-err-start-past")
-            if starts_at > now + sales.MAX_AHEAD:
-                raise SaleError("sale-err-too-far")
-            return {"start": starts_at.isoformat()}
-        starts_at = datetime.fromisoformat(data["start"])
-        ends_at = sales.parse_end(text, starts_at=starts_at, now=now, tz=tz)
-        if ends_at <= starts_at:
-            raise SaleError("sale-err-end-before-start")
-        return {"end": ends_at.isoformat()}
-
     @admin.message(
         StateFilter(
             SaleDialog.product,
@@ -421,7 +393,9 @@ def create_router(catalogue: Catalogue, policy: CampaignPolicy) -> Router:
             return
         step = (await state.get_state() or "").split(":")[-1]
         try:
-            changes = parse_step(step, text, await state.get_data(), now)
+            data = await state.get_data()
+            starts_at = datetime.fromisoformat(data["start"]) if data.get("start") else None
+            changes = sales.read_answer(step, text, now=now, tz=tz, starts_at=starts_at)
         except SaleError as exc:
             await message.answer(texts(exc.code, **exc.fields))
             return

@@ -535,3 +535,36 @@ async def test_set_post_message_records_the_message(session: AsyncSession) -> No
     [post] = await rows(session, SalePost, SalePost.id == start)
     assert (post.status, post.message_id) == ("sent", 77)
     assert sale.id == post.sale_id
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "expected"),
+    [
+        ("product", "Down jacket", {"product": "Down jacket"}),
+        ("price", "¥99 / ¥199", {"price": "¥99", "original": "¥199"}),
+        ("stock", "100", {"stock": 100}),
+        ("link", "https://shop.example/p/1", {"url": "https://shop.example/p/1"}),
+    ],
+)
+def test_dialogue_answers_are_read_and_kept(step: str, text: str, expected: Any) -> None:
+    assert sales.read_answer(step, text, now=T0, tz=SHANGHAI) == expected
+
+
+@pytest.mark.parametrize(
+    ("step", "text", "code"),
+    [
+        ("product", "", "sale-err-product-empty"),
+        ("product", "x" * 129, "sale-err-product-long"),
+        ("start", "2020-01-01 20:00", "sale-err-start-past"),
+        ("end", "30m", None),  # fine: half an hour after the start
+    ],
+)
+def test_dialogue_answers_that_are_refused(step: str, text: str, code: str | None) -> None:
+    start = T0 + timedelta(days=1)
+    if code is None:
+        got = sales.read_answer(step, text, now=T0, tz=SHANGHAI, starts_at=start)
+        assert got == {"end": (start + timedelta(minutes=30)).isoformat()}
+        return
+    with pytest.raises(SaleError) as refused:
+        sales.read_answer(step, text, now=T0, tz=SHANGHAI, starts_at=start)
+    assert refused.value.code == code
