@@ -21,6 +21,7 @@ dropped; what is being sent finishes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -68,6 +69,28 @@ USERS = cast(Table, User.__table__)
 
 class BroadcastError(ValueError):
     """A broadcast that cannot be created; the message is for the manager."""
+
+
+BUTTON_LINE = re.compile(r"^(?P<label>.+?)\s+[-–—|]\s+(?P<url>(?:https?|tg)://\S+)$")
+
+
+class ButtonsError(ValueError):
+    pass
+
+
+def parse_buttons(text: str) -> list[tuple[str, str]]:
+    """`Label - https://…` lines -> [(label, url)]; ButtonsError names the bad line."""
+    found: list[tuple[str, str]] = []
+    for line in (x.strip() for x in text.splitlines()):
+        if not line:
+            continue
+        match = BUTTON_LINE.match(line)
+        if match is None or len(match["label"]) > 64 or len(found) >= MAX_BUTTONS:
+            raise ButtonsError(line[:80])
+        found.append((match["label"].strip(), match["url"]))
+    if not found:
+        raise ButtonsError(text[:80])
+    return found
 
 
 def recipient_lane(user_id: int) -> str:

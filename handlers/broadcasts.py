@@ -49,7 +49,6 @@ COUPON_LIMIT = 256
 COUPON_DAYS = 14
 STREAKS = (7, 30)
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
-_BUTTON = re.compile(r"^(?P<label>.+?)\s+[-–—|]\s+(?P<url>(?:https?|tg)://\S+)$")
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -59,25 +58,6 @@ class BroadcastDialog(StatesGroup):
     coupon = State()
     segment = State()
     preview = State()
-
-
-class ButtonsError(ValueError):
-    pass
-
-
-def parse_buttons(text: str) -> list[tuple[str, str]]:
-    """`Label - https://…` lines -> [(label, url)]; ButtonsError names the bad line."""
-    found: list[tuple[str, str]] = []
-    for line in (x.strip() for x in text.splitlines()):
-        if not line:
-            continue
-        match = _BUTTON.match(line)
-        if match is None or len(match["label"]) > 64 or len(found) >= broadcasts.MAX_BUTTONS:
-            raise ButtonsError(line[:80])
-        found.append((match["label"].strip(), match["url"]))
-    if not found:
-        raise ButtonsError(text[:80])
-    return found
 
 
 def _tiers(settings: Settings | None) -> tuple[Tier, ...]:
@@ -344,8 +324,8 @@ def create_router(catalogue: Catalogue, policy: CampaignPolicy) -> Router:
     @admin.message(BroadcastDialog.buttons)
     async def on_buttons(message: Message, state: FSMContext, texts: Texts) -> None:
         try:
-            found = parse_buttons(message.text or "")
-        except ButtonsError as exc:
+            found = broadcasts.parse_buttons(message.text or "")
+        except broadcasts.ButtonsError as exc:
             await message.answer(
                 texts("bc-bad-buttons", line=str(exc), max=broadcasts.MAX_BUTTONS),
                 reply_markup=step_keyboard(texts, skip=True),

@@ -647,3 +647,14 @@ async def test_sends_wait_when_quiet_hours_begin_mid_broadcast(
     clock.now = T0.replace(hour=8)
     await h.drain()
     assert h.sends() == {BASE: 1, BASE + 1: 1}
+
+
+def test_link_buttons_are_read_one_a_line() -> None:
+    text = "Shop now - https://shop.example/sale\n\n会员专区 | https://shop.example/vip\n"
+    assert broadcasts.parse_buttons(text) == [
+        ("Shop now", "https://shop.example/sale"),
+        ("会员专区", "https://shop.example/vip"),
+    ]
+    for bad in ("", "Shop now", "Shop - ftp://x", "x - https://a\n" * 9):
+        with pytest.raises(broadcasts.ButtonsError):
+            broadcasts.parse_buttons(bad)
