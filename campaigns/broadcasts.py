@@ -47,8 +47,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.schedule import MarketingRules
 from campaigns.segments import Segment, audience, subscribed
-from storage import outbox
-from storage.models import AuditEntry, Broadcast, BroadcastRecipient, OutboxMessage, User
+from storage import audit, outbox
+from storage.models import Broadcast, BroadcastRecipient, OutboxMessage, User
 
 DRAFT, SENDING, DONE, CANCELLED = "draft", "sending", "done", "cancelled"
 QUEUED, SENT, FAILED, BLOCKED, UNKNOWN = "queued", "sent", "failed", "blocked", "unknown"
@@ -153,14 +153,12 @@ async def create(
     await session.flush()
     broadcast_id = row.id
     if copy_override:
-        session.add(
-            AuditEntry(
-                actor_id=created_by,
-                action="copy_override",
-                subject=f"broadcast:{broadcast_id}",
-                detail={"words": list(override_words)},
-                created_at=now,
-            )
+        audit.copy_override(
+            session,
+            actor_id=created_by,
+            subject=f"broadcast:{broadcast_id}",
+            words=override_words,
+            now=now,
         )
     await session.commit()
     return broadcast_id
@@ -393,14 +391,13 @@ async def cancel(
         .where(o.c.dedupe_key.like(f"bc:{broadcast_id}:%"), o.c.status == "pending")
         .values(status="dropped", last_error="broadcast cancelled")
     )
-    session.add(
-        AuditEntry(
-            actor_id=actor_id,
-            action="broadcast_cancel",
-            subject=f"broadcast:{broadcast_id}",
-            detail={"not_sent": _rowcount(left)},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="broadcast_cancel",
+        subject=f"broadcast:{broadcast_id}",
+        detail={"not_sent": _rowcount(left)},
+        now=now,
     )
     await session.commit()
     return True

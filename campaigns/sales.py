@@ -56,8 +56,8 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.policy import CampaignPolicy
-from storage import outbox
-from storage.models import AuditEntry, Sale, SalePost, SaleReminder, User
+from storage import audit, outbox
+from storage.models import Sale, SalePost, SaleReminder, User
 from storage.queries import insert_for
 
 # Outbox kinds.
@@ -395,14 +395,12 @@ async def create_sale(
             )
         )
     if copy_override:
-        session.add(
-            AuditEntry(
-                actor_id=created_by,
-                action="copy_override",
-                subject=f"sale:{sale.id}",
-                detail={"words": list(override_words)},
-                created_at=now,
-            )
+        audit.copy_override(
+            session,
+            actor_id=created_by,
+            subject=f"sale:{sale.id}",
+            words=override_words,
+            now=now,
         )
     await session.commit()
     return sale
@@ -746,16 +744,13 @@ async def update_sale(
     sale.updated_at = now
     if retime:
         await _replan(session, sale, now)
-    session.add(
-        AuditEntry(
-            actor_id=actor_id,
-            action="sale_edit",
-            subject=f"sale:{sale.id}",
-            detail={
-                k: v.isoformat() if isinstance(v, datetime) else v for k, v in changes.items()
-            },
-            created_at=now,
-        )
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="sale_edit",
+        subject=f"sale:{sale.id}",
+        detail={k: v.isoformat() if isinstance(v, datetime) else v for k, v in changes.items()},
+        now=now,
     )
     await session.commit()
     return sale
@@ -855,14 +850,13 @@ async def cancel_sale(
         ).scalar_one_or_none()
         if post_id is not None:
             await queue_post(session, post_id=int(post_id), chat_id=chat_id, now=now)
-    session.add(
-        AuditEntry(
-            actor_id=actor_id,
-            action="sale_cancel",
-            subject=f"sale:{sale_id}",
-            detail={"edits": len(chats)},
-            created_at=now,
-        )
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="sale_cancel",
+        subject=f"sale:{sale_id}",
+        detail={"edits": len(chats)},
+        now=now,
     )
     await session.commit()
     return sale

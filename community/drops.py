@@ -55,8 +55,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community.codes import MAX_CODE_LENGTH, CodeFileError, generate_codes
+from storage import audit
 from storage.models import (
-    AuditEntry,
     Broadcast,
     BroadcastRecipient,
     CouponCode,
@@ -617,14 +617,12 @@ async def release_draft(
     if not _rowcount(result):
         await session.rollback()
         return False
-    session.add(
-        AuditEntry(
-            actor_id=actor_id,
-            action="copy_override",
-            subject=f"drop:{drop_id}",
-            detail={"words": list(dict.fromkeys(words))},
-            created_at=now,
-        )
+    audit.copy_override(
+        session,
+        actor_id=actor_id,
+        subject=f"drop:{drop_id}",
+        words=words,
+        now=now,
     )
     await session.commit()
     return True

@@ -80,19 +80,26 @@ def guard_text(product: str, price: str, original: str | None) -> str:
     return "\n".join(p for p in (product, price, original) if p)
 
 
+def sale_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The sale as the dialogue's answers describe it (what create_sale takes)."""
+    return {
+        "product": data["product"],
+        "price": data["price"],
+        "original_price": data.get("original"),
+        "stock": data.get("stock"),
+        "image_file_id": data.get("image"),
+        "url": data.get("url"),
+        "starts_at": datetime.fromisoformat(data["start"]),
+        "ends_at": datetime.fromisoformat(data["end"]),
+        "targets": list(data.get("targets", [])),
+    }
+
+
 def draft_sale(data: dict[str, Any]) -> Sale:
     """A transient Sale (never stored) from the dialogue's answers, for the preview."""
     return Sale(
         id=0,
-        product=data["product"],
-        price=data["price"],
-        original_price=data.get("original"),
-        stock=data.get("stock"),
-        image_file_id=data.get("image"),
-        url=data.get("url"),
-        starts_at=datetime.fromisoformat(data["start"]),
-        ends_at=datetime.fromisoformat(data["end"]),
-        targets=list(data.get("targets", [])),
+        **sale_fields(data),
         teaser_offsets=[],
         ending_soon_minutes=0,
         status=sales.SCHEDULED,
@@ -259,15 +266,7 @@ def create_router(catalogue: Catalogue, policy: CampaignPolicy) -> Router:
         try:
             sale = await sales.create_sale(
                 session,
-                product=data["product"],
-                price=data["price"],
-                original_price=data.get("original"),
-                stock=data.get("stock"),
-                image_file_id=data.get("image"),
-                url=data.get("url"),
-                starts_at=datetime.fromisoformat(data["start"]),
-                ends_at=datetime.fromisoformat(data["end"]),
-                targets=list(data["targets"]),
+                **sale_fields(data),
                 policy=policy,
                 created_by=user.id,
                 now=now,
