@@ -26,7 +26,6 @@ from bot.middlewares import FloodControlMiddleware, UpdateContextMiddleware
 from bot.middlewares.sold_out import SoldOutShortcut
 from bot.polling import InboxPoller
 from bot.sender import Pacer, Sender
-from bot.texts import Catalogue
 from campaigns.copyguard import build_guard
 from campaigns.policy import AutomationRules, CampaignPolicy
 from campaigns.schedule import MarketingRules, parse_clock, parse_offsets, parse_quiet_hours
@@ -36,11 +35,12 @@ from community.tiers import parse_tiers
 from faq import KnowledgeBase, Matcher, load_kb
 from faq.matcher import DEFAULT_ANSWER_THRESHOLD, DEFAULT_CLARIFY_THRESHOLD
 from handlers import get_routers
-from handlers.drops import SoldOut
+from handlers.deps import ChatOptions, SoldOut
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 from support.hours import parse_hours
 from support.tickets import DeskPolicy, follow_up, latest_ticket, reconcile
+from views.texts import Catalogue
 
 log = logging.getLogger(__name__)
 
@@ -279,10 +279,29 @@ def create_dispatcher(
     app: App, *, topics: bool = True, sender: Sender | None = None
 ) -> Dispatcher:
     s = app.settings
-    dp = Dispatcher(settings=s, matcher=app.matcher, catalogue=app.catalogue, policy=app.policy)
+    sold_out = SoldOut()
+    dp = Dispatcher(
+        # handlers.deps.AppData: what handlers may ask for by name
+        catalogue=app.catalogue,
+        matcher=app.matcher,
+        desk=app.policy,
+        community=app.community,
+        campaigns=app.campaigns,
+        admin_ids=s.admin_ids,
+        sold_out=sold_out,
+        options=ChatOptions(
+            default_language=s.default_language,
+            misses_before_handoff=s.misses_before_handoff,
+            topics=topics,
+            agents_language=s.agents_language,
+            shop_name=s.shop_name,
+        ),
+        # until every router reads the names above
+        settings=s,
+        policy=app.policy,
+    )
     if sender is not None:
         dp.update.outer_middleware(WakeSender(sender))
-    sold_out = SoldOut()
     dp.update.outer_middleware(SoldOutShortcut(sold_out, app.catalogue, s.default_language))
     dp.update.outer_middleware(
         UpdateContextMiddleware(

@@ -20,21 +20,19 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
 )
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import Drop, RetryLater, Sender
-from bot.texts import Catalogue, Texts
 from campaigns import broadcasts
 from campaigns.broadcasts import Progress
 from campaigns.policy import CampaignPolicy
-from handlers.callbacks import CancelBroadcast, ClaimDrop
 from storage.models import Broadcast, CouponDrop, User
 from storage.outbox import Claimed
 from storage.queries import set_blocked
-
-BAR = 10  # cells of the progress bar
+from views.broadcasts import render_progress, render_report, with_footer
+from views.keyboards import cancel_keyboard, message_keyboard
+from views.texts import Catalogue, Texts
 
 
 class Content(NamedTuple):
@@ -48,89 +46,20 @@ class Content(NamedTuple):
     discount: str | None
 
 
-def duration(seconds: float) -> str:
-    """`75` -> "1:15", `3725` -> "1:02:05"."""
-    s = max(int(seconds), 0)
-    hours, rest = divmod(s, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def bar(done: int, total: int) -> str:
-    filled = BAR if total <= 0 else min(BAR, done * BAR // total)
-    return "▰" * filled + "▱" * (BAR - filled)
 
 
-def percent(done: int, total: int) -> int:
-    return 100 if total <= 0 else min(100, done * 100 // total)
 
 
-def render_progress(t: Texts, broadcast_id: int, p: Progress, now: datetime) -> str:
-    lines = [
-        t("bc-progress-title", id=broadcast_id),
-        f"{bar(p.done, p.total)} {percent(p.done, p.total)}%",
-        t(
-            "bc-progress-counts",
-            sent=p.sent,
-            failed=p.failed + p.unknown,
-            blocked=p.blocked,
-            left=p.pending,
-        ),
-    ]
-    if p.started_at is not None and p.done and p.pending:
-        elapsed = (now - p.started_at).total_seconds()
-        if elapsed > 0:
-            lines.append(t("bc-progress-eta", time=duration(p.pending * elapsed / p.done)))
-    return "\n".join(lines)
 
 
-def render_report(t: Texts, broadcast_id: int, p: Progress) -> str:
-    took = (
-        (p.finished_at - p.started_at).total_seconds()
-        if p.finished_at is not None and p.started_at is not None
-        else 0.0
-    )
-    key = "bc-report-cancelled" if p.status == broadcasts.CANCELLED else "bc-report-done"
-    return "\n".join(
-        [
-            t(key, id=broadcast_id),
-            f"{bar(p.done, p.total)} {percent(p.done, p.total)}%",
-            t(
-                "bc-report-counts",
-                total=p.total,
-                sent=p.sent,
-                failed=p.failed,
-                blocked=p.blocked,
-                unknown=p.unknown,
-                cancelled=p.cancelled,
-                capped=p.capped,
-            ),
-            t("bc-report-duration", time=duration(took)),
-        ]
-    )
 
 
-def cancel_keyboard(t: Texts, broadcast_id: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=t("bc-btn-cancel"), callback_data=CancelBroadcast(broadcast=broadcast_id))
-    return kb.as_markup()
 
 
-def message_keyboard(
-    t: Texts, buttons: Any, drop_id: int | None, claim: Any = None
-) -> InlineKeyboardMarkup | None:
-    """The URL buttons, one a row, and the 🎁 claim button of an attached coupon."""
-    kb = InlineKeyboardBuilder()
-    for label, url in buttons or []:
-        kb.button(text=str(label), url=str(url))
-    if drop_id is not None:
-        kb.button(text=t("bc-btn-claim"), callback_data=claim or ClaimDrop(drop=drop_id))
-    kb.adjust(1)
-    return kb.as_markup() if list(kb.buttons) else None
 
 
-def with_footer(t: Texts, text: str) -> str:
-    return f"{text}\n\n{t('bc-footer')}" if text.strip() else t("bc-footer")
 
 
 class BroadcastDelivery:

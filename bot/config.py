@@ -10,9 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from views.texts import LANGUAGES
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FAQ_PATH = ROOT / "faq" / "knowledge" / "shop.yaml"
-LANGUAGES = ("zh", "en")
 
 
 class ConfigError(Exception):

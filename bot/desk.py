@@ -14,22 +14,18 @@ import html
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InlineKeyboardMarkup, MessageEntity, ReplyParameters
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import Drop, Pacer, RetryLater, Sender
-from bot.texts import Catalogue, Texts
-from handlers import keyboards as kb
 from storage import outbox
 from storage.models import (
     Agent,
-    Csat,
     CustomerTopic,
     Ticket,
     TicketMessage,
@@ -37,114 +33,29 @@ from storage.models import (
 )
 from storage.outbox import Claimed
 from support import relay
-from support.canned import find_order_numbers
+from support.cards import card_facts
 from support.tickets import DeskPolicy, Kind, group_lane
+from views import keyboards as kb
+from views.desk import clip, customer_texts, render_card, topic_name
+from views.texts import Catalogue
 
 log = logging.getLogger(__name__)
 
 TOPIC_GONE = ("thread not found", "topic_deleted", "topic_id_invalid", "topic not found")
 TOPIC_CLOSED = "topic_closed"
-STATE_ICONS = {"new": "🆕", "assigned": "🙋", "waiting": "⏳", "answered": "💬", "closed": "✅"}
-BREACH_ICON = "🔥"
 HISTORY_MESSAGES = 15
 
 
-def state_icon(ticket: Ticket) -> str:
-    if ticket.sla_breached_at is not None and ticket.state in ("new", "assigned", "waiting"):
-        return BREACH_ICON
-    return STATE_ICONS.get(ticket.state, "•")
 
 
-def _display_name(user: User | None, user_id: int) -> str:
-    if user is None:
-        return str(user_id)
-    return (user.first_name or "").strip() or (
-        f"@{user.username}" if user.username else str(user_id)
-    )
 
 
-def customer_texts(catalogue: Catalogue, user: User | None, ticket: Ticket) -> Texts:
-    return catalogue.for_lang((user.language if user else None) or ticket.lang)
 
 
-def _clip(text: str | None, limit: int) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-async def render_card(session: AsyncSession, t: Texts, ticket: Ticket, *, reply_mode: bool) -> str:
-    user = await session.get(User, ticket.user_id)
-    username = f" @{user.username}" if user and user.username else ""
-    lines = [
-        t("card-title", icon=state_icon(ticket), id=ticket.id, state=t(f"state-{ticket.state}")),
-        t(
-            "card-customer",
-            name=_display_name(user, ticket.user_id),
-            username=username,
-            user_id=ticket.user_id,
-            language=ticket.lang,
-        ),
-        t("card-reason", reason=ticket.reason),
-    ]
-    if ticket.question:
-        lines.append(t("card-question", question=_clip(ticket.question, 300)))
-    msgs = list(
-        await session.scalars(
-            select(TicketMessage)
-            .where(
-                TicketMessage.ticket_id == ticket.id,
-                TicketMessage.direction.in_(("in", "context")),
-            )
-            .order_by(TicketMessage.id)
-            .limit(50)
-        )
-    )
-    context = [m for m in msgs if m.direction == "context"]
-    if context:
-        lines.append(t("card-faq-shown"))
-        for m in context[-5:]:
-            info = m.entities if isinstance(m.entities, dict) else {}
-            answer = info.get("entry") or info.get("outcome") or "-"
-            if info.get("feedback") == "down":
-                answer = f"{answer} 👎"
-            lines.append(t("card-faq-line", question=_clip(m.text, 80), answer=answer))
-    orders = find_order_numbers([m.text or "" for m in msgs] + [ticket.question or ""])
-    if orders:
-        lines.append(t("card-orders", orders=", ".join(orders[:5])))
-    prev = (
-        await session.execute(
-            select(func.count(Ticket.id), func.avg(Csat.score))
-            .select_from(Ticket)
-            .outerjoin(Csat, Csat.ticket_id == Ticket.id)
-            .where(Ticket.user_id == ticket.user_id, Ticket.id < ticket.id)
-        )
-    ).one()
-    if prev[0]:
-        avg = t("card-previous-csat", avg=f"{float(prev[1]):.1f}") if prev[1] is not None else ""
-        lines.append(t("card-previous", count=prev[0], csat=avg))
-    if ticket.assignee_id is not None:
-        agent = await session.get(Agent, ticket.assignee_id)
-        lines.append(t("card-assignee", agent=agent.name if agent else ticket.assignee_id))
-    else:
-        lines.append(t("card-unassigned"))
-    if ticket.out_of_hours:
-        lines.append(t("card-out-of-hours"))
-    if ticket.reopen_count:
-        lines.append(t("card-reopened", count=ticket.reopen_count))
-    if ticket.sla_breached_at is not None:
-        lines.append(t("card-breached"))
-    if ticket.customer_blocked_at is not None:
-        lines.append(t("card-blocked"))
-    lines.append("")
-    lines.append(t("card-help-reply" if reply_mode else "card-help"))
-    return "\n".join(lines)[:4096]
 
 
-def topic_name(t: Texts, ticket: Ticket, user: User | None) -> str:
-    name = _display_name(user, ticket.user_id)
-    if user and user.username and user.username not in name:
-        name = f"{name} @{user.username}"
-    return t("topic-name", icon=state_icon(ticket), name=_clip(name, 90), id=ticket.id)[:128]
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +230,7 @@ class Desk:
         """The ticket's card as it is now: text and buttons."""
         async with self.sf() as s:
             ticket = await self._ticket(s, row)
-            text = await render_card(s, self.t, ticket, reply_mode=not self.topics)
+            text = render_card(self.t, await card_facts(s, ticket), reply_mode=not self.topics)
             await s.commit()  # ends the read; loaded rows stay usable
         markup = kb.ticket_card(
             self.t, ticket.id, open_=ticket.state != "closed", taken=ticket.assignee_id is not None
@@ -538,7 +449,7 @@ class Desk:
                     "history-line",
                     time=m.created_at.strftime("%m-%d %H:%M"),
                     who=self.t(who.get(m.direction, "history-note")),
-                    text=_clip(text, 200),
+                    text=clip(text, 200),
                 )
             )
         if not msgs:
@@ -646,5 +557,3 @@ class Desk:
             await s.commit()
 
 
-def desk_time(at: datetime, tz: Any) -> str:
-    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")

@@ -6,47 +6,25 @@ count and a late final edit is still right.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InlineKeyboardMarkup, ReplyParameters
+from aiogram.types import ReplyParameters
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import Drop, Sender
-from bot.texts import Catalogue, Texts
 from community import announce, drops
-from handlers.callbacks import ClaimDrop
-from handlers.render import code_text
 from storage.models import CouponCode, CouponDrop, User
 from storage.outbox import Claimed
-
-
-def claim_keyboard(t: Texts, drop_id: int) -> InlineKeyboardMarkup:
-    kb = InlineKeyboardBuilder()
-    kb.button(text=t("btn-claim"), callback_data=ClaimDrop(drop=drop_id))
-    return kb.as_markup()
-
-
-def render_drop(t: Texts, drop: CouponDrop, tz: ZoneInfo) -> str:
-    lines = [f"🎟 <b>{html.escape(drop.title)}</b>", html.escape(drop.discount)]
-    if drop.valid_until is not None:
-        until = drop.valid_until.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-        lines.append(t("drop-valid-until", date=until))
-    elif drop.valid_days:
-        lines.append(t("drop-valid-days", days=drop.valid_days))
-    if drop.status == "sold_out" or drop.claimed >= drop.quantity:
-        lines.append(t("drop-sold-out", quantity=drop.quantity))
-    elif drop.status == "ended":
-        lines.append(t("drop-ended"))
-    else:
-        lines.append(t("drop-left", left=drop.quantity - drop.claimed, quantity=drop.quantity))
-    return "\n".join(lines)
+from views.drops import render_drop
+from views.keyboards import claim_keyboard
+from views.render import code_text
+from views.texts import Catalogue
 
 
 class DropDelivery:

@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 from aiogram import Router
 
-from bot.texts import Catalogue
 from campaigns.policy import CampaignPolicy
 from community.policy import CommunityPolicy
+from views.texts import Catalogue
 
 if TYPE_CHECKING:
-    from handlers.drops import SoldOut
+    from handlers.deps import SoldOut
 from support.tickets import DeskPolicy
 
 

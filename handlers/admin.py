@@ -11,12 +11,12 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import Settings
-from bot.texts import Texts
 from campaigns import automations
 from handlers.filters import IsAdmin
 from support.insights import unanswered_questions
 from support.stats import WindowFigures, format_duration, support_stats
 from support.tickets import DeskPolicy
+from views.texts import Texts
 
 SHOWN = 10
 QUESTION_CHARS = 80
@@ -87,7 +87,7 @@ def render_campaign_stats(t: Texts, figures: list[automations.CampaignStats]) ->
 def create_router(admin_ids: tuple[int, ...], policy: DeskPolicy) -> Router:
     """Admin commands; they work in a private chat and in the support group."""
     router = Router(name=__name__)
-    router.message.filter(IsAdmin(admin_ids))
+    router.message.filter(IsAdmin())
 
     @router.message(Command("stats"))
     async def cmd_stats(

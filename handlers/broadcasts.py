@@ -27,9 +27,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.broadcasts import cancel_keyboard, message_keyboard, with_footer
 from bot.config import Settings
-from bot.texts import Catalogue, Texts
 from campaigns import broadcasts, segments
 from campaigns.broadcasts import BroadcastError
 from campaigns.copyguard import Hit
@@ -38,9 +36,12 @@ from campaigns.segments import Segment
 from community import drops
 from community.drops import DropError
 from community.tiers import DEFAULT_TIERS, Tier, parse_tiers
-from handlers.callbacks import BroadcastForm, CancelBroadcast
 from handlers.filters import IsAdmin, PrivateChat
 from storage.models import Broadcast
+from views.broadcasts import with_footer
+from views.callbacks import BroadcastForm, CancelBroadcast
+from views.keyboards import cancel_keyboard, message_keyboard
+from views.texts import Catalogue, Texts
 
 # Room for the "unsubscribe" footer under Telegram's 4096 (text) and 1024 (caption).
 TEXT_LIMIT = 3900
@@ -174,8 +175,8 @@ def create_router(catalogue: Catalogue, policy: CampaignPolicy) -> Router:
     # --- managers ----------------------------------------------------------------------------
 
     admin = Router(name=f"{__name__}.admin")
-    admin.message.filter(PrivateChat(), IsAdmin(policy.admin_ids))
-    admin.callback_query.filter(PrivateChat(), IsAdmin(policy.admin_ids))
+    admin.message.filter(PrivateChat(), IsAdmin())
+    admin.callback_query.filter(PrivateChat(), IsAdmin())
 
     async def ask_message(target: Message, state: FSMContext, texts: Texts) -> None:
         await state.set_state(BroadcastDialog.message)

@@ -11,12 +11,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.texts import Texts
 from community import announce, checkins, drops, points
 from community.checkins import Status
 from community.policy import CommunityPolicy
-from handlers.callbacks import MemberAction
 from handlers.filters import InChat, PrivateChat
+from views.callbacks import MemberAction
+from views.texts import Texts
 
 TOP = 10
 GROUP_REPLY_LIFETIME = timedelta(minutes=1)

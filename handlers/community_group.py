@@ -10,10 +10,10 @@ from aiogram.filters import Filter
 from aiogram.types import Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.texts import Catalogue, Texts
 from community import announce, hygiene
 from community.policy import CommunityPolicy
 from handlers.filters import InChat
+from views.texts import Catalogue, Texts
 
 LINK_ENTITIES = frozenset({"url", "text_link"})
 

@@ -9,14 +9,14 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.texts import Catalogue, Texts
 from faq import Matcher
-from handlers import keyboards as kb
-from handlers.callbacks import Feedback, PickAnswer, SetLanguage, TalkToHuman
 from handlers.filters import HasText, MenuButton, PrivateChat, SlashCommand
-from handlers.render import render_entry, render_human, render_reply
 from support import assistant
 from support.tickets import DeskPolicy, HandoffReason, open_ticket
+from views import keyboards as kb
+from views.callbacks import Feedback, PickAnswer, SetLanguage, TalkToHuman
+from views.render import render_entry, render_human, render_reply
+from views.texts import Catalogue, Texts
 
 # Menu buttons open these FAQ entries (by id in the knowledge base).
 MENU_TOPICS = {

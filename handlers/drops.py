@@ -25,16 +25,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.texts import Texts
 from campaigns.copyguard import CopyGuard
 from community import announce, drops, points
 from community.codes import CodeFileError, parse_code_file
 from community.drops import ClaimStatus, DropError
 from community.policy import CommunityPolicy
-from handlers.callbacks import ClaimDrop, PublishDrop, Redeem
+from handlers.deps import SoldOut
 from handlers.filters import IsAdmin, PrivateChat
-from handlers.render import code_text
 from storage.models import CouponDrop, Member
+from views.callbacks import ClaimDrop, PublishDrop, Redeem
+from views.render import code_text
+from views.texts import Texts
 
 MAX_CODE_FILE = 5 * 1024 * 1024
 CLAIM_TOASTS = {
@@ -50,19 +51,6 @@ CLAIM_TOASTS = {
 
 class DropSpecError(ValueError):
     pass
-
-
-class SoldOut(set[int]):
-    """Drops this process has seen sold out or ended (they never reopen)."""
-
-    PREFIX = ClaimDrop.__prefix__ + ":"
-
-    def drop_of(self, data: str | None) -> int | None:
-        """The drop id of Claim callback data, or None."""
-        if not data or not data.startswith(self.PREFIX):
-            return None
-        tail = data[len(self.PREFIX) :]
-        return int(tail) if tail.isdigit() else None
 
 
 def parse_drop_command(args: str, tz_now: datetime) -> dict[str, object]:
@@ -269,9 +257,9 @@ def create_router(
             await drops.mark_delivered(session, code_id=result.code_id, now=now)
 
     admin = Router(name=f"{__name__}.admin")
-    admin.message.filter(PrivateChat(), IsAdmin(admin_ids))
+    admin.message.filter(PrivateChat(), IsAdmin())
     # Others' taps on the held-drop buttons fall through to the stale-button answer.
-    admin.callback_query.filter(PrivateChat(), IsAdmin(admin_ids))
+    admin.callback_query.filter(PrivateChat(), IsAdmin())
 
     @admin.message(Command("drop"))
     async def cmd_drop(

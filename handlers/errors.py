@@ -9,7 +9,7 @@ from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
-from bot.texts import Catalogue
+from views.texts import Catalogue
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,9 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
+from community.policy import CommunityPolicy
+from support.tickets import DeskPolicy
+
 
 class PrivateChat(Filter):
     async def __call__(self, event: Message | CallbackQuery | ChatMemberUpdated) -> bool:
@@ -40,13 +43,32 @@ class MenuButton(Filter):
 
 
 class IsAdmin(Filter):
-    """The user is one of ADMIN_IDS."""
+    """The user is one of ADMIN_IDS (the Dispatcher's `admin_ids`)."""
 
-    def __init__(self, admin_ids: tuple[int, ...]) -> None:
-        self.admin_ids = frozenset(admin_ids)
+    async def __call__(
+        self, event: Message | CallbackQuery, admin_ids: tuple[int, ...] = ()
+    ) -> bool:
+        return event.from_user is not None and event.from_user.id in admin_ids
 
-    async def __call__(self, event: Message | CallbackQuery) -> bool:
-        return event.from_user is not None and event.from_user.id in self.admin_ids
+
+def _chat_id(event: Message | CallbackQuery) -> int | None:
+    if isinstance(event, CallbackQuery):
+        return event.message.chat.id if event.message is not None else None
+    return event.chat.id
+
+
+class SupportChat(Filter):
+    """The event is in the support group (DeskPolicy.chat_id)."""
+
+    async def __call__(self, event: Message | CallbackQuery, desk: DeskPolicy) -> bool:
+        return desk.chat_id is not None and _chat_id(event) == desk.chat_id
+
+
+class CommunityChat(Filter):
+    """The event is in the community group (CommunityPolicy.chat_id)."""
+
+    async def __call__(self, event: Message | CallbackQuery, community: CommunityPolicy) -> bool:
+        return community.chat_id is not None and _chat_id(event) == community.chat_id
 
 
 class InChat(Filter):

@@ -21,14 +21,15 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.sales import buy_keyboard, chat_name, local, render_post, stage_name
-from bot.texts import Catalogue, Texts
 from campaigns import sales
 from campaigns.policy import CampaignPolicy
 from campaigns.sales import RemindStatus, SaleError
-from handlers.callbacks import RemindMe, SaleForm, SaleMenu
 from handlers.filters import IsAdmin, PrivateChat
 from storage.models import Sale
+from views.callbacks import RemindMe, SaleForm, SaleMenu
+from views.keyboards import buy_keyboard
+from views.sales import chat_name, local, render_post, stage_name
+from views.texts import Catalogue, Texts
 
 REMIND_TOASTS = {
     RemindStatus.ADDED: "sale-remind-added",
@@ -139,8 +140,8 @@ def create_router(catalogue: Catalogue, policy: CampaignPolicy) -> Router:
     # --- managers ----------------------------------------------------------------------
 
     admin = Router(name=f"{__name__}.admin")
-    admin.message.filter(PrivateChat(), IsAdmin(policy.admin_ids))
-    admin.callback_query.filter(PrivateChat(), IsAdmin(policy.admin_ids))
+    admin.message.filter(PrivateChat(), IsAdmin())
+    admin.callback_query.filter(PrivateChat(), IsAdmin())
 
     def schedule_lines(texts: Texts, data: dict[str, Any], now: datetime) -> list[str]:
         planned = sales.plan(

@@ -18,17 +18,17 @@ from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.texts import Catalogue
-from handlers import keyboards as kb
-from handlers.callbacks import TakeTicket, TransferMenu, TransferTo, UseCanned
 from handlers.filters import InChat
-from handlers.render import incoming
 from handlers.support_private import mirror_edit
 from storage.models import Agent, Csat, Ticket, TicketMessage
 from storage.models import User as UserRow
 from support import relay, replies, tickets
 from support.canned import MissingVariable, UnknownVariable, find_order_numbers, render
 from support.tickets import DeskPolicy, Outcome
+from views import keyboards as kb
+from views.callbacks import TakeTicket, TransferMenu, TransferTo, UseCanned
+from views.render import incoming
+from views.texts import Catalogue
 
 SERVICE_KINDS = frozenset({
     "forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened",

@@ -15,13 +15,13 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.texts import Catalogue, Texts
-from handlers import keyboards as kb
-from handlers.callbacks import CloseTicket, Rate, SkipComment
 from handlers.filters import PrivateChat
-from handlers.render import incoming, render_human
 from support import relay, tickets
 from support.tickets import DeskPolicy, HandoffReason, Outcome
+from views import keyboards as kb
+from views.callbacks import CloseTicket, Rate, SkipComment
+from views.render import incoming, render_human
+from views.texts import Catalogue, Texts
 
 
 class DeskCustomer(Filter):

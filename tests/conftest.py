@@ -22,10 +22,10 @@ from bot.app import (
 )
 from bot.config import DEFAULT_FAQ_PATH, Settings
 from bot.local import ChatClient, LocalSession
-from bot.texts import Catalogue
 from faq import KnowledgeBase, Matcher, load_kb
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
+from views.texts import Catalogue
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
 

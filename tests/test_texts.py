@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from bot.texts import Catalogue
+from views.texts import Catalogue
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_USE = re.compile(

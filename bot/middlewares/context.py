@@ -11,9 +11,9 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.texts import Catalogue
 from campaigns.broadcasts import mark_returned
 from storage.queries import SeenUser, mark_update_processed, upsert_user
+from views.texts import Catalogue
 
 log = logging.getLogger(__name__)
 

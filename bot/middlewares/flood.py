@@ -16,7 +16,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject
 
-from bot.texts import Texts
+from views.texts import Texts
 
 MAX_TRACKED_USERS = 50_000
 

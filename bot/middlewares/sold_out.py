@@ -14,8 +14,8 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
-from bot.texts import Catalogue
-from handlers.drops import SoldOut
+from handlers.deps import SoldOut
+from views.texts import Catalogue
 
 
 class SoldOutShortcut(BaseMiddleware):

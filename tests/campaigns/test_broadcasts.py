@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.broadcasts import BroadcastDelivery
 from bot.local import LocalSession
 from bot.sender import Pacer, Sender
-from bot.texts import Catalogue
 from campaigns import broadcasts, segments
 from campaigns.broadcasts import Started
 from campaigns.policy import CampaignPolicy
@@ -38,6 +37,7 @@ from storage.models import (
 )
 from tests.conftest import T0, Clock
 from tests.db_helpers import count, rows
+from views.texts import Catalogue
 
 UTC_RULES = MarketingRules(ZoneInfo("UTC"), daily_cap=0)
 MANAGER = 900

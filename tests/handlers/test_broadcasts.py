@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 
 from bot.local import ChatClient, Outgoing
-from bot.texts import Catalogue
 from campaigns import broadcasts
 from campaigns.copyguard import CopyGuard, Hit
 from faq import KnowledgeBase, Matcher
 from storage.models import AuditEntry, Broadcast, BroadcastRecipient, CouponCode, CouponDrop
 from tests.conftest import Clock
 from tests.handlers.test_support_desk import ADMIN, Desk, M, build_desk
+from views.texts import Catalogue
 
 BOLD = [{"type": "bold", "offset": 0, "length": 8}]
 

@@ -232,7 +232,7 @@ async def test_a_failure_while_replying_becomes_an_apology(client: ChatClient) -
 
 def test_the_longest_faq_id_fits_in_button_data() -> None:
     from faq.kb import MAX_ID_CHARS
-    from handlers.callbacks import PickAnswer
+    from views.callbacks import PickAnswer
 
     packed = PickAnswer(interaction=2**63 - 1, entry="x" * MAX_ID_CHARS).pack()
     assert len(packed.encode()) <= 64  # Telegram's limit for callback data

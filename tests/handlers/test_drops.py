@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.local import ChatClient
-from bot.texts import Catalogue
 from faq import KnowledgeBase, Matcher
 from storage.models import AuditEntry, CouponCode, CouponDrop, Member
 from tests.conftest import Clock
 from tests.handlers.test_support_desk import ADMIN, Desk, M, build_desk
+from views.texts import Catalogue
 
 COMMUNITY = -1009876543210
 

@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import select
 
 from bot.local import ChatClient, Outgoing
-from bot.texts import Catalogue
 from campaigns import sales
 from campaigns.copyguard import CopyGuard, Hit
 from faq import KnowledgeBase, Matcher
-from handlers.callbacks import RemindMe, SaleForm, SaleMenu
 from storage.models import AuditEntry, Sale, SalePost, SaleReminder
 from tests.conftest import T0, Clock
 from tests.handlers.test_support_desk import ADMIN, Desk, M, build_desk
+from views.callbacks import RemindMe, SaleForm, SaleMenu
+from views.texts import Catalogue
 
 COMMUNITY = -1009876543210
 CHANNEL = -1005555555555
@@ -402,8 +402,8 @@ async def test_a_refused_post_is_reported_and_not_edited_later(shop: Desk) -> No
 
 
 def test_every_post_text_passes_the_shipped_copy_guard(catalogue: Catalogue) -> None:
-    from bot.sales import render_post, render_reminder
     from campaigns.copyguard import build_guard
+    from views.sales import render_post, render_reminder
 
     guard = build_guard()
     sale = Sale(

@@ -40,12 +40,12 @@ from bot.app import (
 from bot.config import Settings
 from bot.local import ChatClient, LocalSession, Outgoing, flatten
 from bot.sender import Sender
-from bot.texts import Catalogue
 from faq import KnowledgeBase, Matcher
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Csat, CustomerTopic, OutboxMessage, Ticket, TicketMessage, User
 from tests.conftest import Clock
+from views.texts import Catalogue
 
 SUPPORT = -1001234567890
 CUSTOMER = 5001

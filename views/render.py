@@ -6,12 +6,12 @@ import html
 
 from aiogram.types import InlineKeyboardMarkup, Message
 
-from bot.texts import Texts
 from faq import Entry, SizeAdvice
-from handlers import keyboards as kb
 from support.assistant import Reply, ReplyKind
 from support.relay import Incoming
 from support.tickets import HandoffReason, OpenResult
+from views import keyboards as kb
+from views.texts import Texts
 
 
 def render_entry(entry: Entry, lang: str) -> str:

@@ -1,4 +1,4 @@
-"""Texts for people: one Fluent catalogue per language in bot/locales/<lang>/*.ftl."""
+"""Texts for people: one Fluent catalogue per language in views/locales/<lang>/*.ftl."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from fluent.runtime import FluentBundle, FluentResource
 from fluent.runtime.types import fluent_number
 from fluent.syntax import ast
 
-from bot.config import LANGUAGES
-
+LANGUAGES = ("zh", "en")
 LOCALES = Path(__file__).resolve().parent / "locales"
 log = logging.getLogger(__name__)
 

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 
-from bot.texts import Texts
+from campaigns import sales
 from faq import Entry
-from handlers.callbacks import (
+from storage.models import Sale
+from views.callbacks import (
+    CancelBroadcast,
+    ClaimDrop,
     CloseTicket,
     Feedback,
     PickAnswer,
     Rate,
+    RemindMe,
     SetLanguage,
     SkipComment,
     TakeTicket,
@@ -20,6 +26,7 @@ from handlers.callbacks import (
     TransferTo,
     UseCanned,
 )
+from views.texts import Texts
 
 MENU_KEYS = (
     "menu-size",
@@ -133,3 +140,51 @@ def canned_choices(ticket_id: int, keys: list[str]) -> InlineKeyboardMarkup:
         kb.button(text=key, callback_data=UseCanned(ticket=ticket_id, key=key))
     kb.adjust(3)
     return kb.as_markup()
+
+
+def claim_keyboard(t: Texts, drop_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("btn-claim"), callback_data=ClaimDrop(drop=drop_id))
+    return kb.as_markup()
+
+
+def post_keyboard(t: Texts, sale: Sale, stage: str) -> InlineKeyboardMarkup | None:
+    """Teasers: 🔔 Remind me (and the link); start and ending: Buy; the edits: none."""
+    kb = InlineKeyboardBuilder()
+    if sales.teaser_minutes(stage) is not None:
+        kb.button(text=t("btn-sale-remind"), callback_data=RemindMe(sale=sale.id))
+        if sale.url:
+            kb.button(text=t("btn-sale-details"), url=sale.url)
+    elif stage in (sales.START, sales.ENDING) and sale.url:
+        kb.button(text=t("btn-sale-buy"), url=sale.url)
+    else:
+        return None
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def buy_keyboard(t: Texts, sale: Sale) -> InlineKeyboardMarkup | None:
+    if not sale.url:
+        return None
+    return InlineKeyboardBuilder().button(text=t("btn-sale-buy"), url=sale.url).as_markup()
+
+
+def cancel_keyboard(t: Texts, broadcast_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=t("bc-btn-cancel"), callback_data=CancelBroadcast(broadcast=broadcast_id))
+    return kb.as_markup()
+
+
+def message_keyboard(
+    t: Texts, buttons: Any, drop_id: int | None, claim: Any = None
+) -> InlineKeyboardMarkup | None:
+    """The URL buttons, one a row, and the 🎁 claim button of an attached coupon."""
+    kb = InlineKeyboardBuilder()
+    for label, url in buttons or []:
+        kb.button(text=str(label), url=str(url))
+    if drop_id is not None:
+        kb.button(text=t("bc-btn-claim"), callback_data=claim or ClaimDrop(drop=drop_id))
+    kb.adjust(1)
+    return kb.as_markup() if list(kb.buttons) else None
+
+

@@ -1,0 +1,72 @@
+"""What handlers ask aiogram for by name.
+
+App-scoped objects are the Dispatcher's workflow data, set once by bot.app.create_dispatcher;
+per-update objects come from bot's UpdateContextMiddleware. A handler declares the ones it
+needs as typed parameters (`async def cmd_x(message: Message, texts: Texts, desk: DeskPolicy)`),
+never through closures.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from campaigns.policy import CampaignPolicy
+from community.policy import CommunityPolicy
+from faq import Matcher
+from storage.queries import SeenUser
+from support.tickets import DeskPolicy
+from views.callbacks import ClaimDrop
+from views.texts import Catalogue, Texts
+
+
+@dataclass(frozen=True, slots=True)
+class ChatOptions:
+    """The few plain settings handlers read (the rest live in the domain policies)."""
+
+    default_language: str = "zh"
+    misses_before_handoff: int = 2
+    topics: bool = True  # the support desk's mode: forum topics, or replies to the card
+    agents_language: str = "zh"
+    shop_name: str = ""
+
+
+class SoldOut(set[int]):
+    """Drops this process has seen sold out or ended (they never reopen): their taps are
+    answered before any database work (bot/middlewares/sold_out.py)."""
+
+    PREFIX = ClaimDrop.__prefix__ + ":"
+
+    def drop_of(self, data: str | None) -> int | None:
+        """The drop id of Claim callback data, or None."""
+        if not data or not data.startswith(self.PREFIX):
+            return None
+        tail = data[len(self.PREFIX) :]
+        return int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= 18 else None
+
+
+class AppData(TypedDict):
+    """The Dispatcher's workflow data (app-scoped)."""
+
+    catalogue: Catalogue
+    matcher: Matcher
+    desk: DeskPolicy
+    community: CommunityPolicy
+    campaigns: CampaignPolicy
+    admin_ids: tuple[int, ...]
+    sold_out: SoldOut
+    options: ChatOptions
+
+
+class UpdateData(TypedDict, total=False):
+    """Added per update by bot's UpdateContextMiddleware."""
+
+    session: AsyncSession
+    now: datetime
+    texts: Texts
+    lang: str
+    lang_override: str | None
+    user_record: SeenUser

@@ -1,0 +1,81 @@
+"""What a ticket card shows, read in one place: the customer, the FAQ answers they were
+shown (and which they disliked), order numbers they mentioned, their earlier tickets and
+rating, and the assigned agent. views/desk.py turns it into text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Agent, Csat, Ticket, TicketMessage, User
+from support.canned import find_order_numbers
+
+SHOWN_ON_CARD = 5
+ORDERS_ON_CARD = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ShownAnswer:
+    question: str
+    answer: str
+    disliked: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CardFacts:
+    ticket: Ticket
+    user: User | None
+    faq_shown: tuple[ShownAnswer, ...]
+    orders: tuple[str, ...]
+    previous_tickets: int
+    previous_csat: float | None
+    agent_name: str | None
+
+
+async def card_facts(session: AsyncSession, ticket: Ticket) -> CardFacts:
+    """Everything the card of `ticket` shows (read only)."""
+    user = await session.get(User, ticket.user_id)
+    msgs = list(
+        await session.scalars(
+            select(TicketMessage)
+            .where(
+                TicketMessage.ticket_id == ticket.id,
+                TicketMessage.direction.in_(("in", "context")),
+            )
+            .order_by(TicketMessage.id)
+            .limit(50)
+        )
+    )
+    shown = []
+    for m in [m for m in msgs if m.direction == "context"][-SHOWN_ON_CARD:]:
+        info = m.entities if isinstance(m.entities, dict) else {}
+        shown.append(
+            ShownAnswer(
+                question=m.text or "",
+                answer=str(info.get("entry") or info.get("outcome") or "-"),
+                disliked=info.get("feedback") == "down",
+            )
+        )
+    orders = find_order_numbers([m.text or "" for m in msgs] + [ticket.question or ""])
+    count, avg = (
+        await session.execute(
+            select(func.count(Ticket.id), func.avg(Csat.score))
+            .select_from(Ticket)
+            .outerjoin(Csat, Csat.ticket_id == Ticket.id)
+            .where(Ticket.user_id == ticket.user_id, Ticket.id < ticket.id)
+        )
+    ).one()
+    agent = (
+        await session.get(Agent, ticket.assignee_id) if ticket.assignee_id is not None else None
+    )
+    return CardFacts(
+        ticket=ticket,
+        user=user,
+        faq_shown=tuple(shown),
+        orders=tuple(orders[:ORDERS_ON_CARD]),
+        previous_tickets=int(count or 0),
+        previous_csat=float(avg) if avg is not None else None,
+        agent_name=agent.name if agent is not None else None,
+    )
