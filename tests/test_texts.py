@@ -20,7 +20,7 @@ def test_both_languages_have_the_same_keys(catalogue: Catalogue) -> None:
 
 def test_every_key_used_in_code_exists(catalogue: Catalogue) -> None:
     used: set[str] = set()
-    for folder in ("bot", "handlers"):
+    for folder in ("bot", "handlers", "views"):
         for path in (ROOT / folder).rglob("*.py"):
             for m in KEY_USE.finditer(path.read_text(encoding="utf-8")):
                 used.add(m.group(1) or m.group(2))
