@@ -68,7 +68,7 @@ async def ask(
     user_id: int,
     text: str,
     now: datetime,
-    policy: DeskPolicy,
+    desk: DeskPolicy,
     lang: str | None = None,
     misses_before_handoff: int = 2,
 ) -> Reply:
@@ -97,7 +97,7 @@ async def ask(
         await _reset_misses(session, user_id)
         handoff = await open_ticket(
             session,
-            policy,
+            desk,
             user_id=user_id,
             reason=reason,
             question=text,
@@ -137,6 +137,22 @@ async def ask(
         else (ReplyKind.NO_MATCH)
     )
     return Reply(kind, result.lang, interaction.id, result)
+
+
+async def request_human(
+    session: AsyncSession,
+    *,
+    desk: DeskPolicy,
+    user_id: int,
+    reason: HandoffReason,
+    lang: str,
+    now: datetime,
+) -> OpenResult:
+    """The customer asked for a person (command, menu or button): open, find or reopen
+    their ticket; commits."""
+    return await open_ticket(
+        session, desk, user_id=user_id, reason=reason, question=None, lang=lang, now=now
+    )
 
 
 class FeedbackStatus(StrEnum):

@@ -31,7 +31,7 @@ async def _count(session: AsyncSession, model: type) -> int:
 
 async def _ask(session: AsyncSession, matcher: Matcher, text: str) -> assistant.Reply:
     return await assistant.ask(
-        session, matcher=matcher, user_id=UID, text=text, now=T0, policy=POLICY
+        session, matcher=matcher, user_id=UID, text=text, now=T0, desk=POLICY
     )
 
 
