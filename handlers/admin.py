@@ -1,4 +1,7 @@
-"""Managers' reports in a private chat with the bot (ADMIN_IDS): /stats, /unanswered."""
+"""Managers' reports in a private chat with the bot (ADMIN_IDS): /stats, /unanswered.
+
+Typed in a group (the community's, the support desk's), they get a one-line pointer to the
+private chat instead: the figures are for managers, not for whoever is in the group."""
 
 from __future__ import annotations
 
@@ -11,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import automations
 from community.policy import CommunityPolicy
-from handlers.filters import IsAdmin
+from handlers.filters import IsAdmin, PrivateChat
 from support.insights import unanswered_questions
 from support.stats import support_stats
 from support.tickets import DeskPolicy
@@ -20,11 +23,17 @@ from views.texts import Texts
 
 SHOWN = 10
 
+REPORTS = ("stats", "unanswered")
+
 router = Router(name=__name__)
-router.message.filter(IsAdmin())
+reports = Router(name=f"{__name__}.reports")
+reports.message.filter(PrivateChat(), IsAdmin())
+elsewhere = Router(name=f"{__name__}.elsewhere")
+elsewhere.message.filter(IsAdmin())
+router.include_routers(reports, elsewhere)
 
 
-@router.message(Command("stats"))
+@reports.message(Command("stats"))
 async def cmd_stats(
     message: Message,
     command: CommandObject,
@@ -48,9 +57,14 @@ async def cmd_stats(
     await message.reply(render_support_stats(texts, windows), parse_mode="HTML")
 
 
-@router.message(Command("unanswered"))
+@reports.message(Command("unanswered"))
 async def cmd_unanswered(
     message: Message, session: AsyncSession, texts: Texts, now: datetime
 ) -> None:
     gaps = await unanswered_questions(session, since=now - timedelta(days=7), limit=SHOWN)
     await message.answer(render_unanswered(texts, gaps))
+
+
+@elsewhere.message(Command(*REPORTS))
+async def cmd_report_in_group(message: Message, texts: Texts) -> None:
+    await message.reply(texts("admin-private-only"))

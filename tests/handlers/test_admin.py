@@ -19,3 +19,16 @@ async def test_unanswered_lists_gaps_for_admins_only(make_client: MakeClient) ->
 
     [refused] = await customer.send("/unanswered")
     assert "don't know that command" in (refused.text or "")
+
+
+async def test_manager_reports_stay_out_of_groups(make_client: MakeClient) -> None:
+    admin_in_group = make_client(user_id=900, chat_type="supergroup", chat_id=-1003000000003)
+    for command in ("/stats", "/stats support", "/stats campaigns", "/unanswered"):
+        outs = await admin_in_group.send(command)
+        assert [o.method for o in outs] == ["sendMessage"], command
+        text = outs[0].text or ""
+        assert "📊" not in text and "📣" not in text and "unanswered" not in text, command
+        assert "private chat" in text, command
+    # In a private chat the same admin gets the report.
+    [report] = await make_client(user_id=900).send("/stats")
+    assert "📊" in (report.text or "")
