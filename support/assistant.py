@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from faq import Entry, Matcher, MatchResult, Outcome, normalize, wants_human
+from faq import Entry, Matcher, MatchResult, Outcome, wants_human
 from storage.models import FaqInteraction, UnansweredQuestion, User
 from support.tickets import DeskPolicy, HandoffReason, OpenResult, open_ticket
 
@@ -41,6 +41,15 @@ class Reply:
     result: MatchResult | None = None
     handoff: OpenResult | None = None
     handoff_reason: HandoffReason | None = None
+
+
+def has_words(text: str) -> bool:
+    """Letters or digits of any script (Arabic, Cyrillic, Thai...): something to read.
+
+    Not `normalize(text)`: that keeps only what the FAQ is indexed on (Latin, digits, Han),
+    so a question in another script would look empty. Emoji and punctuation alone are not
+    words."""
+    return any(ch.isalnum() for ch in text)
 
 
 async def _bump_misses(session: AsyncSession, user_id: int) -> int:
@@ -75,7 +84,7 @@ async def ask(
     """Answer one free-text question; commits what happened before the bot replies."""
     if len(text) > MAX_QUESTION_CHARS:
         return Reply(ReplyKind.TOO_LONG, lang=None)
-    if not normalize(text).strip():
+    if not has_words(text):
         return Reply(ReplyKind.EMPTY, lang=None)
 
     result = matcher.match(text)

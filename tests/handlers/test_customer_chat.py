@@ -297,3 +297,20 @@ async def test_a_failing_button_is_answered_with_a_short_alert(client: ChatClien
     assert answers[-1].show_alert and answers[-1].text == (
         "Sorry, something went wrong on our side. Please try again in a moment."
     )
+
+
+async def test_questions_in_any_script_reach_the_faq(make_client: MakeClient, app: App) -> None:
+    """Arabic and Russian are words too: the FAQ gets them (and honestly misses), where the
+    customer was told "I can only read words"."""
+    no_match = app.catalogue.get("en", "no-match")
+    for user_id, question in ((6001, "متى يصل طلبي؟"), (6002, "Где мой заказ?")):
+        [out] = await make_client(user_id=user_id).send(question)
+        assert "only read words" not in (out.text or ""), question
+        assert out.text == no_match, question
+        assert out.buttons[-1].text == "🙋 Talk to a human"
+    async with app.session_factory() as s:
+        asked = set(await s.scalars(select(UnansweredQuestion.question)))
+        assert asked == {"متى يصل طلبي؟", "Где мой заказ?"}
+    # Emoji alone still has nothing to read.
+    [emoji] = await make_client(user_id=6003).send("🙏🙏")
+    assert "only read words" in (emoji.text or "")
