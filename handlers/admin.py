@@ -14,14 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import automations
 from community.policy import CommunityPolicy
+from community.stats import community_stats
 from handlers.filters import IsAdmin, PrivateChat
 from support.insights import unanswered_questions
 from support.stats import support_stats
 from support.tickets import DeskPolicy
-from views.stats import render_campaign_stats, render_support_stats, render_unanswered
+from views.stats import (
+    render_campaign_stats,
+    render_community_stats,
+    render_support_stats,
+    render_unanswered,
+)
 from views.texts import Texts
 
 SHOWN = 10
+COMMUNITY_WINDOWS = (1, 7, 30)  # days: today, the last 7 and the last 30 shop days
 
 REPORTS = ("stats", "unanswered")
 
@@ -43,18 +50,27 @@ async def cmd_stats(
     texts: Texts,
     now: datetime,
 ) -> None:
-    what = (command.args or "support").strip().lower()
+    """/stats: the support desk, then the community; or one of support, community, campaigns."""
+    what = (command.args or "").strip().lower()
     if what == "campaigns":
         figures = await automations.stats(session, since=now - timedelta(days=30))
         await message.reply(render_campaign_stats(texts, figures), parse_mode="HTML")
         return
-    if what != "support":
-        await message.reply(texts("stats-usage"))
+    if what not in ("", "support", "community"):
+        await message.reply(texts("admin-stats-usage"))
         return
-    windows = await support_stats(
-        session, now=now, tz=community.tz, sla_seconds=desk.sla_seconds, hours=desk.hours
-    )
-    await message.reply(render_support_stats(texts, windows), parse_mode="HTML")
+    if what in ("", "support"):
+        windows = await support_stats(
+            session, now=now, tz=community.tz, sla_seconds=desk.sla_seconds, hours=desk.hours
+        )
+        await message.reply(render_support_stats(texts, windows), parse_mode="HTML")
+    if what in ("", "community"):
+        members = [
+            await community_stats(session, now=now, tz=community.tz, days=days)
+            for days in COMMUNITY_WINDOWS
+        ]
+        text = render_community_stats(texts, members, community.tiers)
+        await message.reply(text, parse_mode="HTML")
 
 
 @reports.message(Command("unanswered"))

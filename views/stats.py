@@ -1,10 +1,13 @@
-"""Managers' reports: /stats (support desk, marketing) and /unanswered."""
+"""Managers' reports: /stats (support desk, community, marketing) and /unanswered."""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 from campaigns.automations import CampaignStats
+from community.stats import CommunityFigures
+from community.tiers import Tier
 from support.insights import Gap
 from support.stats import WindowFigures, format_duration
 from views.texts import Texts
@@ -54,6 +57,49 @@ def render_support_stats(t: Texts, windows: tuple[WindowFigures, ...]) -> str:
             )
             for a in w.agents
         )
+    return "\n".join(lines)
+
+
+def _tier_name(tiers: Sequence[Tier], index: int, lang: str) -> str:
+    return tiers[index].label(lang) if 0 <= index < len(tiers) else f"#{index}"
+
+
+def render_community_stats(
+    t: Texts, windows: Sequence[CommunityFigures], tiers: Sequence[Tier]
+) -> str:
+    """Members, tiers and live streaks (from the first figures), then one block a window."""
+    lines = [t("community-stats-title")]
+    if windows:
+        now = windows[0]
+        median = "—" if now.median_streak is None else f"{now.median_streak:g}"
+        lines.append(
+            t(
+                "community-stats-standing",
+                members=now.members,
+                streaks=now.active_streaks,
+                longest=now.longest_streak,
+                median=median,
+            )
+        )
+        names = " · ".join(
+            f"{html.escape(_tier_name(tiers, index, t.lang))} {count}"
+            for index, count in sorted(now.tier_counts.items())
+        )
+        lines.append(t("community-stats-tiers", tiers=names or "—"))
+    for w in windows:
+        lines += [
+            "",
+            f"<b>{t(f'stats-window-{w.label}')}</b>",
+            t(
+                "community-stats-block",
+                checkins=w.checkins,
+                checkers=w.distinct_checkers,
+                issued=w.points_issued,
+                spent=w.points_spent,
+                claimed=w.drops_claimed,
+                redeemed=w.codes_redeemed,
+            ),
+        ]
     return "\n".join(lines)
 
 
