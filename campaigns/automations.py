@@ -250,5 +250,6 @@ async def stats(session: AsyncSession, *, since: datetime) -> list[CampaignStats
         )
         for row in await session.execute(recipients)
     ]
+    await session.rollback()  # a read: end it before the caller talks to Telegram
     order = ("manual", *KINDS)
     return sorted(out, key=lambda s: order.index(s.kind) if s.kind in order else len(order))

@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 from support.tickets import DeskPolicy
 
 
+def _detached(router: Router) -> Router:
+    """A module-level router, freed from the Dispatcher it was last included in: one process
+    may build several Dispatchers (tests do), and aiogram attaches a router to one parent."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None
+    return router
+
+
 def get_routers(
     catalogue: Catalogue,
     *,
@@ -44,9 +54,9 @@ def get_routers(
     from handlers import community as community_handlers
 
     return [
-        errors.create_router(catalogue, default_language),
-        membership.create_router(policy),
-        admin.create_router(admin_ids, policy),
+        _detached(errors.router),
+        _detached(membership.router),
+        _detached(admin.router),
         support_group.create_router(
             catalogue,
             policy,
@@ -64,7 +74,5 @@ def get_routers(
         support_private.create_router(catalogue, policy),
         # The customer router ends with catch-alls (free text → FAQ, any other message →
         # "text only"), so it must stay last: routers added later would never be reached.
-        customer.create_router(
-            catalogue, misses_before_handoff=misses_before_handoff, policy=policy
-        ),
+        _detached(customer.router),
     ]

@@ -1,8 +1,10 @@
-"""Admin commands in a private chat with the bot (ADMIN_IDS)."""
+"""Managers' reports in a private chat with the bot (ADMIN_IDS): /stats, /unanswered.
+
+Typed in a group (the community's, the support desk's), they get a one-line pointer to the
+private chat instead: the figures are for managers, not for whoever is in the group."""
 
 from __future__ import annotations
 
-import html
 from datetime import datetime, timedelta
 
 from aiogram import Router
@@ -10,133 +12,75 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings
 from campaigns import automations
-from handlers.filters import IsAdmin
+from community.policy import CommunityPolicy
+from community.stats import community_stats
+from handlers.filters import IsAdmin, PrivateChat
 from support.insights import unanswered_questions
-from support.stats import WindowFigures, format_duration, support_stats
+from support.stats import support_stats
 from support.tickets import DeskPolicy
+from views.stats import (
+    render_campaign_stats,
+    render_community_stats,
+    render_support_stats,
+    render_unanswered,
+)
 from views.texts import Texts
 
 SHOWN = 10
-QUESTION_CHARS = 80
+COMMUNITY_WINDOWS = (1, 7, 30)  # days: today, the last 7 and the last 30 shop days
+
+REPORTS = ("stats", "unanswered")
+
+router = Router(name=__name__)
+reports = Router(name=f"{__name__}.reports")
+reports.message.filter(PrivateChat(), IsAdmin())
+elsewhere = Router(name=f"{__name__}.elsewhere")
+elsewhere.message.filter(IsAdmin())
+router.include_routers(reports, elsewhere)
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
-
-
-def render_stats(t: Texts, windows: tuple[WindowFigures, ...]) -> str:
-    def d(seconds: float | None) -> str:
-        return format_duration(seconds, t.lang)
-
-    lines = [t("stats-title")]
-    for w in windows:
-        lines += [
-            "",
-            f"<b>{t(f'stats-window-{w.label}')}</b>",
-            t(
-                "stats-block",
-                opened=w.opened,
-                closed=w.closed,
-                frt50=d(w.first_response_p50),
-                frt90=d(w.first_response_p90),
-                res50=d(w.resolution_p50),
-                sla=_pct(w.sla_hit_rate),
-                csat="—" if w.csat_avg is None else f"{w.csat_avg:.2f}★",
-                rated=w.csat_rated,
-                asked=w.csat_asked,
-                handoff=_pct(w.handoff_rate),
-            ),
-        ]
-        for a in w.agents:
-            lines.append(
-                t(
-                    "stats-agent",
-                    name=html.escape(a.name),
-                    first=a.first_responses,
-                    frt50=d(a.first_response_p50),
-                    closed=a.closed,
-                    csat="—" if a.csat_avg is None else f"{a.csat_avg:.2f}★",
-                )
-            )
-    return "\n".join(lines)
-
-
-def render_campaign_stats(t: Texts, figures: list[automations.CampaignStats]) -> str:
-    if not figures:
-        return t("cstats-none")
-    lines = [t("cstats-title")]
-    lines.extend(
-        t(
-            "cstats-line",
-            kind=t(f"cstats-kind-{f.kind}"),
-            broadcasts=f.broadcasts,
-            sent=f.sent,
-            blocked=f.blocked,
-            claimed=f.claimed,
-            claim_rate=_pct(f.claimed / f.sent if f.sent else None),
-            came_back=f.came_back,
-            back_rate=_pct(f.came_back / f.sent if f.sent else None),
-        )
-        for f in figures
-    )
-    return "\n".join(lines)
-
-
-def create_router(admin_ids: tuple[int, ...], policy: DeskPolicy) -> Router:
-    """Admin commands; they work in a private chat and in the support group."""
-    router = Router(name=__name__)
-    router.message.filter(IsAdmin())
-
-    @router.message(Command("stats"))
-    async def cmd_stats(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        settings: Settings,
-        texts: Texts,
-        now: datetime,
-    ) -> None:
-        what = (command.args or "support").strip().lower()
-        if what == "campaigns":
-            since = now - timedelta(days=30)
-            figures = await automations.stats(session, since=since)
-            await session.rollback()
-            await message.reply(render_campaign_stats(texts, figures), parse_mode="HTML")
-            return
-        if what != "support":
-            await message.reply(texts("stats-usage"))
-            return
-        t = texts
+@reports.message(Command("stats"))
+async def cmd_stats(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    desk: DeskPolicy,
+    community: CommunityPolicy,
+    texts: Texts,
+    now: datetime,
+) -> None:
+    """/stats: the support desk, then the community; or one of support, community, campaigns."""
+    what = (command.args or "").strip().lower()
+    if what == "campaigns":
+        figures = await automations.stats(session, since=now - timedelta(days=30))
+        await message.reply(render_campaign_stats(texts, figures), parse_mode="HTML")
+        return
+    if what not in ("", "support", "community"):
+        await message.reply(texts("admin-stats-usage"))
+        return
+    if what in ("", "support"):
         windows = await support_stats(
-            session,
-            now=now,
-            tz=settings.tz,
-            sla_seconds=policy.sla_seconds,
-            hours=policy.hours,
+            session, now=now, tz=community.tz, sla_seconds=desk.sla_seconds, hours=desk.hours
         )
-        await message.reply(render_stats(t, windows), parse_mode="HTML")
+        await message.reply(render_support_stats(texts, windows), parse_mode="HTML")
+    if what in ("", "community"):
+        members = [
+            await community_stats(session, now=now, tz=community.tz, days=days)
+            for days in COMMUNITY_WINDOWS
+        ]
+        text = render_community_stats(texts, members, community.tiers)
+        await message.reply(text, parse_mode="HTML")
 
-    @router.message(Command("unanswered"))
-    async def cmd_unanswered(
-        message: Message, session: AsyncSession, texts: Texts, now: datetime
-    ) -> None:
-        gaps = await unanswered_questions(session, since=now - timedelta(days=7), limit=SHOWN)
-        if not gaps:
-            await message.answer(texts("unanswered-none"))
-            return
-        lines = [texts("unanswered-title", count=len(gaps))]
-        for g in gaps:
-            question = " ".join(g.question.split())
-            if len(question) > QUESTION_CHARS:
-                question = question[: QUESTION_CHARS - 1] + "…"
-            lines.append(
-                texts(
-                    "unanswered-line", times=g.times, question=question, guess=g.best_guess or "-"
-                )
-            )
-        lines.append(texts("unanswered-footer"))
-        await message.answer("\n".join(lines))
 
-    return router
+@reports.message(Command("unanswered"))
+async def cmd_unanswered(
+    message: Message, session: AsyncSession, texts: Texts, now: datetime
+) -> None:
+    gaps = await unanswered_questions(session, since=now - timedelta(days=7), limit=SHOWN)
+    await message.answer(render_unanswered(texts, gaps))
+
+
+@elsewhere.message(Command(*REPORTS))
+async def cmd_report_in_group(message: Message, texts: Texts) -> None:
+    await message.reply(texts("admin-private-only"))

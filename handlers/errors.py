@@ -1,4 +1,7 @@
-"""Last resort: log the failure with its update, apologise to the person, never a traceback."""
+"""Last resort: log the failure with its update, apologise to the person, never a traceback.
+
+In a private chat the apology is a message; in a group, a reply to the message that failed
+(in the agents' language in the support group, else the group's); on a button, an alert."""
 
 from __future__ import annotations
 
@@ -7,38 +10,57 @@ import logging
 
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, ReplyParameters, Update
 
+from campaigns.policy import CampaignPolicy
+from handlers.deps import ChatOptions
+from support.tickets import DeskPolicy
 from views.texts import Catalogue
 
 log = logging.getLogger(__name__)
 
+router = Router(name=__name__)
 
-def create_router(catalogue: Catalogue, default_language: str) -> Router:
-    router = Router(name=__name__)
 
-    @router.errors()
-    async def on_error(event: ErrorEvent) -> bool:
-        update = event.update
-        log.error(
-            "update %s failed: %r",
-            update.update_id,
-            update.model_dump_json(exclude_none=True)[:2000],
-            exc_info=event.exception,
-        )
-        user = (update.message and update.message.from_user) or (
-            update.callback_query and update.callback_query.from_user
-        )
-        lang = catalogue.resolve_language(
-            None, user.language_code if user else None, default_language
-        )
-        text = catalogue.get(lang, "error-generic")
-        # The apology itself may fail (blocked, network): nothing more to do then.
-        with contextlib.suppress(TelegramAPIError, OSError):
-            if update.callback_query is not None:
-                await update.callback_query.answer(text, show_alert=True)
-            elif update.message is not None and update.message.chat.type == "private":
-                await update.message.answer(text)
-        return True
+def _language(
+    update: Update, catalogue: Catalogue, options: ChatOptions, desk: DeskPolicy, group: str
+) -> str:
+    message = update.message
+    if update.callback_query is None and message is not None and message.chat.type != "private":
+        return options.agents_language if message.chat.id == desk.chat_id else group
+    user = (message and message.from_user) or (
+        update.callback_query and update.callback_query.from_user
+    )
+    return catalogue.resolve_language(
+        None, user.language_code if user else None, options.default_language
+    )
 
-    return router
+
+@router.errors()
+async def on_error(
+    event: ErrorEvent,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    campaigns: CampaignPolicy,
+) -> bool:
+    update = event.update
+    log.error(
+        "update %s failed: %r",
+        update.update_id,
+        update.model_dump_json(exclude_none=True)[:2000],
+        exc_info=event.exception,
+    )
+    lang = _language(update, catalogue, options, desk, campaigns.group_language)
+    text = catalogue.get(lang, "error-generic")
+    message = update.message
+    # The apology itself may fail (blocked, network): nothing more to do then.
+    with contextlib.suppress(TelegramAPIError, OSError):
+        if update.callback_query is not None:
+            await update.callback_query.answer(text, show_alert=True)
+        elif message is not None and message.chat.type == "private":
+            await message.answer(text)
+        elif message is not None:  # a group: answer the command that failed, in its thread
+            to = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+            await message.answer(text, reply_parameters=to)
+    return True

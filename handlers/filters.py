@@ -10,6 +10,8 @@ from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 
 from community.policy import CommunityPolicy
 from support.tickets import DeskPolicy
+from views import keyboards
+from views.texts import Catalogue
 
 
 class PrivateChat(Filter):
@@ -32,13 +34,17 @@ class SlashCommand(Filter):
 
 
 class MenuButton(Filter):
-    """A reply-keyboard label in any language → `menu_action` (its catalogue key)."""
+    """A reply-keyboard label in any language → `menu_action` (its catalogue key).
 
-    def __init__(self, labels: dict[str, str]) -> None:
-        self.labels = labels
+    The labels come from the Dispatcher's `catalogue`, read once per catalogue."""
 
-    async def __call__(self, message: Message) -> bool | dict[str, Any]:
-        action = self.labels.get(message.text or "")
+    def __init__(self) -> None:
+        self._labels: tuple[Catalogue, dict[str, str]] | None = None
+
+    async def __call__(self, message: Message, catalogue: Catalogue) -> bool | dict[str, Any]:
+        if self._labels is None or self._labels[0] is not catalogue:
+            self._labels = (catalogue, keyboards.menu_labels(catalogue))
+        action = self._labels[1].get(message.text or "")
         return {"menu_action": action} if action else False
 
 

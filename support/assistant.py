@@ -17,7 +17,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from faq import Entry, Matcher, MatchResult, Outcome, normalize, wants_human
+from faq import Entry, Matcher, MatchResult, Outcome, wants_human
 from storage.models import FaqInteraction, UnansweredQuestion, User
 from support.tickets import DeskPolicy, HandoffReason, OpenResult, open_ticket
 
@@ -41,6 +41,15 @@ class Reply:
     result: MatchResult | None = None
     handoff: OpenResult | None = None
     handoff_reason: HandoffReason | None = None
+
+
+def has_words(text: str) -> bool:
+    """Letters or digits of any script (Arabic, Cyrillic, Thai...): something to read.
+
+    Not `normalize(text)`: that keeps only what the FAQ is indexed on (Latin, digits, Han),
+    so a question in another script would look empty. Emoji and punctuation alone are not
+    words."""
+    return any(ch.isalnum() for ch in text)
 
 
 async def _bump_misses(session: AsyncSession, user_id: int) -> int:
@@ -68,14 +77,14 @@ async def ask(
     user_id: int,
     text: str,
     now: datetime,
-    policy: DeskPolicy,
+    desk: DeskPolicy,
     lang: str | None = None,
     misses_before_handoff: int = 2,
 ) -> Reply:
     """Answer one free-text question; commits what happened before the bot replies."""
     if len(text) > MAX_QUESTION_CHARS:
         return Reply(ReplyKind.TOO_LONG, lang=None)
-    if not normalize(text).strip():
+    if not has_words(text):
         return Reply(ReplyKind.EMPTY, lang=None)
 
     result = matcher.match(text)
@@ -97,7 +106,7 @@ async def ask(
         await _reset_misses(session, user_id)
         handoff = await open_ticket(
             session,
-            policy,
+            desk,
             user_id=user_id,
             reason=reason,
             question=text,
@@ -137,6 +146,22 @@ async def ask(
         else (ReplyKind.NO_MATCH)
     )
     return Reply(kind, result.lang, interaction.id, result)
+
+
+async def request_human(
+    session: AsyncSession,
+    *,
+    desk: DeskPolicy,
+    user_id: int,
+    reason: HandoffReason,
+    lang: str,
+    now: datetime,
+) -> OpenResult:
+    """The customer asked for a person (command, menu or button): open, find or reopen
+    their ticket; commits."""
+    return await open_ticket(
+        session, desk, user_id=user_id, reason=reason, question=None, lang=lang, now=now
+    )
 
 
 class FeedbackStatus(StrEnum):

@@ -26,7 +26,7 @@ from views.callbacks import (
     TransferTo,
     UseCanned,
 )
-from views.texts import Texts
+from views.texts import Catalogue, Texts
 
 MENU_KEYS = (
     "menu-size",
@@ -45,6 +45,11 @@ def main_menu(t: Texts) -> ReplyKeyboardMarkup:
         kb.button(text=t(key))
     kb.adjust(3, 3)
     return kb.as_markup(resize_keyboard=True, input_field_placeholder=t("menu-placeholder"))
+
+
+def menu_labels(catalogue: Catalogue) -> dict[str, str]:
+    """Every language's reply-keyboard label → its menu key (what a tap sends back)."""
+    return {catalogue.get(lang, key): key for key in MENU_KEYS for lang in catalogue.languages}
 
 
 def feedback(t: Texts, interaction_id: int) -> InlineKeyboardMarkup:

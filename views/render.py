@@ -7,7 +7,7 @@ import html
 from aiogram.types import InlineKeyboardMarkup, Message
 
 from faq import Entry, SizeAdvice
-from support.assistant import Reply, ReplyKind
+from support.assistant import FeedbackResult, FeedbackStatus, Reply, ReplyKind
 from support.relay import Incoming
 from support.tickets import HandoffReason, OpenResult
 from views import keyboards as kb
@@ -86,6 +86,26 @@ def incoming(message: Message) -> Incoming:
     )
 
 
+def render_handoff(
+    t: Texts, result: OpenResult, reason: HandoffReason, *, desk: bool
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The honest state of the queue, with "End conversation" when the desk is on."""
+    markup = kb.close_ticket(t, result.ticket_id) if desk else None
+    return render_human(t, result, reason, desk=desk), markup
+
+
+def render_feedback_follow_up(
+    t: Texts, result: FeedbackResult
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """After 👎: other likely questions, or a person; nothing after 👍."""
+    if result.status is FeedbackStatus.ALTERNATIVES and result.interaction_id:
+        markup = kb.candidates(t, result.interaction_id, result.alternatives, t.lang)
+        return t("feedback-sorry-alternatives"), markup
+    if result.status is FeedbackStatus.NO_ALTERNATIVE:
+        return t("feedback-sorry-human"), kb.human_button(t, "feedback")
+    return None
+
+
 def render_reply(
     t: Texts, reply: Reply, *, desk: bool = False
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -101,9 +121,7 @@ def render_reply(
         return t("clarify-intro"), kb.candidates(t, reply.interaction_id, entries, t.lang)
     if reply.kind is ReplyKind.HUMAN and reply.handoff is not None:
         reason = reply.handoff_reason or HandoffReason.KEYWORD
-        return render_human(t, reply.handoff, reason, desk=desk), (
-            kb.close_ticket(t, reply.handoff.ticket_id) if desk else None
-        )
+        return render_handoff(t, reply.handoff, reason, desk=desk)
     if reply.kind is ReplyKind.EMPTY:
         return t("empty-text"), None
     if reply.kind is ReplyKind.TOO_LONG:

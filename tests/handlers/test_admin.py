@@ -19,3 +19,34 @@ async def test_unanswered_lists_gaps_for_admins_only(make_client: MakeClient) ->
 
     [refused] = await customer.send("/unanswered")
     assert "don't know that command" in (refused.text or "")
+
+
+async def test_manager_reports_stay_out_of_groups(make_client: MakeClient) -> None:
+    admin_in_group = make_client(user_id=900, chat_type="supergroup", chat_id=-1003000000003)
+    for command in ("/stats", "/stats support", "/stats campaigns", "/unanswered"):
+        outs = await admin_in_group.send(command)
+        assert [o.method for o in outs] == ["sendMessage"], command
+        text = outs[0].text or ""
+        assert "📊" not in text and "📣" not in text and "unanswered" not in text, command
+        assert "private chat" in text, command
+    # In a private chat the same admin gets the report.
+    [report] = await make_client(user_id=900).send("/stats support")
+    assert "📊" in (report.text or "")
+
+
+async def test_community_figures_in_stats(make_client: MakeClient) -> None:
+    customer = make_client(user_id=5001)
+    admin = make_client(user_id=900)
+    await customer.send("/checkin")
+    [community] = await admin.send("/stats community")
+    text = community.text or ""
+    assert text.startswith("👥 Community")
+    assert "Members 1 · live streaks 1 (longest 1 days, median 1)" in text
+    assert "Tiers: Regular 1" in text
+    today = text.split("<b>Today</b>")[1].split("<b>")[0]
+    assert "Check-ins 1 by 1 members · points issued 10, spent 0" in today
+    # Plain /stats: the support desk, then the community.
+    outs = await admin.send("/stats")
+    assert [(o.text or "")[:1] for o in outs] == ["📊", "👥"]
+    [usage] = await admin.send("/stats everything")
+    assert "/stats community" in (usage.text or "")

@@ -236,3 +236,81 @@ def test_the_longest_faq_id_fits_in_button_data() -> None:
 
     packed = PickAnswer(interaction=2**63 - 1, entry="x" * MAX_ID_CHARS).pack()
     assert len(packed.encode()) <= 64  # Telegram's limit for callback data
+
+
+SUPPORT_GROUP = -1002000000001
+
+
+def _desk_chat(app: App, *, user_id: int) -> ChatClient:
+    """A member of the support group, on a Dispatcher whose desk points at that group."""
+    from dataclasses import replace
+
+    from bot.app import create_bot, create_dispatcher
+    from bot.local import LocalSession
+
+    app.policy = replace(app.policy, chat_id=SUPPORT_GROUP)
+    local = LocalSession()
+    bot = create_bot(app.settings, session=local)
+    return ChatClient(
+        create_dispatcher(app, topics=False), bot, local, user_id=user_id, first_name="Amy",
+        chat_type="supergroup", chat_id=SUPPORT_GROUP, is_forum=False,
+    )  # fmt: skip
+
+
+def _boom() -> TelegramBadRequest:
+    return TelegramBadRequest(method=SendMessage(chat_id=1, text="x"), message="boom")
+
+
+async def test_a_command_failing_in_the_support_group_gets_a_short_reply(app: App) -> None:
+    agent = _desk_chat(app, user_id=7001)
+    agent.session.fail_next("sendMessage", _boom())
+    outs = await agent.send("/canned")
+    assert [o.method for o in outs] == ["sendMessage", "sendMessage"]
+    apology = outs[1]
+    assert apology.chat_id == SUPPORT_GROUP
+    assert apology.request.reply_parameters.message_id == agent.last_message_id
+    # In the agents' language (AGENTS_LANGUAGE defaults to the shop's: zh), no traceback.
+    assert apology.text == app.catalogue.get("zh", "error-generic")
+    await agent.bot.session.close()
+
+
+async def test_a_command_failing_in_another_group_is_answered_in_the_group_language(
+    make_client: MakeClient, app: App
+) -> None:
+    admin = make_client(user_id=900, chat_type="supergroup", chat_id=-1003000000003)
+    admin.session.fail_next("sendMessage", _boom())
+    outs = await admin.send("/unanswered")
+    assert [o.method for o in outs] == ["sendMessage", "sendMessage"]
+    assert outs[1].request.reply_parameters.message_id == admin.last_message_id
+    assert outs[1].text == app.catalogue.get(app.campaigns.group_language, "error-generic")
+    assert "Traceback" not in (outs[1].text or "")
+
+
+async def test_a_failing_button_is_answered_with_a_short_alert(client: ChatClient) -> None:
+    await client.send("how do I return this")
+    client.session.fail_next(
+        "editMessageReplyMarkup",
+        TelegramBadRequest(method=SendMessage(chat_id=1, text="x"), message="boom"),
+    )
+    outs = await client.click("👍")
+    answers = [o for o in outs if o.method == "answerCallbackQuery"]
+    assert answers[-1].show_alert and answers[-1].text == (
+        "Sorry, something went wrong on our side. Please try again in a moment."
+    )
+
+
+async def test_questions_in_any_script_reach_the_faq(make_client: MakeClient, app: App) -> None:
+    """Arabic and Russian are words too: the FAQ gets them (and honestly misses), where the
+    customer was told "I can only read words"."""
+    no_match = app.catalogue.get("en", "no-match")
+    for user_id, question in ((6001, "متى يصل طلبي؟"), (6002, "Где мой заказ?")):
+        [out] = await make_client(user_id=user_id).send(question)
+        assert "only read words" not in (out.text or ""), question
+        assert out.text == no_match, question
+        assert out.buttons[-1].text == "🙋 Talk to a human"
+    async with app.session_factory() as s:
+        asked = set(await s.scalars(select(UnansweredQuestion.question)))
+        assert asked == {"متى يصل طلبي؟", "Где мой заказ?"}
+    # Emoji alone still has nothing to read.
+    [emoji] = await make_client(user_id=6003).send("🙏🙏")
+    assert "only read words" in (emoji.text or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +32,7 @@ async def _count(session: AsyncSession, model: type) -> int:
 
 async def _ask(session: AsyncSession, matcher: Matcher, text: str) -> assistant.Reply:
     return await assistant.ask(
-        session, matcher=matcher, user_id=UID, text=text, now=T0, policy=POLICY
+        session, matcher=matcher, user_id=UID, text=text, now=T0, desk=POLICY
     )
 
 
@@ -200,3 +201,23 @@ async def test_language_override_accepts_only_our_languages(session: AsyncSessio
     assert user is not None
     await session.refresh(user)
     assert user.language == "zh"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["متى يصل طلبي", "Где мой заказ", "สินค้าถึงเมื่อไหร่", "איפה ההזמנה שלי", "Πού είναι",
+     "注文はどこ", "주문 어디"],
+)  # fmt: skip
+async def test_words_of_any_script_are_questions(
+    session: AsyncSession, matcher: Matcher, text: str
+) -> None:
+    await _user(session)
+    reply = await _ask(session, matcher, text)
+    assert reply.kind is not ReplyKind.EMPTY
+    assert reply.interaction_id is not None
+
+
+@pytest.mark.parametrize("text", ["😀😀🙏", "!!! ???", "   ", "👍🏽✨"])
+async def test_nothing_to_read(session: AsyncSession, matcher: Matcher, text: str) -> None:
+    reply = await _ask(session, matcher, text)
+    assert reply.kind is ReplyKind.EMPTY
