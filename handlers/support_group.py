@@ -24,7 +24,7 @@ from storage.models import Agent, Csat, Ticket, TicketMessage
 from storage.models import User as UserRow
 from support import relay, replies, tickets
 from support.canned import MissingVariable, UnknownVariable, find_order_numbers, render
-from support.tickets import DeskPolicy, Outcome
+from support.tickets import DeskPolicy, TicketOutcome
 from views import keyboards as kb
 from views.callbacks import TakeTicket, TransferMenu, TransferTo, UseCanned
 from views.render import incoming
@@ -283,11 +283,11 @@ def create_router(
     async def take_text(
         session: AsyncSession, result: tickets.ActionResult, ticket_id: int
     ) -> str:
-        if result.outcome is Outcome.DONE:
+        if result.outcome is TicketOutcome.DONE:
             return t("ticket-taken", id=ticket_id)
-        if result.outcome is Outcome.CLOSED:
+        if result.outcome is TicketOutcome.CLOSED:
             return t("ticket-is-closed")
-        if result.outcome is Outcome.ALREADY and result.other is not None:
+        if result.outcome is TicketOutcome.ALREADY and result.other is not None:
             name = await session.scalar(select(Agent.name).where(Agent.user_id == result.other))
             await session.rollback()
             return t("ticket-already-taken", agent=name or result.other)
@@ -314,7 +314,7 @@ def create_router(
             note=(command.args or "").strip() or None,
             now=now,
         )
-        if result.outcome is Outcome.DONE:
+        if result.outcome is TicketOutcome.DONE:
             await message.reply(t("ticket-closed-note", agent=me.name))
         else:
             await message.reply(t("ticket-is-closed"))
@@ -485,7 +485,7 @@ def create_router(
                 note=None,
                 now=now,
             )
-            done = result.outcome is Outcome.DONE
+            done = result.outcome is TicketOutcome.DONE
             await query.answer(
                 t("ticket-closed-note", agent=me.name) if done else t("ticket-is-closed")
             )
@@ -494,7 +494,7 @@ def create_router(
             session, policy, ticket_id=callback_data.ticket, agent_id=me.user_id, now=now
         )
         text = await take_text(session, result, callback_data.ticket)
-        await query.answer(text, show_alert=result.outcome is not Outcome.DONE)
+        await query.answer(text, show_alert=result.outcome is not TicketOutcome.DONE)
 
     @router.callback_query(TransferMenu.filter())
     async def cb_transfer_menu(
@@ -535,8 +535,12 @@ def create_router(
             to_agent_id=callback_data.agent or None,
             now=now,
         )
-        if result.outcome is not Outcome.DONE:
-            key = "ticket-is-closed" if result.outcome is Outcome.CLOSED else "ticket-not-found"
+        if result.outcome is not TicketOutcome.DONE:
+            key = (
+                "ticket-is-closed"
+                if result.outcome is TicketOutcome.CLOSED
+                else "ticket-not-found"
+            )
             await query.answer(t(key), show_alert=True)
             return
         await query.answer()

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.filters import PrivateChat
 from support import relay, tickets
-from support.tickets import DeskPolicy, HandoffReason, Outcome
+from support.tickets import DeskPolicy, HandoffReason, TicketOutcome
 from views import keyboards as kb
 from views.callbacks import CloseTicket, Rate, SkipComment
 from views.render import incoming, render_human
@@ -143,10 +143,10 @@ def create_router(catalogue: Catalogue, policy: DeskPolicy) -> Router:
             now=now,
             customer_id=event_from_user.id,
         )
-        if result.outcome is Outcome.NOT_FOUND:
+        if result.outcome is TicketOutcome.NOT_FOUND:
             await query.answer(texts("stale-button"), show_alert=True)
             return
-        if result.outcome is Outcome.ALREADY:
+        if result.outcome is TicketOutcome.ALREADY:
             await query.answer(texts("ticket-close-already"))
             return
         await query.answer()
@@ -174,10 +174,10 @@ def create_router(catalogue: Catalogue, policy: DeskPolicy) -> Router:
             score=callback_data.score,
             now=now,
         )
-        if outcome is Outcome.NOT_FOUND:
+        if outcome is TicketOutcome.NOT_FOUND:
             await query.answer(texts("stale-button"), show_alert=True)
             return
-        if outcome is Outcome.ALREADY:
+        if outcome is TicketOutcome.ALREADY:
             await query.answer(texts("csat-already"))
             return
         await query.answer("⭐" * callback_data.score)
@@ -203,7 +203,7 @@ def create_router(catalogue: Catalogue, policy: DeskPolicy) -> Router:
         outcome = await tickets.comment(
             session, policy, user_id=event_from_user.id, text=None, now=now
         )
-        await query.answer(texts("csat-skipped") if outcome is Outcome.DONE else None)
+        await query.answer(texts("csat-skipped") if outcome is TicketOutcome.DONE else None)
         if query.message is not None:
             await bot.edit_message_reply_markup(
                 chat_id=query.message.chat.id, message_id=query.message.message_id

@@ -524,7 +524,7 @@ async def online_agents(session: AsyncSession) -> list[Agent]:
     return list((await session.scalars(select(Agent).where(Agent.online))).all())
 
 
-class Outcome(StrEnum):
+class TicketOutcome(StrEnum):
     DONE = "done"
     ALREADY = "already"  # taken by someone else / already closed / already rated
     CLOSED = "closed"  # the ticket is closed
@@ -533,7 +533,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    outcome: Outcome
+    outcome: TicketOutcome
     ticket: Ticket | None = None
     other: int | None = None  # who holds it, for "already taken"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -545,10 +545,10 @@ async def take(
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         await session.rollback()
-        return ActionResult(Outcome.NOT_FOUND)
+        return ActionResult(TicketOutcome.NOT_FOUND)
     if ticket.state == "closed":
         await session.rollback()
-        return ActionResult(Outcome.CLOSED, ticket)
+        return ActionResult(TicketOutcome.CLOSED, ticket)
     done = await session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None), Ticket.state != "closed")
@@ -563,13 +563,13 @@ async def take(
         holder = await session.scalar(select(Ticket.assignee_id).where(Ticket.id == ticket_id))
         await session.rollback()
         if holder == agent_id:
-            return ActionResult(Outcome.DONE)
-        return ActionResult(Outcome.ALREADY, other=holder)
+            return ActionResult(TicketOutcome.DONE)
+        return ActionResult(TicketOutcome.ALREADY, other=holder)
     await session.refresh(ticket)
     event(session, ticket_id, "taken", now, agent_id)
     await refresh_card(session, policy, ticket, now)
     await session.commit()
-    return ActionResult(Outcome.DONE, ticket)
+    return ActionResult(TicketOutcome.DONE, ticket)
 
 
 async def transfer(
@@ -585,14 +585,14 @@ async def transfer(
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         await session.rollback()
-        return ActionResult(Outcome.NOT_FOUND)
+        return ActionResult(TicketOutcome.NOT_FOUND)
     if ticket.state == "closed":
         await session.rollback()
-        return ActionResult(Outcome.CLOSED, ticket)
+        return ActionResult(TicketOutcome.CLOSED, ticket)
     target = await session.get(Agent, to_agent_id) if to_agent_id is not None else None
     if to_agent_id is not None and target is None:
         await session.rollback()
-        return ActionResult(Outcome.NOT_FOUND, ticket)
+        return ActionResult(TicketOutcome.NOT_FOUND, ticket)
     state = ticket.state
     if to_agent_id is None and state == "assigned":
         state = "new"
@@ -618,7 +618,7 @@ async def transfer(
     )
     await refresh_card(session, policy, ticket, now)
     await session.commit()
-    return ActionResult(Outcome.DONE, ticket, other=to_agent_id)
+    return ActionResult(TicketOutcome.DONE, ticket, other=to_agent_id)
 
 
 async def close(
@@ -639,7 +639,7 @@ async def close(
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None or (customer_id is not None and ticket.user_id != customer_id):
         await session.rollback()
-        return ActionResult(Outcome.NOT_FOUND)
+        return ActionResult(TicketOutcome.NOT_FOUND)
     done = await session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.state != "closed")
@@ -654,7 +654,7 @@ async def close(
     )
     if not done.rowcount:  # type: ignore[attr-defined]
         await session.rollback()
-        return ActionResult(Outcome.ALREADY, ticket)
+        return ActionResult(TicketOutcome.ALREADY, ticket)
     await session.refresh(ticket)
     event(session, ticket_id, "closed", now, by_id, by=by_kind)
     existing = await session.get(Csat, ticket_id)
@@ -666,7 +666,7 @@ async def close(
         await customer_note(session, ticket, "ticket-closed-by-agent", now, csat=True)
     await refresh_card(session, policy, ticket, now)
     await session.commit()
-    return ActionResult(Outcome.DONE, ticket)
+    return ActionResult(TicketOutcome.DONE, ticket)
 
 
 async def rate(
@@ -677,9 +677,9 @@ async def rate(
     user_id: int,
     score: int,
     now: datetime,
-) -> Outcome:
+) -> TicketOutcome:
     if not 1 <= score <= 5:
-        return Outcome.NOT_FOUND
+        return TicketOutcome.NOT_FOUND
     done = await session.execute(
         update(Csat)
         .where(Csat.ticket_id == ticket_id, Csat.user_id == user_id, Csat.score.is_(None))
@@ -691,17 +691,17 @@ async def rate(
             event(session, ticket_id, "rated", now, user_id, score=score)
             await group_note(session, policy, ticket, "csat-received", now, score=score)
         await session.commit()
-        return Outcome.DONE
+        return TicketOutcome.DONE
     known = await session.scalar(
         select(Csat.ticket_id).where(Csat.ticket_id == ticket_id, Csat.user_id == user_id)
     )
     await session.rollback()
-    return Outcome.ALREADY if known is not None else Outcome.NOT_FOUND
+    return TicketOutcome.ALREADY if known is not None else TicketOutcome.NOT_FOUND
 
 
 async def comment(
     session: AsyncSession, policy: DeskPolicy, *, user_id: int, text: str | None, now: datetime
-) -> Outcome:
+) -> TicketOutcome:
     """The customer's optional comment after rating; `text=None` skips it."""
     row = await session.scalar(
         select(Csat)
@@ -716,7 +716,7 @@ async def comment(
     )
     if row is None:
         await session.rollback()
-        return Outcome.NOT_FOUND
+        return TicketOutcome.NOT_FOUND
     stored = await session.execute(
         update(Csat)
         .where(Csat.ticket_id == row.ticket_id, Csat.comment.is_(None))
@@ -724,13 +724,13 @@ async def comment(
     )
     if not stored.rowcount:  # type: ignore[attr-defined]
         await session.rollback()  # another message was the comment
-        return Outcome.NOT_FOUND
+        return TicketOutcome.NOT_FOUND
     if text:
         ticket = await session.get(Ticket, row.ticket_id)
         if ticket is not None:
             await group_note(session, policy, ticket, "csat-comment", now, comment=text[:2000])
     await session.commit()
-    return Outcome.DONE
+    return TicketOutcome.DONE
 
 
 # --- topics ------------------------------------------------------------------------------
