@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 from support.tickets import DeskPolicy
 
 
+def _free(router: Router) -> Router:
+    """A module-level router, free to join a new Dispatcher. aiogram gives a router one
+    parent, but tests, the shell and the benches build several Dispatchers in a process:
+    the router keeps serving the earlier ones (no inner middlewares hang on parents here)."""
+    router._parent_router = None
+    return router
+
+
 def get_routers(
     catalogue: Catalogue,
     *,
@@ -45,15 +53,9 @@ def get_routers(
 
     return [
         errors.create_router(catalogue, default_language),
-        membership.create_router(policy),
+        _free(membership.router),
         admin.create_router(admin_ids, policy),
-        support_group.create_router(
-            catalogue,
-            policy,
-            topics=topics,
-            agents_language=agents_language,
-            shop_name=shop_name,
-        ),
+        _free(support_group.router),
         community_handlers.create_router(community),
         drops.create_router(community, admin_ids, sold_out, guard=campaigns.guard),
         # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
@@ -61,7 +63,7 @@ def get_routers(
         broadcasts.create_router(catalogue, campaigns),
         community_group.create_router(catalogue, community, default_language),
         # Customers with an open ticket talk to people, not to the FAQ.
-        support_private.create_router(catalogue, policy),
+        _free(support_private.router),
         # The customer router ends with catch-alls (free text → FAQ, any other message →
         # "text only"), so it must stay last: routers added later would never be reached.
         customer.create_router(

@@ -12,18 +12,15 @@ from handlers.filters import PrivateChat
 from support.relay import customer_back, customer_unreachable
 from support.tickets import DeskPolicy
 
+router = Router(name=__name__)
+router.my_chat_member.filter(PrivateChat())
 
-def create_router(policy: DeskPolicy) -> Router:
-    router = Router(name=__name__)
-    router.my_chat_member.filter(PrivateChat())
 
-    @router.my_chat_member()
-    async def on_my_chat_member(
-        event: ChatMemberUpdated, session: AsyncSession, now: datetime
-    ) -> None:
-        if event.new_chat_member.status in ("kicked", "left"):
-            await customer_unreachable(session, policy, user_id=event.chat.id, now=now)
-        else:
-            await customer_back(session, policy, user_id=event.chat.id, now=now)
-
-    return router
+@router.my_chat_member()
+async def on_my_chat_member(
+    event: ChatMemberUpdated, session: AsyncSession, desk: DeskPolicy, now: datetime
+) -> None:
+    if event.new_chat_member.status in ("kicked", "left"):
+        await customer_unreachable(session, desk, user_id=event.chat.id, now=now)
+    else:
+        await customer_back(session, desk, user_id=event.chat.id, now=now)

@@ -264,6 +264,31 @@ def follow_up(view: TicketView | None, policy: DeskPolicy, now: datetime) -> str
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerRoute:
+    """A customer's message that belongs to the desk, and how (see `route_customer`)."""
+
+    ticket: TicketView
+    follow: str  # open | reopen | new | comment
+
+
+async def route_customer(
+    session: AsyncSession, policy: DeskPolicy, *, user_id: int, has_text: bool, now: datetime
+) -> CustomerRoute | None:
+    """Whether a customer's message goes to the desk: their open ticket, a reopen or a new
+    ticket soon after a close (`follow_up`), or the comment awaited after a rating (text
+    only). None: it does not, and the read is ended (the FAQ answers)."""
+    if not policy.enabled:
+        return None
+    view = await latest_ticket(session, user_id, now)
+    follow = follow_up(view, policy, now)
+    comment = view is not None and view.csat_comment_open and has_text
+    if view is None or (follow is None and not comment):
+        await session.rollback()
+        return None
+    return CustomerRoute(view, "comment" if comment else follow or "open")
+
+
 async def queue_position(session: AsyncSession, ticket: Ticket) -> int:
     if ticket.state != "new":
         return 0
@@ -395,22 +420,37 @@ async def open_ticket(
     now: datetime,
 ) -> OpenResult:
     """Open (or find, or reopen) the customer's ticket and queue its card; commits."""
+    result = await open_uncommitted(
+        session, policy, user_id=user_id, reason=reason, question=question, lang=lang, now=now
+    )
+    await session.commit()
+    return result
+
+
+async def open_uncommitted(
+    session: AsyncSession,
+    policy: DeskPolicy,
+    *,
+    user_id: int,
+    reason: HandoffReason,
+    question: str | None,
+    lang: str,
+    now: datetime,
+) -> OpenResult:
+    """`open_ticket` for a use case that does more in the same transaction: the caller
+    commits (a lost race rolls back what came before, so call it first)."""
     existing = await session.scalar(
         select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id.desc()).limit(1)
     )
     if existing is not None and existing.state != "closed":
-        result = await _describe(session, policy, existing, now, created=False)
-        await session.commit()
-        return result
+        return await _describe(session, policy, existing, now, created=False)
     if (
         existing is not None
         and existing.closed_at is not None
         and now - existing.closed_at <= policy.reopen_window
         and await _reopen(session, policy, existing, now)
     ):
-        result = await _describe(session, policy, existing, now, created=False, reopened=True)
-        await session.commit()
-        return result
+        return await _describe(session, policy, existing, now, created=False, reopened=True)
 
     out_of_hours = not policy.is_open(now)
     due = policy.next_open(now) + timedelta(seconds=policy.sla_seconds)
@@ -435,9 +475,7 @@ async def open_ticket(
             select(Ticket).where(Ticket.user_id == user_id, Ticket.state != "closed")
         )
         assert other is not None
-        result = await _describe(session, policy, other, now, created=False)
-        await session.commit()
-        return result
+        return await _describe(session, policy, other, now, created=False)
     await _context(session, ticket, now - policy.context_window, now)
     event(session, ticket.id, "opened", now, user_id, reason=reason.value)
     if policy.enabled:
@@ -452,9 +490,7 @@ async def open_ticket(
         )
         if policy.auto_assign:
             await _auto_assign(session, ticket, now)
-    result = await _describe(session, policy, ticket, now, created=True)
-    await session.commit()
-    return result
+    return await _describe(session, policy, ticket, now, created=True)
 
 
 async def _describe(

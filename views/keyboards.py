@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
@@ -26,7 +27,7 @@ from views.callbacks import (
     TransferTo,
     UseCanned,
 )
-from views.texts import Texts
+from views.texts import Catalogue, Texts
 
 MENU_KEYS = (
     "menu-size",
@@ -188,3 +189,11 @@ def message_keyboard(
     return kb.as_markup() if list(kb.buttons) else None
 
 
+# --- the support desk (handlers/support_private.py) ----------------------------------------
+
+
+@functools.cache
+def menu_labels(catalogue: Catalogue) -> frozenset[str]:
+    """The main menu's labels in every language: a tap on one is for the bot, not a message
+    for the agents."""
+    return frozenset(catalogue.get(lang, key) for key in MENU_KEYS for lang in catalogue.languages)
