@@ -8,7 +8,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 
-from storage.models import CannedReply, Ticket, User
+from storage.models import Ticket, User
 from support.agents import (
     AgentAction,
     AgentOutcome,
@@ -19,6 +19,7 @@ from support.agents import (
 )
 from support.cards import CardFacts
 from support.relay import CustomerWrote
+from support.replies import CannedEntry
 from support.tickets import HandoffReason
 from views import keyboards
 from views.render import render_human
@@ -117,7 +118,7 @@ def desk_time(at: datetime, tz: Any) -> str:
 MESSAGE_CHARS = 4096
 
 
-def canned_list(t: Texts, rows: Iterable[CannedReply]) -> str:
+def canned_list(t: Texts, rows: Iterable[CannedEntry]) -> str:
     """`/canned list`: every canned reply, its language and the start of its text."""
     lines = [t("canned-list")] + [
         t("canned-line", code=r.key, language=r.lang, text=r.text[:80]) for r in rows

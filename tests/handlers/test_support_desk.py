@@ -7,6 +7,7 @@ A customer (private chat) and agents (members of the support group) talk to one 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -651,3 +652,36 @@ async def test_auto_assign_and_signature(
         sent = await desk.flush()
         to_customer = [o for o in sent if o.chat_id == CUSTOMER]
         assert [o.text for o in to_customer] == ["您好\n— Bo"]
+
+
+# --- issue 10: the desk's defects ---------------------------------------------------------
+
+
+def admin_in_group(desk: Desk) -> ChatClient:
+    return ChatClient(
+        desk.customer.dp, desk.customer.bot, desk.local, user_id=ADMIN, first_name="Boss",
+        chat_type="supergroup", chat_id=SUPPORT, first_update_id=20_000_000,
+    )  # fmt: skip
+
+
+def no_errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_agents_list_and_choose_canned_replies(
+    any_desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    desk = any_desk
+    await admin_in_group(desk).send("/canned add hi zh 您好{name}")
+    out = await desk.agent.send("/canned list")
+    assert "hi" in (out[0].text or "") and "您好{name}" in (out[0].text or "")
+
+    await desk.customer.send("/human")
+    await desk.flush()
+    out = await desk.agent_says("/c")
+    assert [b.text for b in out[0].buttons] == ["hi"]
+    answer = await desk.agent.press(out[0].buttons[0].callback_data or "")
+    assert "您好Lin" in (answer[0].text or "")
+    sent = await desk.flush()
+    assert [o.text for o in sent if o.chat_id == CUSTOMER] == ["您好Lin"]
+    assert no_errors_logged(caplog) == []

@@ -143,3 +143,13 @@ async def test_writing_a_while_after_a_close_opens_a_ticket_and_relays_in_one_co
     assert await tickets.route_customer(
         session, POLICY, user_id=CUSTOMER, has_text=True, now=later
     ) == tickets.CustomerRoute(tickets.TicketView(wrote.ticket_id or 0, "new", None, "en"), "open")
+
+
+async def test_canned_replies_are_listed_after_the_read_ends(session: AsyncSession) -> None:
+    await replies.save(session, key="hi", lang="zh", text="您好{name}", by=ALICE, now=T0)
+    await replies.save(session, key="hi", lang="*", text="Hi {name}", by=ALICE, now=T0)
+    listed = await replies.all_replies(session)
+    assert [(r.key, r.lang, r.text) for r in listed] == [
+        ("hi", "*", "Hi {name}"),
+        ("hi", "zh", "您好{name}"),
+    ]
