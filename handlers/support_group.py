@@ -13,8 +13,9 @@ import dataclasses
 from datetime import datetime
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, Message, ReactionTypeEmoji, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.deps import ChatOptions
@@ -39,6 +40,7 @@ SERVICE_KINDS = frozenset({
 
 
 ANONYMOUS_ADMIN = 1087968824  # Telegram's GroupAnonymousBot
+NOTE_REACTION = "✍"  # a saved note
 
 router = Router(name=__name__)
 router.message.filter(SupportChat())
@@ -191,7 +193,9 @@ async def cmd_note(
     options: ChatOptions,
     now: datetime,
 ) -> None:
+    t = agents_texts(catalogue, options)
     if not (command.args or "").strip():
+        await message.reply(t("note-usage"))
         return
     msg = dataclasses.replace(incoming(message), text=command.args)
     wrote = await agents.agent_note(
@@ -202,8 +206,19 @@ async def cmd_note(
         now=now,
     )
     if wrote is AgentWrote.TEAM_CHAT:
-        t = agents_texts(catalogue, options)
         await message.reply(t("desk-command-here"))
+    elif wrote is AgentWrote.NOTED:
+        await confirm_note(message, t)
+
+
+async def confirm_note(message: Message, t: Texts) -> None:
+    """A ✍ reaction on the note itself: nothing added to a busy topic, none of the group's
+    ~20 messages a minute spent. Bots may react only with Telegram's fixed set (✅ is not in
+    it); a group that allows no such reaction gets a short reply instead."""
+    try:
+        await message.react([ReactionTypeEmoji(emoji=NOTE_REACTION)])
+    except TelegramBadRequest:
+        await message.reply(t("note-saved"))
 
 
 @router.message(Command("take"))
@@ -437,9 +452,11 @@ async def on_message(
         agent=agent_of(event_from_user),
         now=now,
     )
+    t = agents_texts(catalogue, options)
     if wrote is AgentWrote.CLOSED:
-        t = agents_texts(catalogue, options)
         await message.reply(t("agent-ticket-closed"))
+    elif wrote is AgentWrote.NOTED:
+        await confirm_note(message, t)
 
 
 @router.edited_message()

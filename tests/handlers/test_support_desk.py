@@ -685,3 +685,25 @@ async def test_agents_list_and_choose_canned_replies(
     sent = await desk.flush()
     assert [o.text for o in sent if o.chat_id == CUSTOMER] == ["您好Lin"]
     assert no_errors_logged(caplog) == []
+
+
+async def test_a_note_is_confirmed_with_a_reaction(any_desk: Desk) -> None:
+    desk = any_desk
+    await desk.customer.send("/human")
+    await desk.flush()
+    for text in ("!VIP, be gentle", "/note refund approved by Li"):
+        out = await desk.agent_says(text)
+        assert [o.method for o in out] == ["setMessageReaction"]
+        request = out[0].request
+        assert request.chat_id == SUPPORT and request.message_id == desk.agent.last_message_id
+        assert [r.emoji for r in request.reaction] == ["✍"]
+    # A group that allows no such reaction gets a short reply instead.
+    desk.local.fail_next(
+        "setMessageReaction",
+        TelegramBadRequest(method=ANY_CALL, message="Bad Request: REACTION_INVALID"),
+    )
+    out = await desk.agent_says("!still noted")
+    assert "备注已保存" in (out[-1].text or "")
+    assert await desk.count(TicketMessage, TicketMessage.direction == "note") == 3
+    empty = await desk.agent_says("/note")
+    assert "/note" in (empty[0].text or "")

@@ -43,6 +43,7 @@ ticket-reopened-note = 🔁 The customer wrote again: ticket reopened.
 agent-ticket-closed = This ticket is closed, so nothing was sent. Use /reopen to reopen it and send again.
 agent-ticket-reopened = 🔁 Ticket #{ $id } reopened.
 agent-no-ticket = This topic has no ticket. Messages here are not sent to anyone.
+note-usage = Write the note after the command: /note text (or start a message with !).
 note-saved = 📝 Note saved.
 canned-added = Canned reply “{ $code }” saved ({ $language }).
 canned-removed = Canned reply “{ $code }” removed.

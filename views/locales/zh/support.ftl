@@ -43,6 +43,7 @@ ticket-reopened-note = 🔁 顾客又发来消息，工单已重新打开。
 agent-ticket-closed = 这个工单已结束，消息没有发出。发送 /reopen 重新打开后再发。
 agent-ticket-reopened = 🔁 工单 #{ $id } 已重新打开。
 agent-no-ticket = 这个话题没有对应的工单，这里的消息不会发给任何人。
+note-usage = 请把备注写在命令后面：/note 内容（或以 ! 开头发一条消息）。
 note-saved = 📝 备注已保存。
 canned-added = 快捷回复“{ $code }”已保存（{ $language }）。
 canned-removed = 快捷回复“{ $code }”已删除。
