@@ -76,7 +76,7 @@ class CannedStatus(StrEnum):
     CLOSED = "closed"
     BAD_KEY = "bad_key"  # not 1-32 of a-z, 0-9, _ and -
     NO_SUCH_KEY = "no_such_key"
-    MISSING_VALUES = "missing_values"  # the template needs values this ticket lacks
+    MISSING_VALUES = "missing_values"  # the template needs values it lacks (see below)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +84,8 @@ class CannedResult:
     status: CannedStatus
     key: str = ""
     text: str = ""  # SENT: what the customer gets
-    missing: tuple[str, ...] = ()  # MISSING_VALUES: the variables without a value
+    missing: tuple[str, ...] = ()  # MISSING_VALUES: the ticket's variables without a value
+    no_shop_name: bool = False  # MISSING_VALUES: {shop} is used and SHOP_NAME is not set
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +259,14 @@ async def send_canned(
         text = render(reply.text, values)
     except MissingVariable as exc:
         await session.rollback()
-        return CannedResult(CannedStatus.MISSING_VALUES, key=key, missing=exc.names)
+        # {shop} is a setting of the shop, not something this ticket lacks.
+        missing = tuple(name for name in exc.names if name != "shop")
+        return CannedResult(
+            CannedStatus.MISSING_VALUES,
+            key=key,
+            missing=missing,
+            no_shop_name="shop" in exc.names,
+        )
     chat_id, message_id = source
     msg = relay.Incoming(
         chat_id=chat_id, message_id=message_id, author_id=agent.user_id, kind="canned", text=text

@@ -205,7 +205,11 @@ def canned_answer(t: Texts, result: CannedResult) -> str:
     if status is CannedStatus.CLOSED:
         return t("agent-ticket-closed")
     if status is CannedStatus.MISSING_VALUES:
-        return t("canned-missing-var", names=", ".join(f"{{{n}}}" for n in result.missing))
+        lines = [t("canned-no-shop-name")] if result.no_shop_name else []
+        if result.missing:
+            names = ", ".join(f"{{{n}}}" for n in result.missing)
+            lines.append(t("canned-missing-var", names=names))
+        return "\n".join(lines)
     return t("canned-missing", code=result.key)
 
 

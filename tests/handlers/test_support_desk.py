@@ -707,3 +707,22 @@ async def test_a_note_is_confirmed_with_a_reaction(any_desk: Desk) -> None:
     assert await desk.count(TicketMessage, TicketMessage.direction == "note") == 3
     empty = await desk.agent_says("/note")
     assert "/note" in (empty[0].text or "")
+
+
+async def test_shop_in_a_canned_reply_names_the_setting_when_unset(
+    tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
+) -> None:
+    for shop in ("", "Cotton & Co"):
+        async for desk in build_desk(
+            tmp_path / (shop[:6] or "none"), kb, matcher, catalogue, clock, shop_name=shop
+        ):
+            await admin_in_group(desk).send("/canned add bye 感谢光临{shop}")
+            await desk.customer.send("/human")
+            await desk.flush()
+            out = await desk.agent_says("/c bye")
+            if shop:
+                assert "感谢光临Cotton & Co" in (out[0].text or "")
+            else:
+                text = out[0].text or ""
+                assert "SHOP_NAME" in text and "本工单" not in text
+                assert not [o for o in await desk.flush() if o.chat_id == CUSTOMER]

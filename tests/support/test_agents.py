@@ -117,6 +117,7 @@ async def test_a_canned_reply_fills_the_order_the_customer_mentioned(
         shop_name="", now=T0,
     )  # fmt: skip
     assert refused.status is CannedStatus.MISSING_VALUES and len(commits) == 1
+    assert (refused.missing, refused.no_shop_name) == ((), True)  # a setting, not the ticket
     assert await count(session, TicketMessage, TicketMessage.direction == "out") == 1
 
 

@@ -49,6 +49,7 @@ canned-added = Canned reply “{ $code }” saved ({ $language }).
 canned-removed = Canned reply “{ $code }” removed.
 canned-missing = There's no canned reply “{ $code }”. Send /canned list to see them.
 canned-missing-var = This reply needs { $names }, which this ticket doesn't have. Nothing was sent.
+canned-no-shop-name = This reply uses {"{"}shop{"}"}, but the shop's name is not set: set SHOP_NAME in the bot's settings and restart it. Nothing was sent.
 canned-unknown-var = Unknown variable { $names }. You can use {"{"}name{"}"}, {"{"}order{"}"}, {"{"}agent{"}"}, {"{"}ticket{"}"}, {"{"}shop{"}"}.
 canned-list = Canned replies:
 canned-line = • { $code } ({ $language }): { $text }

@@ -49,6 +49,7 @@ canned-added = 快捷回复“{ $code }”已保存（{ $language }）。
 canned-removed = 快捷回复“{ $code }”已删除。
 canned-missing = 没有快捷回复“{ $code }”。发送 /canned list 查看全部。
 canned-missing-var = 这条回复需要 { $names }，但本工单没有。消息没有发出。
+canned-no-shop-name = 这条回复用到 {"{"}shop{"}"}，但还没有设置店铺名称：请在机器人的设置中填写 SHOP_NAME 并重启。消息没有发出。
 canned-unknown-var = 未知变量 { $names }。可用：{"{"}name{"}"}、{"{"}order{"}"}、{"{"}agent{"}"}、{"{"}ticket{"}"}、{"{"}shop{"}"}。
 canned-list = 快捷回复：
 canned-line = • { $code }（{ $language }）：{ $text }
