@@ -18,11 +18,13 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, ReactionTypeEmoji, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.buttons import Button, StaleButton
 from handlers.deps import ChatOptions
 from handlers.filters import SupportChat
+from storage.numbers import INT64_MAX, NumberError, read_id
 from support import agents, relay, replies, tickets
 from support.agents import AgentOutcome, AgentRef, AgentWrote, CannedStatus, Place
-from support.canned import UnknownVariable
+from support.canned import BadKey, UnknownVariable
 from support.tickets import DeskPolicy, TicketOutcome
 from views import desk as desk_views
 from views import keyboards
@@ -90,9 +92,7 @@ async def cmd_canned(
     elif event_from_user.id not in admin_ids:
         await message.reply(t("canned-admins-only"))
     elif action == "remove" and rest.strip():
-        key = rest.strip().split()[0]
-        await replies.remove(session, key=key)
-        await message.reply(t("canned-removed", code=key))
+        await message.reply(await canned_remove(session, t, rest.split()[0]))
     elif action == "add" and len(rest.split(maxsplit=1)) == 2:
         await message.reply(await canned_add(session, t, rest, event_from_user.id, now))
     else:
@@ -107,11 +107,21 @@ async def canned_add(session: AsyncSession, t: Texts, rest: str, by: int, now: d
         lang, text = words[1], words[2]
     try:
         key = await replies.save(session, key=key, lang=lang, text=text, by=by, now=now)
+    except BadKey:
+        return t("canned-bad-key", code=key[:40])
     except UnknownVariable as exc:
         return t("canned-unknown-var", names=", ".join(exc.names))
     except ValueError as exc:
         return f"{t('canned-usage')}\n{exc}"
     return t("canned-added", code=key, language=lang)
+
+
+async def canned_remove(session: AsyncSession, t: Texts, key: str) -> str:
+    try:
+        await replies.remove(session, key=key)
+    except BadKey:
+        return t("canned-bad-key", code=key[:40])
+    return t("canned-removed", code=key.lower())
 
 
 @router.message(Command("c"))
@@ -151,7 +161,7 @@ async def cmd_c(
     await message.reply(desk_views.canned_answer(t, result))
 
 
-@router.callback_query(UseCanned.filter())
+@router.callback_query(Button(UseCanned))
 async def cb_canned(
     query: CallbackQuery,
     callback_data: UseCanned,
@@ -176,6 +186,9 @@ async def cb_canned(
         shop_name=options.shop_name,
         now=now,
     )
+    if result.status is CannedStatus.BAD_KEY:  # no button carries such a key
+        await query.answer(t("desk-stale-button"), show_alert=True)
+        return
     answer = desk_views.canned_answer(t, result)
     await query.answer(answer[:200], show_alert=result.status is CannedStatus.NOT_FOUND)
 
@@ -275,11 +288,15 @@ async def cmd_reopen(
 
 
 def transfer_target(arg: str) -> int | str | None:
-    """`/transfer queue` (None), an agent's id, or their @username."""
-    name = arg.lstrip("@")
-    if name.lower() == "queue":
+    """`/transfer queue` (None), @username (or a name: usernames start with a letter), or
+    else a Telegram id, read by storage.numbers (NumberError)."""
+    if arg.lower() == "queue":
         return None
-    return int(name) if name.isdigit() else name
+    if arg.startswith("@"):
+        return arg[1:]
+    if arg[:1].isascii() and arg[:1].isalpha():
+        return arg
+    return read_id(arg)
 
 
 @router.message(Command("transfer"))
@@ -300,10 +317,13 @@ async def cmd_transfer(
         text, markup = desk_views.transfer_menu(t, choices)
         await message.reply(text, reply_markup=markup)
         return
-    result = await agents.transfer(
-        session, desk, place=place, agent=me, to=transfer_target(arg.strip()), now=now
-    )
-    answer = desk_views.transfer_answer(t, result)
+    try:
+        target = transfer_target(arg.strip())
+    except NumberError:
+        await message.reply(t("transfer-bad-target", given=arg.strip()[:40]))
+        return
+    result = await agents.transfer(session, desk, place=place, agent=me, to=target, now=now)
+    answer = desk_views.transfer_answer(t, result, arg.strip())
     if answer is not None:
         await message.reply(answer)
 
@@ -339,7 +359,7 @@ async def cmd_presence(
 # --- card buttons --------------------------------------------------------------------------
 
 
-@router.callback_query(TakeTicket.filter())
+@router.callback_query(Button(TakeTicket))
 async def cb_card(
     query: CallbackQuery,
     callback_data: TakeTicket,
@@ -352,6 +372,9 @@ async def cb_card(
 ) -> None:
     t = agents_texts(catalogue, options)
     me = agent_of(event_from_user)
+    if callback_data.action not in ("take", "close"):
+        await query.answer(t("desk-stale-button"), show_alert=True)
+        return
     if callback_data.action == "close":
         closed = await agents.close(
             session, desk, where=callback_data.ticket, agent=me, note=None, now=now
@@ -363,7 +386,7 @@ async def cb_card(
     await query.answer(desk_views.take_answer(t, taken), show_alert=not done)
 
 
-@router.callback_query(TransferMenu.filter())
+@router.callback_query(Button(TransferMenu))
 async def cb_transfer_menu(
     query: CallbackQuery,
     bot: Bot,
@@ -393,7 +416,7 @@ async def cb_transfer_menu(
         )
 
 
-@router.callback_query(TransferTo.filter())
+@router.callback_query(Button(TransferTo, agent=(0, INT64_MAX)))  # 0: the queue
 async def cb_transfer(
     query: CallbackQuery,
     bot: Bot,
@@ -423,6 +446,13 @@ async def cb_transfer(
     await query.answer()
     if query.message is not None:
         await bot.delete_message(query.message.chat.id, query.message.message_id)
+
+
+@router.callback_query(StaleButton(TakeTicket, TransferMenu, TransferTo, UseCanned))
+async def cb_stale(query: CallbackQuery, catalogue: Catalogue, options: ChatOptions) -> None:
+    """A desk button whose data does not read (forged, or from an older version)."""
+    t = agents_texts(catalogue, options)
+    await query.answer(t("desk-stale-button"), show_alert=True)
 
 
 # --- messages and edits (last: every other message in the group) ---------------------------

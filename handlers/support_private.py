@@ -15,6 +15,7 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from handlers.buttons import Button, StaleButton
 from handlers.filters import PrivateChat
 from support import relay, tickets
 from support.tickets import CustomerRoute, DeskPolicy, TicketOutcome
@@ -80,7 +81,7 @@ async def on_edit(
     await relay.edited(session, desk, msg=incoming(message), now=now)
 
 
-@router.callback_query(CloseTicket.filter())
+@router.callback_query(Button(CloseTicket))
 async def cb_close(
     query: CallbackQuery,
     bot: Bot,
@@ -115,7 +116,7 @@ async def cb_close(
     )
 
 
-@router.callback_query(Rate.filter())
+@router.callback_query(Button(Rate, score=(1, 5)))
 async def cb_rate(
     query: CallbackQuery,
     bot: Bot,
@@ -152,7 +153,7 @@ async def cb_rate(
     )
 
 
-@router.callback_query(SkipComment.filter())
+@router.callback_query(Button(SkipComment))
 async def cb_skip(
     query: CallbackQuery,
     bot: Bot,
@@ -168,3 +169,9 @@ async def cb_skip(
         await bot.edit_message_reply_markup(
             chat_id=query.message.chat.id, message_id=query.message.message_id
         )
+
+
+@router.callback_query(StaleButton(CloseTicket, Rate, SkipComment))
+async def cb_stale(query: CallbackQuery, texts: Texts) -> None:
+    """A desk button whose data does not read (forged, or from an older version)."""
+    await query.answer(texts("stale-button"), show_alert=True)

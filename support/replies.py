@@ -35,7 +35,9 @@ async def save(
 
 
 async def remove(session: AsyncSession, *, key: str) -> int:
-    done = await session.execute(delete(CannedReply).where(CannedReply.key == key.strip().lower()))
+    """Remove the key's replies (every language); BadKey if it cannot be a key."""
+    key = check_key(key)
+    done = await session.execute(delete(CannedReply).where(CannedReply.key == key))
     await session.commit()
     return int(done.rowcount)  # type: ignore[attr-defined]
 

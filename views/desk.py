@@ -171,10 +171,12 @@ def reopen_answer(t: Texts, result: AgentAction) -> str:
     return t("ticket-not-found")
 
 
-def transfer_answer(t: Texts, result: AgentAction) -> str | None:
+def transfer_answer(t: Texts, result: AgentAction, target: str) -> str | None:
     """Nothing when done: the transfer note in the topic says it."""
     if result.outcome is AgentOutcome.DONE:
         return None
+    if result.outcome is AgentOutcome.NO_SUCH_AGENT:
+        return t("transfer-unknown-agent", target=target[:40])
     if result.outcome is AgentOutcome.NOT_HERE:
         return t("desk-command-here")
     if result.outcome is AgentOutcome.CLOSED:
@@ -210,6 +212,8 @@ def canned_answer(t: Texts, result: CannedResult) -> str:
             names = ", ".join(f"{{{n}}}" for n in result.missing)
             lines.append(t("canned-missing-var", names=names))
         return "\n".join(lines)
+    if status is CannedStatus.BAD_KEY:
+        return t("canned-bad-key", code=result.key[:40])
     return t("canned-missing", code=result.key)
 
 

@@ -726,3 +726,78 @@ async def test_shop_in_a_canned_reply_names_the_setting_when_unset(
                 text = out[0].text or ""
                 assert "SHOP_NAME" in text and "本工单" not in text
                 assert not [o for o in await desk.flush() if o.chat_id == CUSTOMER]
+
+
+@pytest.mark.parametrize(
+    "target", ["²", "١٢٣", "99999999999999999999999", "+7002", "-7002", "0", "7002_0"]
+)
+async def test_a_transfer_to_a_bad_id_is_answered(
+    desk: Desk, target: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await desk.agent_b.send("/online")
+    await desk.customer.send("/human")
+    await desk.flush()
+    out = await desk.agent_says(f"/transfer {target}")
+    assert "@" in (out[0].text or "") and "id" in (out[0].text or "")
+    assert (await desk.ticket()).assignee_id is None
+    assert no_errors_logged(caplog) == []
+
+
+async def test_canned_keys_of_the_wrong_shape_are_answered(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    admin = admin_in_group(desk)
+    long_key = "k" * 33
+    for command in (
+        f"/canned remove {long_key}",
+        f"/canned add {long_key} hi",
+        "/canned add 键 hi",
+    ):
+        out = await admin.send(command)
+        assert "1-32" in (out[0].text or ""), command
+    await desk.customer.send("/human")
+    await desk.flush()
+    out = await desk.agent_says(f"/c {long_key}")
+    assert "1-32" in (out[0].text or "")
+    assert no_errors_logged(caplog) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "desk:99999999999999999999999:take",
+        "desk:abc:close",
+        "desk:+1:take",
+        "desk:1",
+        "tmenu:-1",
+        "tto:1:99999999999999999999999",
+        "tto:1_0:0",
+        "canned:99999999999999999999999:hi",
+        "canned:1:" + "k" * 40,
+    ],
+)
+async def test_forged_desk_buttons_are_answered_politely(
+    desk: Desk, data: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await desk.customer.send("/human")
+    await desk.flush()
+    out = await desk.agent.press(data)
+    answers = [o for o in out if o.method == "answerCallbackQuery"]
+    assert len(answers) == 1 and "工单" in (answers[0].text or "")
+    assert no_errors_logged(caplog) == []
+    ticket = await desk.ticket()
+    assert ticket.state == "new" and ticket.assignee_id is None
+
+
+@pytest.mark.parametrize(
+    "data", ["tclose:99999999999999999999999", "tclose:x", "rate:1:99", "rate:+1:5", "skipc:1:2"]
+)
+async def test_forged_customer_buttons_are_answered_politely(
+    desk: Desk, data: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await desk.customer.send("/human")
+    out = await desk.customer.press(data)
+    answers = [o for o in out if o.method == "answerCallbackQuery"]
+    assert len(answers) == 1 and "失效" in (answers[0].text or "")
+    assert no_errors_logged(caplog) == []
+    assert (await desk.ticket()).state == "new"
