@@ -123,7 +123,7 @@ class TokenBucket:
 
 
 @dataclass(frozen=True)
-class Ticket:
+class BookedSlot:
     """A booked slot: the send may start at `at` (the pacer's clock) if no 429 voided it."""
 
     at: float
@@ -179,7 +179,7 @@ class Pacer:
             b.take(now)
         return 0.0
 
-    def book(self, chat_id: int | None, horizon: float) -> Ticket | float:
+    def book(self, chat_id: int | None, horizon: float) -> BookedSlot | float:
         """The next free slot of the global bucket and the chat's, booked (tokens taken) if
         it starts within `horizon` seconds; otherwise how long to wait (nothing taken).
 
@@ -193,9 +193,9 @@ class Pacer:
         for b in buckets:
             b.take(now)
             b.booked += 1
-        return Ticket(now + wait, tuple((b, b.generation) for b in buckets))
+        return BookedSlot(now + wait, tuple((b, b.generation) for b in buckets))
 
-    def begin(self, ticket: Ticket) -> bool:
+    def begin(self, ticket: BookedSlot) -> bool:
         """The booked send starts now: True, or False if a 429 voided the booking since (its
         remaining tokens are given back; book again)."""
         if not ticket.valid():
@@ -205,7 +205,7 @@ class Pacer:
             b.booked -= 1
         return True
 
-    def cancel(self, ticket: Ticket) -> None:
+    def cancel(self, ticket: BookedSlot) -> None:
         """The booked send will not happen: give back what a 429 has not voided already."""
         now = self.clock()
         for b, gen in ticket.marks:
@@ -303,7 +303,7 @@ class _Slot:
     """The booked slot of the row being delivered (a context variable: one per send task),
     taken by the first counted request the deliverer makes."""
 
-    ticket: Ticket | None
+    ticket: BookedSlot | None
     chat_id: int | None
 
 
@@ -393,7 +393,7 @@ class Sender:
         jobs: list[Awaitable[None]] = []
         for row in rows:
             booked = self.pacer.book(row.chat_id, self.horizon)
-            if isinstance(booked, Ticket):
+            if isinstance(booked, BookedSlot):
                 jobs.append(self._when_due(row, booked))
             else:
                 jobs.append(self._give_back(row, booked))
@@ -478,14 +478,14 @@ class Sender:
         if flying:
             await asyncio.gather(*flying, return_exceptions=True)
 
-    async def _when_due(self, row: Claimed, ticket: Ticket) -> None:
+    async def _when_due(self, row: Claimed, ticket: BookedSlot) -> None:
         """Wait for the booked slot (less the lead when attached), then deliver; rebook if a
         429 voided the slot meanwhile."""
         me = asyncio.current_task()
         if me is not None:
             self._waiting.add(me)
         lead = self.lead if self.attached else 0.0
-        held: Ticket | None = ticket
+        held: BookedSlot | None = ticket
         try:
             while held is not None:
                 delay = held.at - lead - self.pacer.clock()
@@ -499,7 +499,7 @@ class Sender:
                 if self.attached:
                     self.pacer.cancel(held)
                 booked = self.pacer.book(row.chat_id, self.horizon)
-                if not isinstance(booked, Ticket):
+                if not isinstance(booked, BookedSlot):
                     held = None  # given back above
                     await self._give_back(row, booked)
                     return
@@ -539,7 +539,7 @@ class Sender:
             if self.pacer.begin(ticket):
                 return
             booked = self.pacer.book(slot.chat_id, self.horizon)
-            if not isinstance(booked, Ticket):
+            if not isinstance(booked, BookedSlot):
                 raise RetryLater("paused after a 429", after=booked)
             ticket = booked
 

@@ -15,13 +15,11 @@ if TYPE_CHECKING:
 from support.tickets import DeskPolicy
 
 
-def _detached(router: Router) -> Router:
-    """A module-level router, freed from the Dispatcher it was last included in: one process
-    may build several Dispatchers (tests do), and aiogram attaches a router to one parent."""
-    parent = router.parent_router
-    if parent is not None:
-        parent.sub_routers.remove(router)
-        router._parent_router = None
+def _free(router: Router) -> Router:
+    """A module-level router, free to join a new Dispatcher. aiogram gives a router one
+    parent, but tests, the shell and the benches build several Dispatchers in a process:
+    the router keeps serving the earlier ones (no inner middlewares hang on parents here)."""
+    router._parent_router = None
     return router
 
 
@@ -54,16 +52,10 @@ def get_routers(
     from handlers import community as community_handlers
 
     return [
-        _detached(errors.router),
-        _detached(membership.router),
-        _detached(admin.router),
-        support_group.create_router(
-            catalogue,
-            policy,
-            topics=topics,
-            agents_language=agents_language,
-            shop_name=shop_name,
-        ),
+        _free(errors.router),
+        _free(membership.router),
+        _free(admin.router),
+        _free(support_group.router),
         community_handlers.create_router(community),
         drops.create_router(community, admin_ids, sold_out, guard=campaigns.guard),
         # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
@@ -71,8 +63,8 @@ def get_routers(
         broadcasts.create_router(catalogue, campaigns),
         community_group.create_router(catalogue, community, default_language),
         # Customers with an open ticket talk to people, not to the FAQ.
-        support_private.create_router(catalogue, policy),
+        _free(support_private.router),
         # The customer router ends with catch-alls (free text → FAQ, any other message →
         # "text only"), so it must stay last: routers added later would never be reached.
-        _detached(customer.router),
+        _free(customer.router),
     ]

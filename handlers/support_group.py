@@ -4,31 +4,33 @@ Topics mode: a message in a customer's topic answers that customer. Reply mode: 
 the ticket card or to a relayed message answers its customer; other messages are team chat.
 `!text` and `/note text` are private notes. Replies to the agents' own actions are short
 and, for buttons, toasts: the group can take only about 20 messages a minute.
+Each handler calls one use case of support.agents (or support.relay / tickets / replies).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message, User
-from sqlalchemy import or_, select
+from aiogram.types import CallbackQuery, Message, ReactionTypeEmoji, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.filters import InChat
-from handlers.support_private import mirror_edit
-from storage.models import Agent, Csat, Ticket, TicketMessage
-from storage.models import User as UserRow
-from support import relay, replies, tickets
-from support.canned import MissingVariable, UnknownVariable, find_order_numbers, render
-from support.tickets import DeskPolicy, Outcome
-from views import keyboards as kb
+from handlers.buttons import Button, StaleButton
+from handlers.deps import ChatOptions
+from handlers.filters import SupportChat
+from storage.numbers import INT64_MAX, NumberError, read_id
+from support import agents, relay, replies, tickets
+from support.agents import AgentOutcome, AgentRef, AgentWrote, CannedStatus, Place
+from support.canned import BadKey, UnknownVariable
+from support.tickets import DeskPolicy, TicketOutcome
+from views import desk as desk_views
+from views import keyboards
 from views.callbacks import TakeTicket, TransferMenu, TransferTo, UseCanned
 from views.render import incoming
-from views.texts import Catalogue
+from views.texts import Catalogue, Texts
 
 SERVICE_KINDS = frozenset({
     "forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened",
@@ -40,507 +42,455 @@ SERVICE_KINDS = frozenset({
 
 
 ANONYMOUS_ADMIN = 1087968824  # Telegram's GroupAnonymousBot
+NOTE_REACTION = "✍"  # a saved note
+
+router = Router(name=__name__)
+router.message.filter(SupportChat())
+router.edited_message.filter(SupportChat())
+router.callback_query.filter(SupportChat())
 
 
-async def ticket_for_message(
-    session: AsyncSession, message: Message, *, topics: bool
-) -> Ticket | None:
-    """The ticket an agent's message belongs to: its topic, or what it replies to."""
-    if topics:
+def agents_texts(catalogue: Catalogue, options: ChatOptions) -> Texts:
+    """Agents read the desk in SUPPORT_LANGUAGE, whoever the customer is."""
+    return catalogue.for_lang(options.agents_language)
+
+
+def agent_of(user: User) -> AgentRef:
+    return AgentRef(user_id=user.id, name=user.full_name or str(user.id), username=user.username)
+
+
+def place_of(message: Message, options: ChatOptions) -> Place:
+    """Where the message was written: its topic (topics mode) or what it replies to."""
+    if options.topics:
         thread = message.message_thread_id if message.is_topic_message else None
-        if thread is None:
-            return None
-        user_id = await tickets.customer_by_thread(session, message.chat.id, thread)
-        return await tickets.ticket_for_customer(session, user_id) if user_id else None
+        return Place(message.chat.id, thread_id=thread)
     reply = message.reply_to_message
-    if reply is None:
-        return None
-    ticket_id = await session.scalar(
-        select(TicketMessage.ticket_id).where(
-            TicketMessage.dst_chat_id == message.chat.id,
-            TicketMessage.dst_message_id == reply.message_id,
-        )
-    )
-    if ticket_id is None:
-        ticket_id = await session.scalar(
-            select(Ticket.id).where(
-                Ticket.card_chat_id == message.chat.id,
-                Ticket.card_message_id == reply.message_id,
-            )
-        )
-    return await session.get(Ticket, ticket_id) if ticket_id else None
+    return Place(message.chat.id, reply_to=reply.message_id if reply else None)
 
 
-def create_router(
+# --- canned replies (admins manage, agents use) --------------------------------------------
+
+
+@router.message(Command("canned"))
+async def cmd_canned(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    event_from_user: User,
     catalogue: Catalogue,
-    policy: DeskPolicy,
-    *,
-    topics: bool,
-    agents_language: str,
-    shop_name: str,
-) -> Router:
-    router = Router(name=__name__)
-    router.message.filter(InChat(policy.chat_id))
-    router.edited_message.filter(InChat(policy.chat_id))
-    router.callback_query.filter(InChat(policy.chat_id))
-    t = catalogue.for_lang(agents_language)
-
-    async def agent(session: AsyncSession, user: User, now: datetime) -> Agent:
-        return await tickets.register_agent(
-            session,
-            user_id=user.id,
-            name=user.full_name or str(user.id),
-            username=user.username,
-            now=now,
-        )
-
-    async def current(message: Message, session: AsyncSession) -> Ticket | None:
-        ticket = await ticket_for_message(session, message, topics=topics)
-        if ticket is None:
-            await session.rollback()
-            await message.reply(t("desk-command-here"))
-        return ticket
-
-    # --- canned replies (admins manage, agents use) ------------------------------------
-
-    @router.message(Command("canned"))
-    async def cmd_canned(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        event_from_user: User,
-        now: datetime,
-    ) -> None:
-        parts = (command.args or "").split(maxsplit=1)
-        action = parts[0].lower() if parts else "list"
-        rest = parts[1] if len(parts) > 1 else ""
-        if action == "list":
-            rows = await replies.all_replies(session)
-            if not rows:
-                await message.reply(t("canned-none"))
-                return
-            lines = [t("canned-list")] + [
-                t("canned-line", code=r.key, language=r.lang, text=r.text[:80]) for r in rows
-            ]
-            await message.reply("\n".join(lines)[:4096])
-            return
-        if event_from_user.id not in policy.admin_ids:
-            await message.reply(t("canned-admins-only"))
-            return
-        if action == "remove" and rest.strip():
-            key = rest.strip().split()[0]
-            await replies.remove(session, key=key)
-            await message.reply(t("canned-removed", code=key))
-            return
-        if action == "add":
-            words = rest.split(maxsplit=2)
-            if len(words) >= 2:
-                key, lang, text = words[0], replies.ANY_LANG, rest.split(maxsplit=1)[1]
-                if words[1] in ("zh", "en", "*") and len(words) == 3:
-                    lang, text = words[1], words[2]
-                try:
-                    key = await replies.save(
-                        session, key=key, lang=lang, text=text, by=event_from_user.id, now=now
-                    )
-                except UnknownVariable as exc:
-                    await message.reply(t("canned-unknown-var", names=", ".join(exc.names)))
-                    return
-                except ValueError as exc:
-                    await message.reply(f"{t('canned-usage')}\n{exc}")
-                    return
-                await message.reply(t("canned-added", code=key, language=lang))
-                return
+    options: ChatOptions,
+    admin_ids: tuple[int, ...],
+    now: datetime,
+) -> None:
+    t = agents_texts(catalogue, options)
+    parts = (command.args or "").split(maxsplit=1)
+    action = parts[0].lower() if parts else "list"
+    rest = parts[1] if len(parts) > 1 else ""
+    if action == "list":
+        rows = await replies.all_replies(session)
+        await message.reply(desk_views.canned_list(t, rows) if rows else t("canned-none"))
+    elif event_from_user.id not in admin_ids:
+        await message.reply(t("canned-admins-only"))
+    elif action == "remove" and rest.strip():
+        await message.reply(await canned_remove(session, t, rest.split()[0]))
+    elif action == "add" and len(rest.split(maxsplit=1)) == 2:
+        await message.reply(await canned_add(session, t, rest, event_from_user.id, now))
+    else:
         await message.reply(t("canned-usage"))
 
-    async def send_canned(
-        session: AsyncSession,
-        ticket: Ticket,
-        key: str,
-        sender: User,
-        chat_id: int,
-        message_id: int | None,
-        now: datetime,
-    ) -> str:
-        """Render and send a canned reply; returns what to tell the agent."""
-        me = await agent(session, sender, now)
-        reply = await replies.find(session, key=key, lang=ticket.lang)
-        if reply is None:
-            await session.rollback()
-            return t("canned-missing", code=key)
-        customer = await session.get(UserRow, ticket.user_id)
-        texts = list(
-            await session.scalars(
-                select(TicketMessage.text).where(
-                    TicketMessage.ticket_id == ticket.id,
-                    TicketMessage.direction.in_(("in", "context")),
-                )
-            )
-        )
-        orders = find_order_numbers([x or "" for x in texts] + [ticket.question or ""])
-        values = {
-            "name": customer.first_name if customer else None,
-            "order": orders[-1] if orders else None,
-            "agent": me.name,
-            "ticket": str(ticket.id),
-            "shop": shop_name or None,
-        }
-        try:
-            text = render(reply.text, values)
-        except MissingVariable as exc:
-            await session.rollback()
-            return t("canned-missing-var", names=", ".join(f"{{{n}}}" for n in exc.names))
-        result = await relay.from_agent(
-            session,
-            policy,
-            ticket_id=ticket.id,
-            msg=relay.Incoming(
-                chat_id=chat_id,
-                message_id=message_id,
-                author_id=sender.id,
-                kind="canned",
-                text=text,
-            ),
-            now=now,
-        )
-        if result.status is relay.RelayStatus.CLOSED:
-            return t("agent-ticket-closed")
-        return t("canned-sent", text=text[:300])
 
-    @router.message(Command("c"))
-    async def cmd_c(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        event_from_user: User,
-        now: datetime,
-    ) -> None:
-        ticket = await current(message, session)
-        if ticket is None:
-            return
-        key = (command.args or "").strip()
-        if not key:
-            keys = sorted({r.key for r in await replies.all_replies(session)})
-            if not keys:
-                await message.reply(t("canned-none"))
-                return
-            await message.reply(
-                t("canned-choose"), reply_markup=kb.canned_choices(ticket.id, keys)
-            )
-            return
-        answer = await send_canned(
-            session, ticket, key, event_from_user, message.chat.id, message.message_id, now
-        )
+async def canned_add(session: AsyncSession, t: Texts, rest: str, by: int, now: datetime) -> str:
+    """`/canned add key [zh|en|*] text`: what the admin is told."""
+    words = rest.split(maxsplit=2)
+    key, lang, text = words[0], replies.ANY_LANG, rest.split(maxsplit=1)[1]
+    if words[1] in ("zh", "en", "*") and len(words) == 3:
+        lang, text = words[1], words[2]
+    try:
+        key = await replies.save(session, key=key, lang=lang, text=text, by=by, now=now)
+    except BadKey:
+        return t("canned-bad-key", code=key[:40])
+    except UnknownVariable as exc:
+        return t("canned-unknown-var", names=", ".join(exc.names))
+    except ValueError as exc:
+        return f"{t('canned-usage')}\n{exc}"
+    return t("canned-added", code=key, language=lang)
+
+
+async def canned_remove(session: AsyncSession, t: Texts, key: str) -> str:
+    try:
+        await replies.remove(session, key=key)
+    except BadKey:
+        return t("canned-bad-key", code=key[:40])
+    return t("canned-removed", code=key.lower())
+
+
+@router.message(Command("c"))
+async def cmd_c(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    now: datetime,
+) -> None:
+    t = agents_texts(catalogue, options)
+    key = (command.args or "").strip()
+    place = place_of(message, options)
+    if not key:
+        menu = await agents.canned_menu(session, place)
+        if menu.ticket_id is None:
+            await message.reply(t("desk-command-here"))
+        elif not menu.keys:
+            await message.reply(t("canned-none"))
+        else:
+            markup = keyboards.canned_choices(menu.ticket_id, list(menu.keys))
+            await message.reply(t("canned-choose"), reply_markup=markup)
+        return
+    result = await agents.send_canned(
+        session,
+        desk,
+        where=place,
+        key=key,
+        agent=agent_of(event_from_user),
+        source=(message.chat.id, message.message_id),
+        shop_name=options.shop_name,
+        now=now,
+    )
+    await message.reply(desk_views.canned_answer(t, result))
+
+
+@router.callback_query(Button(UseCanned))
+async def cb_canned(
+    query: CallbackQuery,
+    callback_data: UseCanned,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    now: datetime,
+) -> None:
+    t = agents_texts(catalogue, options)
+    if query.message is None:
+        await query.answer(t("ticket-not-found"), show_alert=True)
+        return
+    result = await agents.send_canned(
+        session,
+        desk,
+        where=callback_data.ticket,
+        key=callback_data.key,
+        agent=agent_of(event_from_user),
+        source=(query.message.chat.id, None),  # a tap: nothing to copy or de-duplicate
+        shop_name=options.shop_name,
+        now=now,
+    )
+    if result.status is CannedStatus.BAD_KEY:  # no button carries such a key
+        await query.answer(t("desk-stale-button"), show_alert=True)
+        return
+    answer = desk_views.canned_answer(t, result)
+    await query.answer(answer[:200], show_alert=result.status is CannedStatus.NOT_FOUND)
+
+
+# --- ticket actions ------------------------------------------------------------------------
+
+
+@router.message(Command("note"))
+async def cmd_note(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    now: datetime,
+) -> None:
+    t = agents_texts(catalogue, options)
+    if not (command.args or "").strip():
+        await message.reply(t("note-usage"))
+        return
+    msg = dataclasses.replace(incoming(message), text=command.args)
+    wrote = await agents.agent_note(
+        session,
+        place=place_of(message, options),
+        msg=msg,
+        agent=agent_of(event_from_user),
+        now=now,
+    )
+    if wrote is AgentWrote.TEAM_CHAT:
+        await message.reply(t("desk-command-here"))
+    elif wrote is AgentWrote.NOTED:
+        await confirm_note(message, t)
+
+
+async def confirm_note(message: Message, t: Texts) -> None:
+    """A ✍ reaction on the note itself: nothing added to a busy topic, none of the group's
+    ~20 messages a minute spent. Bots may react only with Telegram's fixed set (✅ is not in
+    it); a group that allows no such reaction gets a short reply instead."""
+    try:
+        await message.react([ReactionTypeEmoji(emoji=NOTE_REACTION)])
+    except TelegramBadRequest:
+        await message.reply(t("note-saved"))
+
+
+@router.message(Command("take"))
+async def cmd_take(
+    message: Message,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    now: datetime,
+) -> None:
+    result = await agents.take(
+        session, desk, where=place_of(message, options), agent=agent_of(event_from_user), now=now
+    )
+    await message.reply(desk_views.take_answer(agents_texts(catalogue, options), result))
+
+
+@router.message(Command("close"))
+async def cmd_close(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    now: datetime,
+) -> None:
+    me = agent_of(event_from_user)
+    result = await agents.close(
+        session,
+        desk,
+        where=place_of(message, options),
+        agent=me,
+        note=(command.args or "").strip() or None,
+        now=now,
+    )
+    t = agents_texts(catalogue, options)
+    await message.reply(desk_views.close_answer(t, result, me.name))
+
+
+@router.message(Command("reopen"))
+async def cmd_reopen(
+    message: Message,
+    session: AsyncSession,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    now: datetime,
+) -> None:
+    result = await agents.reopen(session, desk, place=place_of(message, options), now=now)
+    await message.reply(desk_views.reopen_answer(agents_texts(catalogue, options), result))
+
+
+def transfer_target(arg: str) -> int | str | None:
+    """`/transfer queue` (None), @username (or a name: usernames start with a letter), or
+    else a Telegram id, read by storage.numbers (NumberError)."""
+    if arg.lower() == "queue":
+        return None
+    if arg.startswith("@"):
+        return arg[1:]
+    if arg[:1].isascii() and arg[:1].isalpha():
+        return arg
+    return read_id(arg)
+
+
+@router.message(Command("transfer"))
+async def cmd_transfer(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    now: datetime,
+) -> None:
+    t = agents_texts(catalogue, options)
+    me, place, arg = agent_of(event_from_user), place_of(message, options), command.args or ""
+    if not arg.strip():
+        choices = await agents.transfer_choices(session, where=place, agent=me, now=now)
+        text, markup = desk_views.transfer_menu(t, choices)
+        await message.reply(text, reply_markup=markup)
+        return
+    try:
+        target = transfer_target(arg.strip())
+    except NumberError:
+        await message.reply(t("transfer-bad-target", given=arg.strip()[:40]))
+        return
+    result = await agents.transfer(session, desk, place=place, agent=me, to=target, now=now)
+    answer = desk_views.transfer_answer(t, result, arg.strip())
+    if answer is not None:
         await message.reply(answer)
 
-    @router.callback_query(UseCanned.filter())
-    async def cb_canned(
-        query: CallbackQuery,
-        callback_data: UseCanned,
-        session: AsyncSession,
-        event_from_user: User,
-        now: datetime,
-    ) -> None:
-        ticket = await session.get(Ticket, callback_data.ticket)
-        if ticket is None or query.message is None:
-            await session.rollback()
-            await query.answer(t("ticket-not-found"), show_alert=True)
-            return
-        answer = await send_canned(
-            session,
-            ticket,
-            callback_data.key,
-            event_from_user,
+
+@router.message(Command("history"))
+async def cmd_history(
+    message: Message, session: AsyncSession, catalogue: Catalogue, options: ChatOptions
+) -> None:
+    t = agents_texts(catalogue, options)
+    rows = await agents.customer_history(session, place_of(message, options))
+    await message.reply(
+        t("desk-command-here") if rows is None else desk_views.ticket_history(t, rows)
+    )
+
+
+@router.message(Command("online", "offline"))
+async def cmd_presence(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    now: datetime,
+) -> None:
+    me = agent_of(event_from_user)
+    online = command.command == "online"
+    await agents.set_presence(session, agent=me, online=online, now=now)
+    t = agents_texts(catalogue, options)
+    await message.reply(t("agent-online" if online else "agent-offline", name=me.name))
+
+
+# --- card buttons --------------------------------------------------------------------------
+
+
+@router.callback_query(Button(TakeTicket))
+async def cb_card(
+    query: CallbackQuery,
+    callback_data: TakeTicket,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    now: datetime,
+) -> None:
+    t = agents_texts(catalogue, options)
+    me = agent_of(event_from_user)
+    if callback_data.action not in ("take", "close"):
+        await query.answer(t("desk-stale-button"), show_alert=True)
+        return
+    if callback_data.action == "close":
+        closed = await agents.close(
+            session, desk, where=callback_data.ticket, agent=me, note=None, now=now
+        )
+        await query.answer(desk_views.close_answer(t, closed, me.name))
+        return
+    taken = await agents.take(session, desk, where=callback_data.ticket, agent=me, now=now)
+    done = taken.outcome is AgentOutcome.DONE
+    await query.answer(desk_views.take_answer(t, taken), show_alert=not done)
+
+
+@router.callback_query(Button(TransferMenu))
+async def cb_transfer_menu(
+    query: CallbackQuery,
+    bot: Bot,
+    callback_data: TransferMenu,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    now: datetime,
+) -> None:
+    t = agents_texts(catalogue, options)
+    choices = await agents.transfer_choices(
+        session, where=callback_data.ticket, agent=agent_of(event_from_user), now=now
+    )
+    if choices.outcome is not AgentOutcome.DONE:
+        await query.answer(t("ticket-not-found"), show_alert=True)
+        return
+    await query.answer()
+    if query.message is not None:
+        text, markup = desk_views.transfer_menu(t, choices)
+        thread = getattr(query.message, "message_thread_id", None)
+        await bot.send_message(
             query.message.chat.id,
-            None,  # nothing to copy or de-duplicate: a button tap is answered once
-            now,
-        )
-        await query.answer(answer[:200])
-
-    # --- ticket actions ------------------------------------------------------------------
-
-    @router.message(Command("note"))
-    async def cmd_note(
-        message: Message, command: CommandObject, session: AsyncSession, now: datetime
-    ) -> None:
-        ticket = await current(message, session)
-        if ticket is not None and (command.args or "").strip():
-            msg = dataclasses.replace(incoming(message), text=command.args)
-            await relay.note(session, ticket_id=ticket.id, msg=msg, now=now)
-
-    @router.message(Command("take"))
-    async def cmd_take(
-        message: Message, session: AsyncSession, event_from_user: User, now: datetime
-    ) -> None:
-        ticket = await current(message, session)
-        if ticket is None:
-            return
-        await agent(session, event_from_user, now)
-        result = await tickets.take(
-            session, policy, ticket_id=ticket.id, agent_id=event_from_user.id, now=now
-        )
-        await message.reply(await take_text(session, result, ticket.id))
-
-    async def take_text(
-        session: AsyncSession, result: tickets.ActionResult, ticket_id: int
-    ) -> str:
-        if result.outcome is Outcome.DONE:
-            return t("ticket-taken", id=ticket_id)
-        if result.outcome is Outcome.CLOSED:
-            return t("ticket-is-closed")
-        if result.outcome is Outcome.ALREADY and result.other is not None:
-            name = await session.scalar(select(Agent.name).where(Agent.user_id == result.other))
-            await session.rollback()
-            return t("ticket-already-taken", agent=name or result.other)
-        return t("ticket-not-found")
-
-    @router.message(Command("close"))
-    async def cmd_close(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        event_from_user: User,
-        now: datetime,
-    ) -> None:
-        ticket = await current(message, session)
-        if ticket is None:
-            return
-        me = await agent(session, event_from_user, now)
-        result = await tickets.close(
-            session,
-            policy,
-            ticket_id=ticket.id,
-            by_kind="agent",
-            by_id=event_from_user.id,
-            note=(command.args or "").strip() or None,
-            now=now,
-        )
-        if result.outcome is Outcome.DONE:
-            await message.reply(t("ticket-closed-note", agent=me.name))
-        else:
-            await message.reply(t("ticket-is-closed"))
-
-    @router.message(Command("reopen"))
-    async def cmd_reopen(
-        message: Message, session: AsyncSession, event_from_user: User, now: datetime
-    ) -> None:
-        ticket = await current(message, session)
-        if ticket is None:
-            return
-        reopened = ticket.state != "closed" or await tickets.reopen_for_message(
-            session, policy, user_id=ticket.user_id, now=now
-        )
-        await session.commit()
-        await message.reply(
-            t("agent-ticket-reopened", id=ticket.id) if reopened else t("ticket-not-found")
+            text,
+            reply_markup=markup,
+            message_thread_id=thread if options.topics else None,
         )
 
-    @router.message(Command("transfer"))
-    async def cmd_transfer(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        event_from_user: User,
-        now: datetime,
-    ) -> None:
-        ticket = await current(message, session)
-        if ticket is None:
-            return
-        await agent(session, event_from_user, now)
-        arg = (command.args or "").strip().lstrip("@")
-        if arg.lower() == "queue":
-            await tickets.transfer(
-                session,
-                policy,
-                ticket_id=ticket.id,
-                by_id=event_from_user.id,
-                to_agent_id=None,
-                now=now,
-            )
-            return
-        if arg:
-            target = await session.scalar(
-                select(Agent.user_id).where(
-                    or_(
-                        Agent.username == arg, Agent.user_id == (int(arg) if arg.isdigit() else -1)
-                    )
-                )
-            )
-            if target is None:
-                await session.rollback()
-                await message.reply(t("ticket-not-found"))
-                return
-            await tickets.transfer(
-                session,
-                policy,
-                ticket_id=ticket.id,
-                by_id=event_from_user.id,
-                to_agent_id=target,
-                now=now,
-            )
-            return
-        await message.reply(**await transfer_menu(session, ticket.id, event_from_user.id))
 
-    async def transfer_menu(session: AsyncSession, ticket_id: int, me: int) -> dict[str, Any]:
-        others = [
-            (a.user_id, a.name) for a in await tickets.online_agents(session) if a.user_id != me
-        ]
-        await session.rollback()
-        if not others:
-            return {
-                "text": t("transfer-nobody"),
-                "reply_markup": kb.transfer_targets(t, ticket_id, []),
-            }
-        return {
-            "text": t("transfer-choose", id=ticket_id),
-            "reply_markup": kb.transfer_targets(t, ticket_id, others),
-        }
-
-    @router.message(Command("history"))
-    async def cmd_history(message: Message, session: AsyncSession) -> None:
-        ticket = await current(message, session)
-        if ticket is None:
-            return
-        rows = (
-            await session.execute(
-                select(Ticket.id, Ticket.opened_at, Ticket.state, Csat.score)
-                .outerjoin(Csat, Csat.ticket_id == Ticket.id)
-                .where(Ticket.user_id == ticket.user_id)
-                .order_by(Ticket.id.desc())
-                .limit(20)
-            )
-        ).all()
-        await session.rollback()
-        lines = [t("history-tickets")] + [
-            t(
-                "history-ticket-line",
-                id=r.id,
-                opened=r.opened_at.strftime("%Y-%m-%d %H:%M"),
-                state=t(f"state-{r.state}"),
-                rating=f" · {r.score}★" if r.score else "",
-            )
-            for r in rows
-        ]
-        await message.reply("\n".join(lines)[:4096])
-
-    @router.message(Command("online", "offline"))
-    async def cmd_presence(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        event_from_user: User,
-        now: datetime,
-    ) -> None:
-        me = await agent(session, event_from_user, now)
-        online = command.command == "online"
-        await tickets.set_presence(session, agent_id=me.user_id, online=online, now=now)
-        await message.reply(t("agent-online" if online else "agent-offline", name=me.name))
-
-    # --- messages and edits --------------------------------------------------------------
-
-    @router.message()
-    async def on_message(
-        message: Message, session: AsyncSession, event_from_user: User, now: datetime
-    ) -> None:
-        # Anonymous group admins write as GroupAnonymousBot: relayed, credited to that id.
-        bot_author = event_from_user.is_bot and event_from_user.id != ANONYMOUS_ADMIN
-        if bot_author or message.content_type in SERVICE_KINDS:
-            return
-        if (message.text or "").startswith("/"):
-            return  # another bot's command, or a typo: not for the customer
-        ticket = await ticket_for_message(session, message, topics=topics)
-        if ticket is None:
-            await session.rollback()
-            return  # team chat (General, or not a reply in reply mode)
-        await agent(session, event_from_user, now)
-        msg = incoming(message)
-        if (message.text or "").startswith("!"):
-            await relay.note(session, ticket_id=ticket.id, msg=msg, now=now)
-            return
-        result = await relay.from_agent(session, policy, ticket_id=ticket.id, msg=msg, now=now)
-        if result.status is relay.RelayStatus.CLOSED:
-            await message.reply(t("agent-ticket-closed"))
-
-    @router.edited_message()
-    async def on_edit(message: Message, session: AsyncSession, now: datetime) -> None:
-        await mirror_edit(message, session, policy, now)
-
-    # --- card buttons --------------------------------------------------------------------
-
-    @router.callback_query(TakeTicket.filter())
-    async def cb_card(
-        query: CallbackQuery,
-        callback_data: TakeTicket,
-        session: AsyncSession,
-        event_from_user: User,
-        now: datetime,
-    ) -> None:
-        me = await agent(session, event_from_user, now)
-        if callback_data.action == "close":
-            result = await tickets.close(
-                session,
-                policy,
-                ticket_id=callback_data.ticket,
-                by_kind="agent",
-                by_id=me.user_id,
-                note=None,
-                now=now,
-            )
-            done = result.outcome is Outcome.DONE
-            await query.answer(
-                t("ticket-closed-note", agent=me.name) if done else t("ticket-is-closed")
-            )
-            return
-        result = await tickets.take(
-            session, policy, ticket_id=callback_data.ticket, agent_id=me.user_id, now=now
+@router.callback_query(Button(TransferTo, agent=(0, INT64_MAX)))  # 0: the queue
+async def cb_transfer(
+    query: CallbackQuery,
+    bot: Bot,
+    callback_data: TransferTo,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    now: datetime,
+) -> None:
+    result = await tickets.transfer(
+        session,
+        desk,
+        ticket_id=callback_data.ticket,
+        by_id=event_from_user.id,
+        to_agent_id=callback_data.agent or None,
+        now=now,
+    )
+    if result.outcome is not TicketOutcome.DONE:
+        closed = result.outcome is TicketOutcome.CLOSED
+        t = agents_texts(catalogue, options)
+        await query.answer(
+            t("ticket-is-closed" if closed else "ticket-not-found"), show_alert=True
         )
-        text = await take_text(session, result, callback_data.ticket)
-        await query.answer(text, show_alert=result.outcome is not Outcome.DONE)
+        return
+    await query.answer()
+    if query.message is not None:
+        await bot.delete_message(query.message.chat.id, query.message.message_id)
 
-    @router.callback_query(TransferMenu.filter())
-    async def cb_transfer_menu(
-        query: CallbackQuery,
-        bot: Bot,
-        callback_data: TransferMenu,
-        session: AsyncSession,
-        event_from_user: User,
-        now: datetime,
-    ) -> None:
-        await agent(session, event_from_user, now)
-        await session.commit()
-        menu = await transfer_menu(session, callback_data.ticket, event_from_user.id)
-        await query.answer()
-        if query.message is not None:
-            thread = getattr(query.message, "message_thread_id", None)
-            await bot.send_message(
-                query.message.chat.id,
-                menu["text"],
-                reply_markup=menu["reply_markup"],
-                message_thread_id=thread if topics else None,
-            )
 
-    @router.callback_query(TransferTo.filter())
-    async def cb_transfer(
-        query: CallbackQuery,
-        bot: Bot,
-        callback_data: TransferTo,
-        session: AsyncSession,
-        event_from_user: User,
-        now: datetime,
-    ) -> None:
-        result = await tickets.transfer(
-            session,
-            policy,
-            ticket_id=callback_data.ticket,
-            by_id=event_from_user.id,
-            to_agent_id=callback_data.agent or None,
-            now=now,
-        )
-        if result.outcome is not Outcome.DONE:
-            key = "ticket-is-closed" if result.outcome is Outcome.CLOSED else "ticket-not-found"
-            await query.answer(t(key), show_alert=True)
-            return
-        await query.answer()
-        if query.message is not None:
-            await bot.delete_message(query.message.chat.id, query.message.message_id)
+@router.callback_query(StaleButton(TakeTicket, TransferMenu, TransferTo, UseCanned))
+async def cb_stale(query: CallbackQuery, catalogue: Catalogue, options: ChatOptions) -> None:
+    """A desk button whose data does not read (forged, or from an older version)."""
+    t = agents_texts(catalogue, options)
+    await query.answer(t("desk-stale-button"), show_alert=True)
 
-    return router
+
+# --- messages and edits (last: every other message in the group) ---------------------------
+
+
+@router.message()
+async def on_message(
+    message: Message,
+    session: AsyncSession,
+    event_from_user: User,
+    catalogue: Catalogue,
+    options: ChatOptions,
+    desk: DeskPolicy,
+    now: datetime,
+) -> None:
+    # Anonymous group admins write as GroupAnonymousBot: relayed, credited to that id.
+    bot_author = event_from_user.is_bot and event_from_user.id != ANONYMOUS_ADMIN
+    if bot_author or message.content_type in SERVICE_KINDS:
+        return
+    if (message.text or "").startswith("/"):
+        return  # another bot's command, or a typo: not for the customer
+    wrote = await agents.agent_message(
+        session,
+        desk,
+        place=place_of(message, options),
+        msg=incoming(message),
+        agent=agent_of(event_from_user),
+        now=now,
+    )
+    t = agents_texts(catalogue, options)
+    if wrote is AgentWrote.CLOSED:
+        await message.reply(t("agent-ticket-closed"))
+    elif wrote is AgentWrote.NOTED:
+        await confirm_note(message, t)
+
+
+@router.edited_message()
+async def on_edit(
+    message: Message, session: AsyncSession, desk: DeskPolicy, now: datetime
+) -> None:
+    await relay.edited(session, desk, msg=incoming(message), now=now)

@@ -107,11 +107,16 @@ def find_order_numbers(
     return tuple(found)
 
 
+class BadKey(ValueError):
+    """A canned reply's key that is not 1-32 of a-z, 0-9, _ and -."""
+
+
 def check_key(key: str) -> str:
-    """The key lowercased and stripped; ValueError if it is not 1-32 of a-z, 0-9, _ and -."""
+    """The key lowercased and stripped; BadKey (a ValueError) if it is not 1-32 of a-z, 0-9,
+    _ and -."""
     clean = key.strip().lower()
     if not clean:
-        raise ValueError("the key is empty (use 1-32 characters: a-z, 0-9, _ or -)")
+        raise BadKey("the key is empty (use 1-32 characters: a-z, 0-9, _ or -)")
     if not _KEY.fullmatch(clean):
-        raise ValueError(f"bad key {key.strip()!r} (use 1-32 characters: a-z, 0-9, _ or -)")
+        raise BadKey(f"bad key {key.strip()!r} (use 1-32 characters: a-z, 0-9, _ or -)")
     return clean

@@ -22,13 +22,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import outbox
 from storage.models import OutboxMessage, Ticket, TicketMessage, User
 from support.tickets import (
+    CustomerRoute,
     DeskPolicy,
+    HandoffReason,
     Kind,
+    OpenResult,
+    comment,
     customer_lane,
     event,
     group_lane,
     group_note,
+    latest_ticket,
+    open_uncommitted,
     refresh_card,
+    reopen_for_message,
 )
 
 
@@ -109,6 +116,65 @@ async def from_customer(
     session: AsyncSession, policy: DeskPolicy, *, ticket_id: int, msg: Incoming, now: datetime
 ) -> RelayResult:
     """Store a customer's message in their open ticket and queue it for the agents."""
+    result = await _relay_in(session, policy, ticket_id=ticket_id, msg=msg, now=now)
+    if result.status is RelayStatus.QUEUED:
+        await session.commit()
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerWrote:
+    ticket_id: int | None  # None: nothing relayed
+    comment: bool = False  # it was the comment after a rating
+    reopened: bool = False  # it reopened the ticket closed moments ago
+    opened: OpenResult | None = None  # it opened a new ticket a while after a close
+
+
+async def customer_wrote(
+    session: AsyncSession,
+    policy: DeskPolicy,
+    *,
+    route: CustomerRoute,
+    msg: Incoming,
+    lang: str,
+    now: datetime,
+) -> CustomerWrote:
+    """A customer's message routed to the desk (`tickets.route_customer`): the rating
+    comment, or relayed to the agents, reopening or opening the ticket first; one commit."""
+    user_id = msg.author_id
+    if route.follow == "comment":
+        await comment(session, policy, user_id=user_id, text=msg.text, now=now)
+        return CustomerWrote(None, comment=True)
+    ticket_id: int | None = route.ticket.id
+    opened = None
+    if route.follow == "reopen":
+        ticket_id = await reopen_for_message(session, policy, user_id=user_id, now=now)
+    elif route.follow == "new":
+        opened = await open_uncommitted(
+            session,
+            policy,
+            user_id=user_id,
+            reason=HandoffReason.FOLLOWUP,
+            question=msg.text,
+            lang=lang,
+            now=now,
+        )
+        ticket_id = opened.ticket_id
+    if ticket_id is None:  # the reopen lost a race with a new ticket: use the latest
+        view = await latest_ticket(session, user_id, now)
+        ticket_id = view.id if view else None
+    if ticket_id is None:
+        await session.rollback()
+        return CustomerWrote(None)
+    result = await _relay_in(session, policy, ticket_id=ticket_id, msg=msg, now=now)
+    if result.status is RelayStatus.QUEUED:
+        await session.commit()
+    return CustomerWrote(ticket_id, reopened=route.follow == "reopen", opened=opened)
+
+
+async def _relay_in(
+    session: AsyncSession, policy: DeskPolicy, *, ticket_id: int, msg: Incoming, now: datetime
+) -> RelayResult:
     stored = await _store_in_open_ticket(session, ticket_id, "in", msg, now)
     if isinstance(stored, RelayResult):
         return stored
@@ -123,7 +189,6 @@ async def from_customer(
         await _queue_in(session, policy, ticket, row, msg, now)
         if was_answered:
             await refresh_card(session, policy, ticket, now)
-    await session.commit()
     return RelayResult(RelayStatus.QUEUED, ticket_id)
 
 
@@ -175,19 +240,13 @@ async def _queue_in(
 
 
 async def edited(
-    session: AsyncSession,
-    policy: DeskPolicy,
-    *,
-    chat_id: int,
-    message_id: int,
-    text: str | None,
-    entities: list[dict[str, Any]] | None,
-    now: datetime,
+    session: AsyncSession, policy: DeskPolicy, *, msg: Incoming, now: datetime
 ) -> bool:
     """Mirror an edit of a stored message (customer or agent) to the other side."""
     row = await session.scalar(
         select(TicketMessage).where(
-            TicketMessage.src_chat_id == chat_id, TicketMessage.src_message_id == message_id
+            TicketMessage.src_chat_id == msg.chat_id,
+            TicketMessage.src_message_id == msg.message_id,
         )
     )
     if row is None or row.direction not in ("in", "out"):
@@ -195,7 +254,7 @@ async def edited(
         return False
     ticket = await session.get(Ticket, row.ticket_id)
     assert ticket is not None
-    row.text, row.entities, row.edited_at = text, entities, now
+    row.text, row.entities, row.edited_at = msg.text, msg.entities, now
     if row.direction == "in":
         lane, chat, kind = group_lane(ticket.user_id), policy.chat_id, Kind.EDIT_IN
     else:
@@ -308,7 +367,7 @@ async def customer_unreachable(
         await session.flush()
         event(session, ticket.id, "blocked", now, user_id)
         await group_note(session, policy, ticket, "customer-blocked", now, priority=1)
-    await session.commit()
+    # The flags, the note and the dropped queue commit together (drop_lane commits).
     await outbox.drop_lane(session, customer_lane(user_id), reason="blocked", now=now)
     return first
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -34,17 +35,32 @@ async def save(
 
 
 async def remove(session: AsyncSession, *, key: str) -> int:
-    done = await session.execute(delete(CannedReply).where(CannedReply.key == key.strip().lower()))
+    """Remove the key's replies (every language); BadKey if it cannot be a key."""
+    key = check_key(key)
+    done = await session.execute(delete(CannedReply).where(CannedReply.key == key))
     await session.commit()
     return int(done.rowcount)  # type: ignore[attr-defined]
 
 
-async def all_replies(session: AsyncSession) -> list[CannedReply]:
-    rows = list(
-        await session.scalars(select(CannedReply).order_by(CannedReply.key, CannedReply.lang))
+@dataclass(frozen=True, slots=True)
+class CannedEntry:
+    key: str
+    lang: str  # zh | en | * (any)
+    text: str
+
+
+async def all_replies(session: AsyncSession) -> tuple[CannedEntry, ...]:
+    """Every canned reply by key and language, read in one statement (read only)."""
+    rows = await session.execute(
+        select(CannedReply.key, CannedReply.lang, CannedReply.text).order_by(
+            CannedReply.key, CannedReply.lang
+        )
     )
+    # Plain values, taken before the read ends: a rollback expires ORM rows, and touching one
+    # afterwards would load it again outside the greenlet (MissingGreenlet).
+    found = tuple(CannedEntry(r.key, r.lang, r.text) for r in rows)
     await session.rollback()
-    return rows
+    return found
 
 
 async def find(session: AsyncSession, *, key: str, lang: str) -> CannedReply | None:

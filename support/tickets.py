@@ -264,6 +264,31 @@ def follow_up(view: TicketView | None, policy: DeskPolicy, now: datetime) -> str
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerRoute:
+    """A customer's message that belongs to the desk, and how (see `route_customer`)."""
+
+    ticket: TicketView
+    follow: str  # open | reopen | new | comment
+
+
+async def route_customer(
+    session: AsyncSession, policy: DeskPolicy, *, user_id: int, has_text: bool, now: datetime
+) -> CustomerRoute | None:
+    """Whether a customer's message goes to the desk: their open ticket, a reopen or a new
+    ticket soon after a close (`follow_up`), or the comment awaited after a rating (text
+    only). None: it does not, and the read is ended (the FAQ answers)."""
+    if not policy.enabled:
+        return None
+    view = await latest_ticket(session, user_id, now)
+    follow = follow_up(view, policy, now)
+    comment = view is not None and view.csat_comment_open and has_text
+    if view is None or (follow is None and not comment):
+        await session.rollback()
+        return None
+    return CustomerRoute(view, "comment" if comment else follow or "open")
+
+
 async def queue_position(session: AsyncSession, ticket: Ticket) -> int:
     if ticket.state != "new":
         return 0
@@ -395,22 +420,37 @@ async def open_ticket(
     now: datetime,
 ) -> OpenResult:
     """Open (or find, or reopen) the customer's ticket and queue its card; commits."""
+    result = await open_uncommitted(
+        session, policy, user_id=user_id, reason=reason, question=question, lang=lang, now=now
+    )
+    await session.commit()
+    return result
+
+
+async def open_uncommitted(
+    session: AsyncSession,
+    policy: DeskPolicy,
+    *,
+    user_id: int,
+    reason: HandoffReason,
+    question: str | None,
+    lang: str,
+    now: datetime,
+) -> OpenResult:
+    """`open_ticket` for a use case that does more in the same transaction: the caller
+    commits (a lost race rolls back what came before, so call it first)."""
     existing = await session.scalar(
         select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id.desc()).limit(1)
     )
     if existing is not None and existing.state != "closed":
-        result = await _describe(session, policy, existing, now, created=False)
-        await session.commit()
-        return result
+        return await _describe(session, policy, existing, now, created=False)
     if (
         existing is not None
         and existing.closed_at is not None
         and now - existing.closed_at <= policy.reopen_window
         and await _reopen(session, policy, existing, now)
     ):
-        result = await _describe(session, policy, existing, now, created=False, reopened=True)
-        await session.commit()
-        return result
+        return await _describe(session, policy, existing, now, created=False, reopened=True)
 
     out_of_hours = not policy.is_open(now)
     due = policy.next_open(now) + timedelta(seconds=policy.sla_seconds)
@@ -435,9 +475,7 @@ async def open_ticket(
             select(Ticket).where(Ticket.user_id == user_id, Ticket.state != "closed")
         )
         assert other is not None
-        result = await _describe(session, policy, other, now, created=False)
-        await session.commit()
-        return result
+        return await _describe(session, policy, other, now, created=False)
     await _context(session, ticket, now - policy.context_window, now)
     event(session, ticket.id, "opened", now, user_id, reason=reason.value)
     if policy.enabled:
@@ -452,9 +490,7 @@ async def open_ticket(
         )
         if policy.auto_assign:
             await _auto_assign(session, ticket, now)
-    result = await _describe(session, policy, ticket, now, created=True)
-    await session.commit()
-    return result
+    return await _describe(session, policy, ticket, now, created=True)
 
 
 async def _describe(
@@ -524,7 +560,7 @@ async def online_agents(session: AsyncSession) -> list[Agent]:
     return list((await session.scalars(select(Agent).where(Agent.online))).all())
 
 
-class Outcome(StrEnum):
+class TicketOutcome(StrEnum):
     DONE = "done"
     ALREADY = "already"  # taken by someone else / already closed / already rated
     CLOSED = "closed"  # the ticket is closed
@@ -533,7 +569,7 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ActionResult:
-    outcome: Outcome
+    outcome: TicketOutcome
     ticket: Ticket | None = None
     other: int | None = None  # who holds it, for "already taken"
     extra: dict[str, Any] = field(default_factory=dict)
@@ -545,10 +581,10 @@ async def take(
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         await session.rollback()
-        return ActionResult(Outcome.NOT_FOUND)
+        return ActionResult(TicketOutcome.NOT_FOUND)
     if ticket.state == "closed":
         await session.rollback()
-        return ActionResult(Outcome.CLOSED, ticket)
+        return ActionResult(TicketOutcome.CLOSED, ticket)
     done = await session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.assignee_id.is_(None), Ticket.state != "closed")
@@ -563,13 +599,13 @@ async def take(
         holder = await session.scalar(select(Ticket.assignee_id).where(Ticket.id == ticket_id))
         await session.rollback()
         if holder == agent_id:
-            return ActionResult(Outcome.DONE)
-        return ActionResult(Outcome.ALREADY, other=holder)
+            return ActionResult(TicketOutcome.DONE)
+        return ActionResult(TicketOutcome.ALREADY, other=holder)
     await session.refresh(ticket)
     event(session, ticket_id, "taken", now, agent_id)
     await refresh_card(session, policy, ticket, now)
     await session.commit()
-    return ActionResult(Outcome.DONE, ticket)
+    return ActionResult(TicketOutcome.DONE, ticket)
 
 
 async def transfer(
@@ -585,14 +621,14 @@ async def transfer(
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None:
         await session.rollback()
-        return ActionResult(Outcome.NOT_FOUND)
+        return ActionResult(TicketOutcome.NOT_FOUND)
     if ticket.state == "closed":
         await session.rollback()
-        return ActionResult(Outcome.CLOSED, ticket)
+        return ActionResult(TicketOutcome.CLOSED, ticket)
     target = await session.get(Agent, to_agent_id) if to_agent_id is not None else None
     if to_agent_id is not None and target is None:
         await session.rollback()
-        return ActionResult(Outcome.NOT_FOUND, ticket)
+        return ActionResult(TicketOutcome.NOT_FOUND, ticket)
     state = ticket.state
     if to_agent_id is None and state == "assigned":
         state = "new"
@@ -618,7 +654,7 @@ async def transfer(
     )
     await refresh_card(session, policy, ticket, now)
     await session.commit()
-    return ActionResult(Outcome.DONE, ticket, other=to_agent_id)
+    return ActionResult(TicketOutcome.DONE, ticket, other=to_agent_id)
 
 
 async def close(
@@ -639,7 +675,7 @@ async def close(
     ticket = await session.get(Ticket, ticket_id)
     if ticket is None or (customer_id is not None and ticket.user_id != customer_id):
         await session.rollback()
-        return ActionResult(Outcome.NOT_FOUND)
+        return ActionResult(TicketOutcome.NOT_FOUND)
     done = await session.execute(
         update(Ticket)
         .where(Ticket.id == ticket_id, Ticket.state != "closed")
@@ -654,7 +690,7 @@ async def close(
     )
     if not done.rowcount:  # type: ignore[attr-defined]
         await session.rollback()
-        return ActionResult(Outcome.ALREADY, ticket)
+        return ActionResult(TicketOutcome.ALREADY, ticket)
     await session.refresh(ticket)
     event(session, ticket_id, "closed", now, by_id, by=by_kind)
     existing = await session.get(Csat, ticket_id)
@@ -666,7 +702,7 @@ async def close(
         await customer_note(session, ticket, "ticket-closed-by-agent", now, csat=True)
     await refresh_card(session, policy, ticket, now)
     await session.commit()
-    return ActionResult(Outcome.DONE, ticket)
+    return ActionResult(TicketOutcome.DONE, ticket)
 
 
 async def rate(
@@ -677,9 +713,9 @@ async def rate(
     user_id: int,
     score: int,
     now: datetime,
-) -> Outcome:
+) -> TicketOutcome:
     if not 1 <= score <= 5:
-        return Outcome.NOT_FOUND
+        return TicketOutcome.NOT_FOUND
     done = await session.execute(
         update(Csat)
         .where(Csat.ticket_id == ticket_id, Csat.user_id == user_id, Csat.score.is_(None))
@@ -691,17 +727,17 @@ async def rate(
             event(session, ticket_id, "rated", now, user_id, score=score)
             await group_note(session, policy, ticket, "csat-received", now, score=score)
         await session.commit()
-        return Outcome.DONE
+        return TicketOutcome.DONE
     known = await session.scalar(
         select(Csat.ticket_id).where(Csat.ticket_id == ticket_id, Csat.user_id == user_id)
     )
     await session.rollback()
-    return Outcome.ALREADY if known is not None else Outcome.NOT_FOUND
+    return TicketOutcome.ALREADY if known is not None else TicketOutcome.NOT_FOUND
 
 
 async def comment(
     session: AsyncSession, policy: DeskPolicy, *, user_id: int, text: str | None, now: datetime
-) -> Outcome:
+) -> TicketOutcome:
     """The customer's optional comment after rating; `text=None` skips it."""
     row = await session.scalar(
         select(Csat)
@@ -716,7 +752,7 @@ async def comment(
     )
     if row is None:
         await session.rollback()
-        return Outcome.NOT_FOUND
+        return TicketOutcome.NOT_FOUND
     stored = await session.execute(
         update(Csat)
         .where(Csat.ticket_id == row.ticket_id, Csat.comment.is_(None))
@@ -724,13 +760,13 @@ async def comment(
     )
     if not stored.rowcount:  # type: ignore[attr-defined]
         await session.rollback()  # another message was the comment
-        return Outcome.NOT_FOUND
+        return TicketOutcome.NOT_FOUND
     if text:
         ticket = await session.get(Ticket, row.ticket_id)
         if ticket is not None:
             await group_note(session, policy, ticket, "csat-comment", now, comment=text[:2000])
     await session.commit()
-    return Outcome.DONE
+    return TicketOutcome.DONE
 
 
 # --- topics ------------------------------------------------------------------------------

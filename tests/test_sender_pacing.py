@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import utcnow
 from bot.local import LocalSession
-from bot.sender import Drop, Pacer, Sender, SendWindow, Ticket
+from bot.sender import BookedSlot, Drop, Pacer, Sender, SendWindow
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Claimed
@@ -60,8 +60,8 @@ def busiest_second(times: list[float]) -> int:
 # -- booking slots ------------------------------------------------------------------------
 
 
-def booked(result: Ticket | float) -> Ticket:
-    assert isinstance(result, Ticket), f"not booked: wait {result}"
+def booked(result: BookedSlot | float) -> BookedSlot:
+    assert isinstance(result, BookedSlot), f"not booked: wait {result}"
     return result
 
 
@@ -84,7 +84,7 @@ def test_room_counts_the_slots_left_within_the_horizon() -> None:
     for i in range(59):
         booked(pacer.book(i + 1, horizon=2.0))
     assert pacer.room(2.0) == 0
-    assert not isinstance(pacer.book(999, horizon=2.0), Ticket)
+    assert not isinstance(pacer.book(999, horizon=2.0), BookedSlot)
     assert pacer.time_to_room(29, 2.0) == pytest.approx(1.0)
     tick.now += 1.0
     assert pacer.room(2.0) == 29

@@ -1,12 +1,28 @@
-"""The support desk's texts: ticket cards, topic names, times."""
+"""The support desk's texts: ticket cards, topic names, times, answers to agents."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from aiogram.types import InlineKeyboardMarkup
+
 from storage.models import Ticket, User
+from support.agents import (
+    AgentAction,
+    AgentOutcome,
+    CannedResult,
+    CannedStatus,
+    PastTicket,
+    TransferChoices,
+)
 from support.cards import CardFacts
+from support.relay import CustomerWrote
+from support.replies import CannedEntry
+from support.tickets import HandoffReason
+from views import keyboards
+from views.render import render_human
 from views.texts import Catalogue, Texts
 
 STATE_ICONS = {"new": "🆕", "assigned": "🙋", "waiting": "⏳", "answered": "💬", "closed": "✅"}
@@ -97,3 +113,113 @@ def desk_time(at: datetime, tz: Any) -> str:
     return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
+# --- the agents' commands (handlers/support_group.py) -------------------------------------
+
+MESSAGE_CHARS = 4096
+
+
+def canned_list(t: Texts, rows: Iterable[CannedEntry]) -> str:
+    """`/canned list`: every canned reply, its language and the start of its text."""
+    lines = [t("canned-list")] + [
+        t("canned-line", code=r.key, language=r.lang, text=r.text[:80]) for r in rows
+    ]
+    return "\n".join(lines)[:MESSAGE_CHARS]
+
+
+def ticket_history(t: Texts, rows: Iterable[PastTicket]) -> str:
+    """`/history`: the customer's tickets, newest first, with their rating."""
+    lines = [t("history-tickets")] + [
+        t(
+            "history-ticket-line",
+            id=r.id,
+            opened=r.opened_at.strftime("%Y-%m-%d %H:%M"),
+            state=t(f"state-{r.state}"),
+            rating=f" · {r.score}★" if r.score else "",
+        )
+        for r in rows
+    ]
+    return "\n".join(lines)[:MESSAGE_CHARS]
+
+
+def take_answer(t: Texts, result: AgentAction) -> str:
+    if result.outcome is AgentOutcome.DONE:
+        return t("ticket-taken", id=result.ticket_id)
+    if result.outcome is AgentOutcome.CLOSED:
+        return t("ticket-is-closed")
+    if result.outcome is AgentOutcome.ALREADY and result.holder is not None:
+        return t("ticket-already-taken", agent=result.holder)
+    if result.outcome is AgentOutcome.NOT_HERE:
+        return t("desk-command-here")
+    return t("ticket-not-found")
+
+
+def close_answer(t: Texts, result: AgentAction, agent_name: str) -> str:
+    if result.outcome is AgentOutcome.DONE:
+        return t("ticket-closed-note", agent=agent_name)
+    if result.outcome is AgentOutcome.NOT_HERE:
+        return t("desk-command-here")
+    if result.outcome is AgentOutcome.NOT_FOUND:
+        return t("ticket-not-found")
+    return t("ticket-is-closed")
+
+
+def reopen_answer(t: Texts, result: AgentAction) -> str:
+    if result.outcome is AgentOutcome.DONE:
+        return t("agent-ticket-reopened", id=result.ticket_id)
+    if result.outcome is AgentOutcome.NOT_HERE:
+        return t("desk-command-here")
+    return t("ticket-not-found")
+
+
+def transfer_answer(t: Texts, result: AgentAction, target: str) -> str | None:
+    """Nothing when done: the transfer note in the topic says it."""
+    if result.outcome is AgentOutcome.DONE:
+        return None
+    if result.outcome is AgentOutcome.NO_SUCH_AGENT:
+        return t("transfer-unknown-agent", target=target[:40])
+    if result.outcome is AgentOutcome.NOT_HERE:
+        return t("desk-command-here")
+    if result.outcome is AgentOutcome.CLOSED:
+        return t("ticket-is-closed")
+    return t("ticket-not-found")
+
+
+def transfer_menu(t: Texts, choices: TransferChoices) -> tuple[str, InlineKeyboardMarkup | None]:
+    if choices.ticket_id is None:
+        key = (
+            "desk-command-here" if choices.outcome is AgentOutcome.NOT_HERE else "ticket-not-found"
+        )
+        return t(key), None
+    agents = list(choices.agents)
+    text = t("transfer-choose", id=choices.ticket_id) if agents else t("transfer-nobody")
+    return text, keyboards.transfer_targets(t, choices.ticket_id, agents)
+
+
+def canned_answer(t: Texts, result: CannedResult) -> str:
+    """What the agent is told after asking for a canned reply."""
+    status = result.status
+    if status is CannedStatus.SENT:
+        return t("canned-sent", text=result.text[:300])
+    if status is CannedStatus.NOT_HERE:
+        return t("desk-command-here")
+    if status is CannedStatus.NOT_FOUND:
+        return t("ticket-not-found")
+    if status is CannedStatus.CLOSED:
+        return t("agent-ticket-closed")
+    if status is CannedStatus.MISSING_VALUES:
+        lines = [t("canned-no-shop-name")] if result.no_shop_name else []
+        if result.missing:
+            names = ", ".join(f"{{{n}}}" for n in result.missing)
+            lines.append(t("canned-missing-var", names=names))
+        return "\n".join(lines)
+    if status is CannedStatus.BAD_KEY:
+        return t("canned-bad-key", code=result.key[:40])
+    return t("canned-missing", code=result.key)
+
+
+def follow_up_notice(t: Texts, wrote: CustomerWrote) -> str | None:
+    """What a customer writing soon after a close is told: reopened, or a new ticket."""
+    if wrote.opened is not None:
+        queue = render_human(t, wrote.opened, HandoffReason.FOLLOWUP, desk=True)
+        return t("ticket-new-after-close") + "\n" + queue
+    return t("ticket-reopened") if wrote.reopened else None

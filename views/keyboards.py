@@ -191,5 +191,3 @@ def message_keyboard(
         kb.button(text=t("bc-btn-claim"), callback_data=claim or ClaimDrop(drop=drop_id))
     kb.adjust(1)
     return kb.as_markup() if list(kb.buttons) else None
-
-

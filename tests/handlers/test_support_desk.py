@@ -7,6 +7,7 @@ A customer (private chat) and agents (members of the support group) talk to one 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -651,3 +652,152 @@ async def test_auto_assign_and_signature(
         sent = await desk.flush()
         to_customer = [o for o in sent if o.chat_id == CUSTOMER]
         assert [o.text for o in to_customer] == ["您好\n— Bo"]
+
+
+# --- issue 10: the desk's defects ---------------------------------------------------------
+
+
+def admin_in_group(desk: Desk) -> ChatClient:
+    return ChatClient(
+        desk.customer.dp, desk.customer.bot, desk.local, user_id=ADMIN, first_name="Boss",
+        chat_type="supergroup", chat_id=SUPPORT, first_update_id=20_000_000,
+    )  # fmt: skip
+
+
+def no_errors_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_agents_list_and_choose_canned_replies(
+    any_desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    desk = any_desk
+    await admin_in_group(desk).send("/canned add hi zh 您好{name}")
+    out = await desk.agent.send("/canned list")
+    assert "hi" in (out[0].text or "") and "您好{name}" in (out[0].text or "")
+
+    await desk.customer.send("/human")
+    await desk.flush()
+    out = await desk.agent_says("/c")
+    assert [b.text for b in out[0].buttons] == ["hi"]
+    answer = await desk.agent.press(out[0].buttons[0].callback_data or "")
+    assert "您好Lin" in (answer[0].text or "")
+    sent = await desk.flush()
+    assert [o.text for o in sent if o.chat_id == CUSTOMER] == ["您好Lin"]
+    assert no_errors_logged(caplog) == []
+
+
+async def test_a_note_is_confirmed_with_a_reaction(any_desk: Desk) -> None:
+    desk = any_desk
+    await desk.customer.send("/human")
+    await desk.flush()
+    for text in ("!VIP, be gentle", "/note refund approved by Li"):
+        out = await desk.agent_says(text)
+        assert [o.method for o in out] == ["setMessageReaction"]
+        request = out[0].request
+        assert request.chat_id == SUPPORT and request.message_id == desk.agent.last_message_id
+        assert [r.emoji for r in request.reaction] == ["✍"]
+    # A group that allows no such reaction gets a short reply instead.
+    desk.local.fail_next(
+        "setMessageReaction",
+        TelegramBadRequest(method=ANY_CALL, message="Bad Request: REACTION_INVALID"),
+    )
+    out = await desk.agent_says("!still noted")
+    assert "备注已保存" in (out[-1].text or "")
+    assert await desk.count(TicketMessage, TicketMessage.direction == "note") == 3
+    empty = await desk.agent_says("/note")
+    assert "/note" in (empty[0].text or "")
+
+
+async def test_shop_in_a_canned_reply_names_the_setting_when_unset(
+    tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
+) -> None:
+    for shop in ("", "Cotton & Co"):
+        async for desk in build_desk(
+            tmp_path / (shop[:6] or "none"), kb, matcher, catalogue, clock, shop_name=shop
+        ):
+            await admin_in_group(desk).send("/canned add bye 感谢光临{shop}")
+            await desk.customer.send("/human")
+            await desk.flush()
+            out = await desk.agent_says("/c bye")
+            if shop:
+                assert "感谢光临Cotton & Co" in (out[0].text or "")
+            else:
+                text = out[0].text or ""
+                assert "SHOP_NAME" in text and "本工单" not in text
+                assert not [o for o in await desk.flush() if o.chat_id == CUSTOMER]
+
+
+@pytest.mark.parametrize(
+    "target", ["²", "١٢٣", "99999999999999999999999", "+7002", "-7002", "0", "7002_0"]
+)
+async def test_a_transfer_to_a_bad_id_is_answered(
+    desk: Desk, target: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await desk.agent_b.send("/online")
+    await desk.customer.send("/human")
+    await desk.flush()
+    out = await desk.agent_says(f"/transfer {target}")
+    assert "@" in (out[0].text or "") and "id" in (out[0].text or "")
+    assert (await desk.ticket()).assignee_id is None
+    assert no_errors_logged(caplog) == []
+
+
+async def test_canned_keys_of_the_wrong_shape_are_answered(
+    desk: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    admin = admin_in_group(desk)
+    long_key = "k" * 33
+    for command in (
+        f"/canned remove {long_key}",
+        f"/canned add {long_key} hi",
+        "/canned add 键 hi",
+    ):
+        out = await admin.send(command)
+        assert "1-32" in (out[0].text or ""), command
+    await desk.customer.send("/human")
+    await desk.flush()
+    out = await desk.agent_says(f"/c {long_key}")
+    assert "1-32" in (out[0].text or "")
+    assert no_errors_logged(caplog) == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "desk:99999999999999999999999:take",
+        "desk:abc:close",
+        "desk:+1:take",
+        "desk:1",
+        "tmenu:-1",
+        "tto:1:99999999999999999999999",
+        "tto:1_0:0",
+        "canned:99999999999999999999999:hi",
+        "canned:1:" + "k" * 40,
+    ],
+)
+async def test_forged_desk_buttons_are_answered_politely(
+    desk: Desk, data: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await desk.customer.send("/human")
+    await desk.flush()
+    out = await desk.agent.press(data)
+    answers = [o for o in out if o.method == "answerCallbackQuery"]
+    assert len(answers) == 1 and "工单" in (answers[0].text or "")
+    assert no_errors_logged(caplog) == []
+    ticket = await desk.ticket()
+    assert ticket.state == "new" and ticket.assignee_id is None
+
+
+@pytest.mark.parametrize(
+    "data", ["tclose:99999999999999999999999", "tclose:x", "rate:1:99", "rate:+1:5", "skipc:1:2"]
+)
+async def test_forged_customer_buttons_are_answered_politely(
+    desk: Desk, data: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await desk.customer.send("/human")
+    out = await desk.customer.press(data)
+    answers = [o for o in out if o.method == "answerCallbackQuery"]
+    assert len(answers) == 1 and "失效" in (answers[0].text or "")
+    assert no_errors_logged(caplog) == []
+    assert (await desk.ticket()).state == "new"

@@ -35,7 +35,7 @@ from storage.models import (
 from support import relay, sla, tickets
 from support.hours import parse_hours
 from support.relay import Incoming, RelayStatus
-from support.tickets import DeskPolicy, HandoffReason, OpenResult, Outcome
+from support.tickets import DeskPolicy, HandoffReason, OpenResult, TicketOutcome
 from tests.conftest import T0
 from tests.db_helpers import count, race, rows, until_waiting
 
@@ -152,7 +152,7 @@ async def closed_ticket(session: AsyncSession, *, at: datetime = CLOSED_AT) -> i
     result = await tickets.close(
         session, POLICY, ticket_id=ticket_id, by_kind="agent", by_id=ALICE, note=None, now=at
     )
-    assert result.outcome is Outcome.DONE
+    assert result.outcome is TicketOutcome.DONE
     return ticket_id
 
 
@@ -408,8 +408,8 @@ async def test_racing_takes_give_the_ticket_to_one_agent(
             )
 
     a, b = await race(engine, ticket_lock(ticket_id), lambda: take(ALICE), lambda: take(BOB))
-    assert sorted([a.outcome, b.outcome]) == sorted([Outcome.DONE, Outcome.ALREADY])
-    winner, loser = (ALICE, b) if a.outcome is Outcome.DONE else (BOB, a)
+    assert sorted([a.outcome, b.outcome]) == sorted([TicketOutcome.DONE, TicketOutcome.ALREADY])
+    winner, loser = (ALICE, b) if a.outcome is TicketOutcome.DONE else (BOB, a)
     assert loser.other == winner
 
     ticket = await ticket_row(session, ticket_id)
@@ -424,7 +424,7 @@ async def test_racing_takes_give_the_ticket_to_one_agent(
     again = await tickets.take(
         session, POLICY, ticket_id=ticket_id, agent_id=winner, now=T0 + secs(6)
     )
-    assert again.outcome is Outcome.DONE
+    assert again.outcome is TicketOutcome.DONE
 
 
 async def test_racing_closes_close_once_and_ask_for_one_rating(
@@ -452,7 +452,7 @@ async def test_racing_closes_close_once_and_ask_for_one_rating(
         lambda: close("agent", ALICE),
         lambda: close("customer", CUSTOMER),
     )
-    assert sorted([a.outcome, b.outcome]) == sorted([Outcome.DONE, Outcome.ALREADY])
+    assert sorted([a.outcome, b.outcome]) == sorted([TicketOutcome.DONE, TicketOutcome.ALREADY])
 
     ticket = await ticket_row(session, ticket_id)
     assert (ticket.state, ticket.closed_at, ticket.next_alert_at) == (
@@ -471,16 +471,16 @@ async def test_racing_ratings_count_once(
 ) -> None:
     ticket_id = await closed_ticket(session)
 
-    async def rate(score: int) -> Outcome:
+    async def rate(score: int) -> TicketOutcome:
         async with session_factory() as s:
             return await tickets.rate(
                 s, POLICY, ticket_id=ticket_id, user_id=CUSTOMER, score=score, now=T0 + secs(700)
             )
 
     outcomes = await race(engine, csat_lock(ticket_id), lambda: rate(5), lambda: rate(1))
-    assert sorted(outcomes) == sorted([Outcome.DONE, Outcome.ALREADY])
+    assert sorted(outcomes) == sorted([TicketOutcome.DONE, TicketOutcome.ALREADY])
     (csat,) = await rows(session, Csat)
-    assert csat.score == (5 if outcomes[0] is Outcome.DONE else 1)
+    assert csat.score == (5 if outcomes[0] is TicketOutcome.DONE else 1)
     assert csat.comment_until == T0 + secs(700) + POLICY.csat_comment_window
     assert len(await notes(session, "csat-received")) == 1
 
@@ -772,11 +772,11 @@ async def test_a_reply_racing_a_take_does_not_undo_it(
             await conn.rollback()
             replied = await replying
     holder = (await ticket_row(session, ticket_id)).assignee_id
-    if took.outcome is Outcome.DONE:
+    if took.outcome is TicketOutcome.DONE:
         assert holder == BOB and not replied.claimed
     else:
         assert (took.outcome, took.other, holder, replied.claimed) == (
-            Outcome.ALREADY,
+            TicketOutcome.ALREADY,
             ALICE,
             ALICE,
             True,
@@ -957,7 +957,7 @@ async def test_a_message_after_a_close_reopens_then_opens_anew_then_goes_to_the_
         now=closed_at,
         customer_id=CUSTOMER,
     )
-    assert closed.outcome is Outcome.DONE
+    assert closed.outcome is TicketOutcome.DONE
     assert await follow(closed_at + POLICY.reopen_window) == "reopen"
     assert await follow(closed_at + POLICY.reopen_window + secs(1)) == "new"
     assert await follow(closed_at + POLICY.new_ticket_window) == "new"
@@ -1011,24 +1011,24 @@ async def test_a_comment_is_taken_once_within_the_window_after_a_rating(
 ) -> None:
     ticket_id = await closed_ticket(session)
 
-    async def comment(text: str | None, now: datetime) -> Outcome:
+    async def comment(text: str | None, now: datetime) -> TicketOutcome:
         return await tickets.comment(session, POLICY, user_id=CUSTOMER, text=text, now=now)
 
-    assert await comment("before rating", T0 + secs(650)) is Outcome.NOT_FOUND
+    assert await comment("before rating", T0 + secs(650)) is TicketOutcome.NOT_FOUND
     rated_at = T0 + secs(700)
     assert (
         await tickets.rate(
             session, POLICY, ticket_id=ticket_id, user_id=CUSTOMER, score=4, now=rated_at
         )
-        is Outcome.DONE
+        is TicketOutcome.DONE
     )
     until = rated_at + POLICY.csat_comment_window
     view = await tickets.latest_ticket(session, CUSTOMER, until)
     assert view is not None and view.csat_comment_open
-    assert await comment("too late", until + secs(1)) is Outcome.NOT_FOUND
+    assert await comment("too late", until + secs(1)) is TicketOutcome.NOT_FOUND
 
-    assert await comment("quick and kind", until) is Outcome.DONE
-    assert await comment("and another thing", until) is Outcome.NOT_FOUND
+    assert await comment("quick and kind", until) is TicketOutcome.DONE
+    assert await comment("and another thing", until) is TicketOutcome.NOT_FOUND
     (csat,) = await rows(session, Csat)
     assert (csat.score, csat.comment, csat.commented_at, csat.comment_until) == (
         4,
@@ -1050,11 +1050,11 @@ async def test_a_skipped_comment_closes_the_window_quietly(session: AsyncSession
     now = T0 + secs(710)
     assert (
         await tickets.comment(session, POLICY, user_id=CUSTOMER, text=None, now=now)
-        is Outcome.DONE
+        is TicketOutcome.DONE
     )
     assert (
         await tickets.comment(session, POLICY, user_id=CUSTOMER, text="hm", now=now)
-        is Outcome.NOT_FOUND
+        is TicketOutcome.NOT_FOUND
     )
     (csat,) = await rows(session, Csat)
     assert (csat.comment, csat.comment_until) == ("", None)
@@ -1075,7 +1075,7 @@ async def test_racing_comments_take_the_first_only(
         session, POLICY, ticket_id=ticket_id, user_id=CUSTOMER, score=3, now=rated_at
     )
 
-    async def comment(text: str) -> Outcome:
+    async def comment(text: str) -> TicketOutcome:
         async with session_factory() as s:
             return await tickets.comment(
                 s, POLICY, user_id=CUSTOMER, text=text, now=rated_at + secs(5)
@@ -1084,9 +1084,9 @@ async def test_racing_comments_take_the_first_only(
     outcomes = await race(
         engine, csat_lock(ticket_id), lambda: comment("slow"), lambda: comment("but kind")
     )
-    assert sorted(outcomes) == sorted([Outcome.DONE, Outcome.NOT_FOUND])
+    assert sorted(outcomes) == sorted([TicketOutcome.DONE, TicketOutcome.NOT_FOUND])
     (csat,) = await rows(session, Csat)
-    assert csat.comment == ("slow" if outcomes[0] is Outcome.DONE else "but kind")
+    assert csat.comment == ("slow" if outcomes[0] is TicketOutcome.DONE else "but kind")
     assert [args(n)["comment"] for n in await notes(session, "csat-comment")] == [csat.comment]
 
 
