@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Member, User
 
 LANGUAGES = ("zh", "en")
+STREAKS = (7, 30)  # the check-in streaks a manager can pick
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,27 @@ class Segment:
             streak_min=number("streak_min"),
             language=language if language in LANGUAGES else None,
         )
+
+
+def toggled(segment: Segment, value: str, *, tiers: int) -> Segment | None:
+    """The segment after a tap on a filter button (`value`: ``new``, ``active``,
+    ``dormant``, ``all``, ``lang=zh``, ``tier=N`` with N in 1..tiers-1, ``streak=N`` with N
+    in STREAKS); None for a value no button carries (forged)."""
+    name, _, arg = value.partition("=")
+    current = segment.to_json()
+    if name in ("new", "active", "dormant") and not arg:
+        current[name] = not current[name]
+    elif name == "all" and not arg:
+        return Segment()
+    elif name == "lang" and arg in LANGUAGES:
+        current["language"] = None if segment.language == arg else arg
+    elif name == "tier" and arg.isdigit() and 1 <= int(arg) < tiers:
+        current["tier_min"] = None if segment.tier_min == int(arg) else int(arg)
+    elif name == "streak" and arg.isdigit() and int(arg) in STREAKS:
+        current["streak_min"] = None if segment.streak_min == int(arg) else int(arg)
+    else:
+        return None
+    return Segment.from_json(current)
 
 
 def subscribed() -> Any:

@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 from support.tickets import DeskPolicy
 
 
+def _free(router: Router) -> Router:
+    """A module-level router, free to join a new Dispatcher. aiogram gives a router one
+    parent, but tests, the shell and the benches build several Dispatchers in a process:
+    the router keeps serving the earlier ones (no inner middlewares hang on parents here)."""
+    router._parent_router = None
+    return router
+
+
 def get_routers(
     catalogue: Catalogue,
     *,
@@ -58,7 +66,7 @@ def get_routers(
         drops.create_router(community, admin_ids, sold_out, guard=campaigns.guard),
         # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
         sales.create_router(catalogue, campaigns),
-        broadcasts.create_router(catalogue, campaigns),
+        _free(broadcasts.router),
         community_group.create_router(catalogue, community, default_language),
         # Customers with an open ticket talk to people, not to the FAQ.
         support_private.create_router(catalogue, policy),

@@ -5,6 +5,7 @@ with a fake Telegram: 429, 403, network errors and a killed sender, with no dupl
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any, cast
@@ -31,6 +32,7 @@ from storage.models import (
     AuditEntry,
     Broadcast,
     BroadcastRecipient,
+    CouponDrop,
     Member,
     OutboxMessage,
     User,
@@ -205,6 +207,41 @@ async def test_ten_thousand_recipients_start_in_one_go(session: AsyncSession) ->
     started = await broadcasts.start(session, bid, rules=UTC_RULES, now=T0)
     assert started == Started(total=10_000, capped=0)
     assert await count(session, OutboxMessage, OutboxMessage.kind == "broadcast") == 10_000
+
+
+async def test_launch_writes_the_coupon_the_draft_and_its_queue_or_nothing(
+    session: AsyncSession,
+) -> None:
+    await add_users(session, user(1), user(2, language_code="zh"))
+    policy = CampaignPolicy(tz=ZoneInfo("UTC"), marketing=UTC_RULES)
+    composed = broadcasts.BroadcastDraft(
+        html="<b>Sale</b>", plain="Sale", coupon="10 off", buttons=(("Shop", "https://x.example"),)
+    )
+
+    async def launch(draft: broadcasts.BroadcastDraft, **kw: Any) -> broadcasts.Launched:
+        return await broadcasts.launch(
+            session, draft, policy=policy, created_by=MANAGER, coupon_title="Gift", now=T0, **kw
+        )
+
+    for draft, reason in (
+        (replace(composed, plain="全网最低 Sale"), broadcasts.GUARD),
+        (replace(composed, segment=Segment(dormant=True)), broadcasts.NOBODY),
+    ):
+        with pytest.raises(broadcasts.BroadcastError) as refused:
+            await launch(draft, override=False)
+        assert refused.value.reason == reason
+    assert await count(session, Broadcast) == await count(session, CouponDrop) == 0
+
+    launched = await launch(replace(composed, plain="全网最低 Sale"), override=True)
+    assert (launched.total, launched.capped, launched.quiet_until) == (2, 0, None)
+    bc = (await rows(session, Broadcast))[0]
+    drop = (await rows(session, CouponDrop))[0]
+    assert (bc.id, bc.status, bc.drop_id, bc.copy_override) == (
+        launched.broadcast_id, broadcasts.SENDING, drop.id, True
+    )  # fmt: skip
+    assert (drop.audience, drop.quantity, drop.discount) == ("invited", 2, "10 off")
+    assert await count(session, BroadcastRecipient) == await count(session, OutboxMessage) == 2
+    assert [a.action for a in await rows(session, AuditEntry)] == ["copy_override"]
 
 
 # --- one recipient -----------------------------------------------------------------------
