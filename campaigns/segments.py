@@ -15,6 +15,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, User
+from storage.numbers import NumberError, read_int
 
 LANGUAGES = ("zh", "en")
 STREAKS = (7, 30)  # the check-in streaks a manager can pick
@@ -74,10 +75,15 @@ def toggled(segment: Segment, value: str, *, tiers: int) -> Segment | None:
         return Segment()
     elif name == "lang" and arg in LANGUAGES:
         current["language"] = None if segment.language == arg else arg
-    elif name == "tier" and arg.isdigit() and 1 <= int(arg) < tiers:
-        current["tier_min"] = None if segment.tier_min == int(arg) else int(arg)
-    elif name == "streak" and arg.isdigit() and int(arg) in STREAKS:
-        current["streak_min"] = None if segment.streak_min == int(arg) else int(arg)
+    elif name in ("tier", "streak"):
+        try:
+            n = read_int(arg, low=1, high=tiers - 1 if name == "tier" else max(STREAKS))
+        except NumberError:
+            return None
+        if name == "streak" and n not in STREAKS:
+            return None
+        key = f"{name}_min"
+        current[key] = None if current[key] == n else n
     else:
         return None
     return Segment.from_json(current)

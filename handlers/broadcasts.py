@@ -30,6 +30,7 @@ from campaigns.segments import Segment
 from community.policy import CommunityPolicy
 from community.tiers import Tier
 from handlers.filters import IsAdmin, PrivateChat
+from storage.numbers import NumberError, read_id
 from views import keyboards
 from views.broadcasts import (
     render_list,
@@ -65,6 +66,15 @@ others = Router(name=f"{__name__}.others")  # anyone else tapping (or forging) t
 def _shown(query: CallbackQuery) -> Message | None:
     """The message the tapped button is on, when the bot can still edit it."""
     return query.message if isinstance(query.message, Message) else None
+
+
+async def _broadcast_id(query: CallbackQuery, raw: str, texts: Texts) -> int | None:
+    """The broadcast id a button carries; None (the tap answered) when it is forged."""
+    try:
+        return read_id(raw)
+    except NumberError:
+        await query.answer(texts("bc-button-invalid"), show_alert=True)
+        return None
 
 
 # --- everyone: marketing on and off ------------------------------------------------------
@@ -271,10 +281,13 @@ async def cb_noop(query: CallbackQuery) -> None:
 
 @admin.callback_query(BroadcastForm.filter(F.action == "keep"))
 async def cb_keep(query: CallbackQuery, callback_data: BroadcastForm, texts: Texts) -> None:
+    broadcast_id = await _broadcast_id(query, callback_data.value, texts)
+    if broadcast_id is None:
+        return
     message = _shown(query)
     await query.answer()
     if message is not None:
-        await message.edit_text(texts("bc-kept", id=callback_data.value))
+        await message.edit_text(texts("bc-kept", id=broadcast_id))
 
 
 @admin.callback_query(BroadcastForm.filter(F.action == "abort"), StateFilter(BroadcastDialog))
@@ -328,7 +341,8 @@ async def cb_segment(
     changed = segments.toggled(current, callback_data.value, tiers=len(community.tiers))
     message = _shown(query)
     if changed is None or message is None:
-        await query.answer(texts("bc-dialogue-over"), show_alert=True)
+        key = "bc-button-invalid" if changed is None else "bc-dialogue-over"
+        await query.answer(texts(key), show_alert=True)
         return
     await state.update_data(segment=changed.to_json())
     await query.answer()
@@ -435,7 +449,9 @@ async def cb_dialogue_over(query: CallbackQuery, texts: Texts) -> None:
 async def cb_cancel_ask(
     query: CallbackQuery, callback_data: CancelBroadcast, session: AsyncSession, texts: Texts
 ) -> None:
-    broadcast_id = callback_data.broadcast
+    broadcast_id = await _broadcast_id(query, callback_data.broadcast, texts)
+    if broadcast_id is None:
+        return
     message = _shown(query)
     if message is None or not await broadcasts.cancellable(session, broadcast_id):
         await query.answer(texts("bc-cancel-too-late", id=broadcast_id), show_alert=True)
@@ -456,7 +472,9 @@ async def cb_cancel_yes(
     texts: Texts,
     now: datetime,
 ) -> None:
-    broadcast_id = callback_data.broadcast
+    broadcast_id = await _broadcast_id(query, callback_data.broadcast, texts)
+    if broadcast_id is None:
+        return
     done = await broadcasts.cancel(session, broadcast_id, actor_id=event_from_user.id, now=now)
     await query.answer()
     message = _shown(query)

@@ -176,7 +176,7 @@ def buy_keyboard(t: Texts, sale: Sale) -> InlineKeyboardMarkup | None:
 
 def cancel_keyboard(t: Texts, broadcast_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("bc-btn-cancel"), callback_data=CancelBroadcast(broadcast=broadcast_id))
+    kb.button(text=t("bc-btn-cancel"), callback_data=CancelBroadcast(broadcast=str(broadcast_id)))
     return kb.as_markup()
 
 
@@ -251,7 +251,7 @@ def broadcast_cancel_confirm(t: Texts, broadcast_id: int) -> InlineKeyboardMarku
     kb = InlineKeyboardBuilder()
     kb.button(
         text=t("bc-btn-cancel-yes"),
-        callback_data=CancelBroadcast(broadcast=broadcast_id, confirm=True),
+        callback_data=CancelBroadcast(broadcast=str(broadcast_id), confirm=True),
     )
     kb.button(
         text=t("bc-btn-cancel-no"),

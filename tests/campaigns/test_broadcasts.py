@@ -126,6 +126,16 @@ def test_segments_round_trip_and_forged_json_is_harmless() -> None:
     assert Segment.from_json(forged) == Segment()
 
 
+def test_segment_toggles_read_their_numbers_strictly() -> None:
+    seg = segments.toggled(Segment(), "tier=2", tiers=4)
+    assert seg == Segment(tier_min=2)
+    assert segments.toggled(seg, "tier=2", tiers=4) == Segment()  # a second tap: off
+    assert segments.toggled(Segment(), "streak=30", tiers=4) == Segment(streak_min=30)
+    forged = ("tier=4", "tier=0", "tier=²", "tier=+2", "tier=9" * 30, "streak=8", "streak=٧",
+              "streak=-7", "lang=xx", "new=1", "evil")  # fmt: skip
+    assert [v for v in forged if segments.toggled(Segment(), v, tiers=4) is not None] == []
+
+
 # --- starting ----------------------------------------------------------------------------
 
 

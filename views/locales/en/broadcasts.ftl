@@ -78,4 +78,5 @@ bc-not-allowed = Only the shop's admins can do that.
 bc-coupon-title = Broadcast coupon
 bc-coupon-failed = The coupon could not be created: { $error }
 bc-error = The broadcast could not be created: { $error }
+bc-button-invalid = This button isn't valid. /broadcasts lists the recent broadcasts.
 bc-use-buttons = Please use the buttons above, or /cancel to stop.

@@ -78,4 +78,5 @@ bc-not-allowed = 只有店铺管理员可以这样做。
 bc-coupon-title = 群发优惠券
 bc-coupon-failed = 无法创建优惠券：{ $error }
 bc-error = 无法创建群发：{ $error }
+bc-button-invalid = 这个按钮无效。发送 /broadcasts 查看最近的群发。
 bc-use-buttons = 请使用上方的按钮，或发送 /cancel 取消。
