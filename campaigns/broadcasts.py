@@ -78,19 +78,33 @@ OUTBOX = cast(Table, OutboxMessage.__table__)
 USERS = cast(Table, User.__table__)
 
 
-# Why a broadcast was refused (BroadcastError.reason).
+# Why a broadcast was refused (BroadcastError.reason); the catalogue words each one.
 GUARD = "guard"  # the copy guard found words and the manager did not override it
 NOBODY = "nobody"  # the segment reaches nobody
-CONTENT = "content"  # the text, the photo or the buttons cannot be sent
-COUPON = "coupon"  # the attached coupon could not be created
+NO_CONTENT = "no_content"  # neither a text nor a photo
+TOO_MANY_BUTTONS = "too_many_buttons"  # more than MAX_BUTTONS (the limit)
+BAD_BUTTON = "bad_button"  # a button without a label or an http(s):// or tg:// link
+COUPON_TOO_LARGE = "coupon_too_large"  # more recipients than a drop holds codes (the limit)
+COUPON_NOT_STORED = "coupon_not_stored"  # the coupon's codes could not be stored
+REASONS = (
+    GUARD,
+    NOBODY,
+    NO_CONTENT,
+    TOO_MANY_BUTTONS,
+    BAD_BUTTON,
+    COUPON_TOO_LARGE,
+    COUPON_NOT_STORED,
+)
 
 
 class BroadcastError(ValueError):
-    """A broadcast that cannot be created or sent; `reason` says why."""
+    """A broadcast that cannot be created or sent: `reason` (one of REASONS) says why and
+    `limit` names the bound it broke, for the catalogue to word in the reader's language."""
 
-    def __init__(self, reason: str, message: str = "") -> None:
-        super().__init__(message or reason)
+    def __init__(self, reason: str, *, limit: int | None = None) -> None:
+        super().__init__(reason if limit is None else f"{reason} (limit {limit})")
         self.reason = reason
+        self.limit = limit
 
 
 BUTTON_LINE = re.compile(r"^(?P<label>.+?)\s+[-–—|]\s+(?P<url>(?:https?|tg)://\S+)$")
@@ -172,12 +186,12 @@ def _check_content(
     text: str, photo_file_id: str | None, buttons: Sequence[tuple[str, str]], *, kind: str
 ) -> None:
     if not text.strip() and photo_file_id is None and kind == "manual":
-        raise BroadcastError(CONTENT, "the broadcast needs a text or a photo")
+        raise BroadcastError(NO_CONTENT)
     if len(buttons) > MAX_BUTTONS:
-        raise BroadcastError(CONTENT, f"at most {MAX_BUTTONS} buttons fit, not {len(buttons)}")
+        raise BroadcastError(TOO_MANY_BUTTONS, limit=MAX_BUTTONS)
     for label, url in buttons:
         if not label.strip() or not url.startswith(("https://", "http://", "tg://")):
-            raise BroadcastError(CONTENT, f"a button needs a label and a link: {label!r} {url!r}")
+            raise BroadcastError(BAD_BUTTON)
 
 
 async def _add_draft(
@@ -468,7 +482,7 @@ async def launch(
     """Send a composed broadcast: the copy guard (held unless `override`, which is
     audited), the segment's recipients now, the attached coupon (an ``invited`` drop, one
     code per recipient), the draft and its start (recipients and outbox rows) committed
-    together. Raises BroadcastError (GUARD, NOBODY, CONTENT, COUPON) with nothing written.
+    together. Raises BroadcastError (see REASONS) with nothing written.
 
     The coupon's drop is stored first by community.drops.create_drop, which commits on its
     own: if the rest then failed, an ``invited`` drop nobody was invited to is all that is
@@ -523,6 +537,9 @@ async def _coupon_for(
     now: datetime,
 ) -> int:
     """An ``invited`` drop with one code per recipient, live now; its id. Commits."""
+    if quantity > drops.MAX_QUANTITY:
+        await session.rollback()
+        raise BroadcastError(COUPON_TOO_LARGE, limit=drops.MAX_QUANTITY)
     try:
         drop = await drops.create_drop(
             session,
@@ -535,9 +552,10 @@ async def _coupon_for(
             created_by=created_by,
             now=now,
         )
-    except DropError as exc:
+    except DropError:
+        # What is left once the quantity is checked: the codes could not be stored.
         await session.rollback()
-        raise BroadcastError(COUPON, str(exc)) from None
+        raise BroadcastError(COUPON_NOT_STORED) from None
     return drop.id
 
 

@@ -35,6 +35,7 @@ from views import keyboards
 from views.broadcasts import (
     render_list,
     render_preview,
+    render_refusal,
     render_segment,
     render_started,
     with_footer,
@@ -429,11 +430,10 @@ async def _refused(
         held = refused.reason == broadcasts.GUARD
         await state.set_state(BroadcastDialog.preview if held else BroadcastDialog.segment)
         await state.set_data(data)
-        await query.answer(texts("bc-guard-hits" if held else "bc-nobody"), show_alert=True)
+        await query.answer(render_refusal(texts, refused), show_alert=True)
         return
     await query.answer()
-    key = "bc-coupon-failed" if refused.reason == broadcasts.COUPON else "bc-error"
-    await message.answer(texts(key, error=str(refused)))
+    await message.answer(render_refusal(texts, refused))
 
 
 @admin.callback_query(BroadcastForm.filter())

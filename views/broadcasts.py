@@ -10,7 +10,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from campaigns import broadcasts
-from campaigns.broadcasts import BroadcastDraft, Launched, PreviewFacts, Progress, Summary
+from campaigns.broadcasts import (
+    BroadcastDraft,
+    BroadcastError,
+    Launched,
+    PreviewFacts,
+    Progress,
+    Summary,
+)
 from campaigns.segments import Segment
 from community.tiers import Tier
 from views.texts import Texts
@@ -159,3 +166,22 @@ def render_list(t: Texts, listed: Sequence[Summary], tz: ZoneInfo) -> str:
             )
         )
     return "\n".join(lines)
+
+
+# Each refusal's words: the sentence it goes in (None: alone), and the reason's key.
+_REFUSALS: dict[str, tuple[str | None, str]] = {
+    broadcasts.GUARD: (None, "bc-guard-hits"),
+    broadcasts.NOBODY: (None, "bc-nobody"),
+    broadcasts.NO_CONTENT: ("bc-error", "bc-why-no-content"),
+    broadcasts.TOO_MANY_BUTTONS: ("bc-error", "bc-why-too-many-buttons"),
+    broadcasts.BAD_BUTTON: ("bc-error", "bc-why-bad-button"),
+    broadcasts.COUPON_TOO_LARGE: ("bc-coupon-failed", "bc-why-coupon-too-large"),
+    broadcasts.COUPON_NOT_STORED: ("bc-coupon-failed", "bc-why-coupon-not-stored"),
+}
+
+
+def render_refusal(t: Texts, error: BroadcastError) -> str:
+    """Why a broadcast (or its coupon) could not be made, in the reader's language."""
+    sentence, key = _REFUSALS.get(error.reason, ("bc-error", "bc-why-unknown"))
+    reason = t(key, limit=error.limit or 0)
+    return reason if sentence is None else t(sentence, reason=reason)

@@ -395,6 +395,42 @@ async def test_copy_override_is_audited(session: AsyncSession) -> None:
         await broadcasts.create(session, text=" ", created_by=MANAGER, now=T0)
 
 
+async def test_a_refused_broadcast_names_its_reason(session: AsyncSession) -> None:
+    refusals: dict[str, dict[str, Any]] = {
+        "no_content": {"text": " "},
+        "too_many_buttons": {"text": "Hi", "buttons": [("a", "https://x.example")] * 9},
+        "bad_button": {"text": "Hi", "buttons": [("Shop", "javascript:alert(1)")]},
+    }
+    for reason, kw in refusals.items():
+        with pytest.raises(broadcasts.BroadcastError) as refused:
+            await broadcasts.create(session, created_by=MANAGER, now=T0, **kw)
+        assert refused.value.reason == reason
+    assert await count(session, Broadcast) == 0
+
+
+async def test_a_coupon_that_cannot_be_stored_refuses_the_launch(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_users(session, user(1))
+
+    async def no_codes(*args: Any, **kwargs: Any) -> None:
+        raise drops.DropError("could not store the drop's codes; please try again")
+
+    monkeypatch.setattr(drops, "create_drop", no_codes)
+    with pytest.raises(broadcasts.BroadcastError) as refused:
+        await broadcasts.launch(
+            session,
+            broadcasts.BroadcastDraft(html="Hi", plain="Hi", coupon="10 off"),
+            policy=CampaignPolicy(tz=ZoneInfo("UTC"), marketing=UTC_RULES),
+            created_by=MANAGER,
+            override=False,
+            coupon_title="Gift",
+            now=T0,
+        )
+    assert refused.value.reason == broadcasts.COUPON_NOT_STORED
+    assert await count(session, Broadcast) == 0
+
+
 async def test_an_invited_drop_is_claimed_only_by_its_recipients(session: AsyncSession) -> None:
     await add_users(session, user(1), user(2), user(3))
     drop = await drops.create_drop(

@@ -286,3 +286,33 @@ async def test_forged_numbers_in_callback_data_get_a_polite_answer(
     screen = await boss.click("Streak ≥ 7")  # the real button still works
     assert "check-in streak ≥ 7" in texts_of(screen)
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_coupon_that_cannot_be_made_is_explained_in_the_managers_language(
+    shop: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from community import drops
+
+    await subscribers(shop, 81, 82)
+    monkeypatch.setattr(drops, "MAX_QUANTITY", 2)  # three recipients: the admin and two
+    boss = person(shop, ADMIN, "zh")
+    await boss.send("/broadcast")
+    await boss.send("大促")
+    await boss.click("跳过 ➡️")
+    await boss.send("满199减20")
+    await boss.click("👀 预览")
+    failed = texts_of(await boss.click("🚀 发送"))
+    assert "优惠券" in failed and "2" in failed
+    assert "quantity" not in failed and "must" not in failed  # no English from the domain
+    assert await shop.count(Broadcast) == 0 and await shop.count(CouponDrop) == 0
+
+
+def test_every_refusal_reads_in_both_languages(catalogue: Catalogue) -> None:
+    from views.broadcasts import render_refusal
+
+    for reason in broadcasts.REASONS:
+        error = broadcasts.BroadcastError(reason, limit=8)
+        zh = render_refusal(catalogue.for_lang("zh"), error)
+        en = render_refusal(catalogue.for_lang("en"), error)
+        assert zh != en and "bc-" not in zh + en and "{" not in zh + en, reason
+        assert not any(c.isascii() and c.isalpha() for c in zh), (reason, zh)

@@ -76,7 +76,13 @@ bc-list-line = #{ $id } · { $date } · { $status ->
     } · sent { $sent } / { $total } · { $text }
 bc-not-allowed = Only the shop's admins can do that.
 bc-coupon-title = Broadcast coupon
-bc-coupon-failed = The coupon could not be created: { $error }
-bc-error = The broadcast could not be created: { $error }
+bc-coupon-failed = The coupon could not be created: { $reason }
+bc-error = The broadcast could not be created: { $reason }
+bc-why-no-content = it has neither a text nor a photo.
+bc-why-too-many-buttons = at most { $limit } link buttons fit.
+bc-why-bad-button = every button needs a label and an http(s):// or tg:// link.
+bc-why-coupon-too-large = one coupon holds at most { $limit } codes, one per recipient. Narrow the filters, or send it without a coupon.
+bc-why-coupon-not-stored = its codes could not be stored. Please try again.
+bc-why-unknown = please start again with /broadcast.
 bc-button-invalid = This button isn't valid. /broadcasts lists the recent broadcasts.
 bc-use-buttons = Please use the buttons above, or /cancel to stop.

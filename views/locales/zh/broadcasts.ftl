@@ -76,7 +76,13 @@ bc-list-line = #{ $id } · { $date } · { $status ->
     } · 已发送 { $sent } / { $total } · { $text }
 bc-not-allowed = 只有店铺管理员可以这样做。
 bc-coupon-title = 群发优惠券
-bc-coupon-failed = 无法创建优惠券：{ $error }
-bc-error = 无法创建群发：{ $error }
+bc-coupon-failed = 无法创建优惠券：{ $reason }
+bc-error = 无法创建群发：{ $reason }
+bc-why-no-content = 没有文字，也没有图片。
+bc-why-too-many-buttons = 最多只能放 { $limit } 个链接按钮。
+bc-why-bad-button = 每个按钮都需要文字和有效的链接。
+bc-why-coupon-too-large = 一批优惠券最多 { $limit } 张（每位收件人一张）。请缩小筛选范围，或不带优惠券发送。
+bc-why-coupon-not-stored = 券码保存失败，请重试。
+bc-why-unknown = 请重新发送 /broadcast 开始。
 bc-button-invalid = 这个按钮无效。发送 /broadcasts 查看最近的群发。
 bc-use-buttons = 请使用上方的按钮，或发送 /cancel 取消。
