@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Member, User
 from storage.numbers import NumberError, read_int
@@ -23,7 +24,7 @@ STREAKS = (7, 30)  # the check-in streaks a manager can pick
 
 @dataclass(frozen=True)
 class Segment:
-    new: bool = False  # first seen within `new_days`
+    new: bool = False  # joined the group, or first seen anywhere, within `new_days`
     active: bool = False  # seen within `active_days`
     dormant: bool = False  # not seen for `dormant_days`
     tier_min: int | None = None  # members.tier >= this
@@ -109,7 +110,12 @@ def audience(
     """`SELECT users.id` of the segment's members (no ORDER BY: for counts and INSERTs)."""
     query = select(User.id).where(subscribed())
     if segment.new:
-        query = query.where(User.first_seen >= now - timedelta(days=new_days))
+        # New to the shop (the group, or any chat with the bot), not merely to the private
+        # chat: a long-known member who opens the bot today is not new.
+        since = now - timedelta(days=new_days)
+        group = aliased(Member)  # its own name: the tier and streak filters join Member too
+        joined = exists().where(group.user_id == User.id, group.joined_group_at >= since)
+        query = query.where(or_(User.first_seen >= since, joined))
     if segment.active:
         query = query.where(User.last_seen >= now - timedelta(days=active_days))
     if segment.dormant:

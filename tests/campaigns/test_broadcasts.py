@@ -118,6 +118,27 @@ async def test_segments_combine_and_exclude_the_unreachable(session: AsyncSessio
     assert await segments.count(session, Segment(active=True), now=T0) == 4
 
 
+async def test_new_means_joined_the_group_or_first_seen_lately(session: AsyncSession) -> None:
+    """A "new" user is new to the shop's community, not to the bot: someone who joined the group
+    (or was first seen anywhere) in the last 7 days; a long-known user who only now opened
+    the bot in private is not new."""
+    await add_users(
+        session,
+        user(1),  # known for 60 days, joined the group two days ago
+        user(2, first_seen=T0 - timedelta(days=3), started_at=T0 - timedelta(days=3)),
+        user(3, started_at=T0 - timedelta(hours=1)),  # seen in the group for 60 days
+        user(4),  # joined the group long ago
+        user(5),  # never in the group
+    )
+    for n, joined in ((1, T0 - timedelta(days=2)), (4, T0 - timedelta(days=40))):
+        session.add(Member(user_id=BASE + n, joined_group_at=joined, updated_at=T0))
+    await session.commit()
+
+    assert await ids(session, Segment(new=True)) == {1, 2}
+    assert await ids(session, Segment(new=True, language="en")) == {1, 2}
+    assert await ids(session, Segment(new=True, tier_min=0)) == {1}  # members only
+
+
 def test_segments_round_trip_and_forged_json_is_harmless() -> None:
     seg = Segment(new=True, tier_min=2, streak_min=7, language="zh")
     assert Segment.from_json(seg.to_json()) == seg
