@@ -15,8 +15,9 @@ A broadcast's life, every step a conditional UPDATE so that no process repeats i
 4. `tick` (the scheduler, every few seconds) queues coalesced progress edits and, once
    nothing is queued or sending, marks the broadcast ``done`` and queues the final report.
 
-`cancel` stops a broadcast in flight: its queued recipients and their outbox rows are
-dropped; what is being sent finishes.
+`launch` is the managers' Send: the copy guard, the audience, the coupon, the draft and its
+start in one go. `cancel` stops a broadcast in flight: its queued recipients and their
+outbox rows are dropped; what is being sent finishes.
 """
 
 from __future__ import annotations
@@ -45,8 +46,13 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns import segments
+from campaigns.copyguard import CopyGuard, Hit
+from campaigns.policy import CampaignPolicy
 from campaigns.schedule import MarketingRules
 from campaigns.segments import Segment, audience, subscribed
+from community import drops
+from community.drops import DropError
 from storage import audit, outbox
 from storage.models import Broadcast, BroadcastRecipient, OutboxMessage, User
 
@@ -60,6 +66,11 @@ PROGRESS_PRIORITY = 1
 RETURN_WINDOW = timedelta(days=7)
 MAX_BUTTONS = 8
 CHUNK = 1000
+# Room for the "unsubscribe" footer under Telegram's 4096 (text) and 1024 (caption).
+TEXT_LIMIT = 3900
+CAPTION_LIMIT = 900
+COUPON_LIMIT = 256  # the discount text of an attached coupon
+COUPON_DAYS = 14  # an attached coupon is valid this long after the claim
 
 BROADCASTS = cast(Table, Broadcast.__table__)
 RECIPIENTS = cast(Table, BroadcastRecipient.__table__)
@@ -67,8 +78,33 @@ OUTBOX = cast(Table, OutboxMessage.__table__)
 USERS = cast(Table, User.__table__)
 
 
+# Why a broadcast was refused (BroadcastError.reason); the catalogue words each one.
+GUARD = "guard"  # the copy guard found words and the manager did not override it
+NOBODY = "nobody"  # the segment reaches nobody
+NO_CONTENT = "no_content"  # neither a text nor a photo
+TOO_MANY_BUTTONS = "too_many_buttons"  # more than MAX_BUTTONS (the limit)
+BAD_BUTTON = "bad_button"  # a button without a label or an http(s):// or tg:// link
+COUPON_TOO_LARGE = "coupon_too_large"  # more recipients than a drop holds codes (the limit)
+COUPON_NOT_STORED = "coupon_not_stored"  # the coupon's codes could not be stored
+REASONS = (
+    GUARD,
+    NOBODY,
+    NO_CONTENT,
+    TOO_MANY_BUTTONS,
+    BAD_BUTTON,
+    COUPON_TOO_LARGE,
+    COUPON_NOT_STORED,
+)
+
+
 class BroadcastError(ValueError):
-    """A broadcast that cannot be created; the message is for the manager."""
+    """A broadcast that cannot be created or sent: `reason` (one of REASONS) says why and
+    `limit` names the bound it broke, for the catalogue to word in the reader's language."""
+
+    def __init__(self, reason: str, *, limit: int | None = None) -> None:
+        super().__init__(reason if limit is None else f"{reason} (limit {limit})")
+        self.reason = reason
+        self.limit = limit
 
 
 BUTTON_LINE = re.compile(r"^(?P<label>.+?)\s+[-–—|]\s+(?P<url>(?:https?|tg)://\S+)$")
@@ -128,13 +164,51 @@ async def create(
     An automation (`kind` welcome or winback) may leave `text` empty: each recipient then
     gets the catalogue's ``auto-<kind>`` text in their language, naming the drop's coupon.
     """
+    _check_content(text, photo_file_id, buttons, kind=kind)
+    broadcast_id = await _add_draft(
+        session,
+        text=text,
+        created_by=created_by,
+        now=now,
+        segment=segment,
+        photo_file_id=photo_file_id,
+        buttons=buttons,
+        kind=kind,
+        drop_id=drop_id,
+        copy_override=copy_override,
+        override_words=override_words,
+    )
+    await session.commit()
+    return broadcast_id
+
+
+def _check_content(
+    text: str, photo_file_id: str | None, buttons: Sequence[tuple[str, str]], *, kind: str
+) -> None:
     if not text.strip() and photo_file_id is None and kind == "manual":
-        raise BroadcastError("the broadcast needs a text or a photo")
+        raise BroadcastError(NO_CONTENT)
     if len(buttons) > MAX_BUTTONS:
-        raise BroadcastError(f"at most {MAX_BUTTONS} buttons fit, not {len(buttons)}")
+        raise BroadcastError(TOO_MANY_BUTTONS, limit=MAX_BUTTONS)
     for label, url in buttons:
         if not label.strip() or not url.startswith(("https://", "http://", "tg://")):
-            raise BroadcastError(f"a button needs a label and a link: {label!r} {url!r}")
+            raise BroadcastError(BAD_BUTTON)
+
+
+async def _add_draft(
+    session: AsyncSession,
+    *,
+    text: str,
+    created_by: int | None,
+    now: datetime,
+    segment: Segment | None,
+    photo_file_id: str | None,
+    buttons: Sequence[tuple[str, str]],
+    kind: str,
+    drop_id: int | None,
+    copy_override: bool,
+    override_words: Sequence[str],
+) -> int:
+    """Add the draft row (and the audit of an override); its id. Does not commit."""
     row = Broadcast(
         kind=kind,
         text=text,
@@ -160,7 +234,6 @@ async def create(
             words=override_words,
             now=now,
         )
-    await session.commit()
     return broadcast_id
 
 
@@ -202,6 +275,33 @@ async def start(
     """Turn a draft into ``sending`` and queue it for its recipients: the segment's audience,
     or the subscribers among `user_ids` when given. None when it was not a draft (started
     already, or cancelled). Sends wait for the end of the quiet hours. Commits."""
+    started = await _queue(
+        session,
+        broadcast_id,
+        rules=rules,
+        now=now,
+        progress_chat_id=progress_chat_id,
+        progress_message_id=progress_message_id,
+        user_ids=user_ids,
+    )
+    if started is None:
+        await session.rollback()
+        return None
+    await session.commit()
+    return started
+
+
+async def _queue(
+    session: AsyncSession,
+    broadcast_id: int,
+    *,
+    rules: MarketingRules,
+    now: datetime,
+    progress_chat_id: int | None,
+    progress_message_id: int | None,
+    user_ids: Sequence[int] | None,
+) -> Started | None:
+    """`start` without the commit (None: not a draft, nothing written)."""
     b = BROADCASTS
     started = (
         await session.execute(
@@ -217,7 +317,6 @@ async def start(
         )
     ).one_or_none()
     if started is None:
-        await session.rollback()
         return None
 
     if user_ids is None:
@@ -288,8 +387,185 @@ async def start(
     await session.execute(
         update(b).where(b.c.id == broadcast_id).values(total=queued, capped=capped)
     )
-    await session.commit()
     return Started(total=queued, capped=capped)
+
+
+# --- the managers' dialogue ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BroadcastDraft:
+    """What a manager composed in the /broadcast dialogue (kept between its steps)."""
+
+    html: str = ""  # the text or caption as Telegram HTML
+    plain: str = ""  # the same without formatting: what the copy guard reads
+    photo: str | None = None  # a photo's file id
+    buttons: tuple[tuple[str, str], ...] = ()  # (label, url)
+    coupon: str | None = None  # the discount of an attached coupon
+    segment: Segment = Segment()
+
+    @classmethod
+    def from_json(cls, data: Any) -> BroadcastDraft:
+        """Read the dialogue's stored answers; missing or odd values are left out."""
+        if not isinstance(data, dict):
+            return cls()
+
+        def text(name: str) -> str:
+            value = data.get(name)
+            return value if isinstance(value, str) else ""
+
+        buttons = tuple(
+            (str(pair[0]), str(pair[1]))
+            for pair in data.get("buttons") or ()
+            if isinstance(pair, list | tuple) and len(pair) == 2
+        )
+        return cls(
+            html=text("html"),
+            plain=text("plain"),
+            photo=text("photo") or None,
+            buttons=buttons,
+            coupon=text("coupon").strip() or None,
+            segment=Segment.from_json(data.get("segment")),
+        )
+
+    @property
+    def guarded_text(self) -> str:
+        """Everything a recipient reads that the copy guard must see, one part a line."""
+        parts = [self.plain, self.coupon or "", *(label for label, _url in self.buttons)]
+        return "\n".join(p for p in parts if p.strip())
+
+
+async def audience_size(session: AsyncSession, segment: Segment, *, now: datetime) -> int:
+    """How many subscribers the segment reaches now. Ends the read (commits)."""
+    n = await segments.count(session, segment, now=now)
+    await session.commit()
+    return n
+
+
+@dataclass(frozen=True)
+class PreviewFacts:
+    count: int  # recipients now
+    hits: list[Hit]  # what the copy guard objects to
+    marked: str  # the guarded text with the hits marked (HTML), when there are any
+
+
+async def preview(
+    session: AsyncSession, draft: BroadcastDraft, *, guard: CopyGuard, now: datetime
+) -> PreviewFacts:
+    """Who the draft would reach and what the copy guard says of it. Ends the read."""
+    count = await audience_size(session, draft.segment, now=now)
+    checked = draft.guarded_text
+    hits = guard.check(checked)
+    return PreviewFacts(count=count, hits=hits, marked=guard.mark(checked) if hits else "")
+
+
+@dataclass(frozen=True)
+class Launched:
+    broadcast_id: int
+    total: int  # recipients queued
+    capped: int  # left out for the daily cap
+    quiet_until: datetime | None  # sends wait until then (quiet hours)
+
+
+async def launch(
+    session: AsyncSession,
+    draft: BroadcastDraft,
+    *,
+    policy: CampaignPolicy,
+    created_by: int,
+    override: bool,
+    coupon_title: str,
+    now: datetime,
+    progress_chat_id: int | None = None,
+    progress_message_id: int | None = None,
+) -> Launched:
+    """Send a composed broadcast: the copy guard (held unless `override`, which is
+    audited), the segment's recipients now, the attached coupon (an ``invited`` drop, one
+    code per recipient), the draft and its start (recipients and outbox rows) committed
+    together. Raises BroadcastError (see REASONS) with nothing written.
+
+    The coupon's drop is stored first by community.drops.create_drop, which commits on its
+    own: if the rest then failed, an ``invited`` drop nobody was invited to is all that is
+    left (nobody can claim it)."""
+    hits = policy.guard.check(draft.guarded_text)
+    if hits and not override:
+        raise BroadcastError(GUARD)
+    _check_content(draft.html, draft.photo, draft.buttons, kind="manual")
+    n = await segments.count(session, draft.segment, now=now)
+    if n == 0:
+        await session.rollback()
+        raise BroadcastError(NOBODY)
+    drop_id = None
+    if draft.coupon:
+        drop_id = await _coupon_for(
+            session, draft.coupon, title=coupon_title, quantity=n, created_by=created_by, now=now
+        )
+    broadcast_id = await _add_draft(
+        session,
+        text=draft.html,
+        created_by=created_by,
+        now=now,
+        segment=draft.segment,
+        photo_file_id=draft.photo,
+        buttons=draft.buttons,
+        kind="manual",
+        drop_id=drop_id,
+        copy_override=bool(hits),
+        override_words=[h.word for h in hits],
+    )
+    started = await _queue(
+        session,
+        broadcast_id,
+        rules=policy.marketing,
+        now=now,
+        progress_chat_id=progress_chat_id,
+        progress_message_id=progress_message_id,
+        user_ids=None,
+    )
+    await session.commit()
+    total, capped = (started.total, started.capped) if started else (0, 0)
+    return Launched(broadcast_id, total, capped, policy.marketing.quiet_until(now))
+
+
+async def _coupon_for(
+    session: AsyncSession,
+    discount: str,
+    *,
+    title: str,
+    quantity: int,
+    created_by: int,
+    now: datetime,
+) -> int:
+    """An ``invited`` drop with one code per recipient, live now; its id. Commits."""
+    if quantity > drops.MAX_QUANTITY:
+        await session.rollback()
+        raise BroadcastError(COUPON_TOO_LARGE, limit=drops.MAX_QUANTITY)
+    try:
+        drop = await drops.create_drop(
+            session,
+            title=title,
+            discount=discount,
+            quantity=quantity,
+            valid_days=COUPON_DAYS,
+            audience="invited",
+            starts_at=now,
+            created_by=created_by,
+            now=now,
+        )
+    except DropError:
+        # What is left once the quantity is checked: the codes could not be stored.
+        await session.rollback()
+        raise BroadcastError(COUPON_NOT_STORED) from None
+    return drop.id
+
+
+async def cancellable(session: AsyncSession, broadcast_id: int) -> bool:
+    """The broadcast exists and is a draft or sending. Ends the read."""
+    status = await session.scalar(
+        select(BROADCASTS.c.status).where(BROADCASTS.c.id == broadcast_id)
+    )
+    await session.commit()
+    return status in (DRAFT, SENDING)
 
 
 # --- one recipient -----------------------------------------------------------------------

@@ -11,17 +11,20 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Member, User
+from storage.numbers import NumberError, read_int
 
 LANGUAGES = ("zh", "en")
+STREAKS = (7, 30)  # the check-in streaks a manager can pick
 
 
 @dataclass(frozen=True)
 class Segment:
-    new: bool = False  # first seen within `new_days`
+    new: bool = False  # joined the group, or first seen anywhere, within `new_days`
     active: bool = False  # seen within `active_days`
     dormant: bool = False  # not seen for `dormant_days`
     tier_min: int | None = None  # members.tier >= this
@@ -61,6 +64,32 @@ class Segment:
         )
 
 
+def toggled(segment: Segment, value: str, *, tiers: int) -> Segment | None:
+    """The segment after a tap on a filter button (`value`: ``new``, ``active``,
+    ``dormant``, ``all``, ``lang=zh``, ``tier=N`` with N in 1..tiers-1, ``streak=N`` with N
+    in STREAKS); None for a value no button carries (forged)."""
+    name, _, arg = value.partition("=")
+    current = segment.to_json()
+    if name in ("new", "active", "dormant") and not arg:
+        current[name] = not current[name]
+    elif name == "all" and not arg:
+        return Segment()
+    elif name == "lang" and arg in LANGUAGES:
+        current["language"] = None if segment.language == arg else arg
+    elif name in ("tier", "streak"):
+        try:
+            n = read_int(arg, low=1, high=tiers - 1 if name == "tier" else max(STREAKS))
+        except NumberError:
+            return None
+        if name == "streak" and n not in STREAKS:
+            return None
+        key = f"{name}_min"
+        current[key] = None if current[key] == n else n
+    else:
+        return None
+    return Segment.from_json(current)
+
+
 def subscribed() -> Any:
     """The users a marketing message may reach at all."""
     return and_(
@@ -81,7 +110,12 @@ def audience(
     """`SELECT users.id` of the segment's members (no ORDER BY: for counts and INSERTs)."""
     query = select(User.id).where(subscribed())
     if segment.new:
-        query = query.where(User.first_seen >= now - timedelta(days=new_days))
+        # New to the shop (the group, or any chat with the bot), not merely to the private
+        # chat: a long-known member who opens the bot today is not new.
+        since = now - timedelta(days=new_days)
+        group = aliased(Member)  # its own name: the tier and streak filters join Member too
+        joined = exists().where(group.user_id == User.id, group.joined_group_at >= since)
+        query = query.where(or_(User.first_seen >= since, joined))
     if segment.active:
         query = query.where(User.last_seen >= now - timedelta(days=active_days))
     if segment.dormant:

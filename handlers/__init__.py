@@ -60,7 +60,7 @@ def get_routers(
         drops.create_router(community, admin_ids, sold_out, guard=campaigns.guard),
         # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
         sales.create_router(catalogue, campaigns),
-        broadcasts.create_router(catalogue, campaigns),
+        _free(broadcasts.router),
         community_group.create_router(catalogue, community, default_language),
         # Customers with an open ticket talk to people, not to the FAQ.
         _free(support_private.router),

@@ -98,7 +98,7 @@ class BroadcastForm(CallbackData, prefix="bcf"):
 
 
 class CancelBroadcast(CallbackData, prefix="bcx"):
-    broadcast: int
+    broadcast: str  # the id, read by storage.numbers.read_id (a forged one is refused)
     confirm: bool = False
 
 

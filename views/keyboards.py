@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 
 from campaigns import sales
+from campaigns.segments import STREAKS, Segment
+from community.tiers import Tier
 from faq import Entry
 from storage.models import Sale
+from views.broadcasts import LANGUAGE_NAMES
 from views.callbacks import (
+    BroadcastForm,
     CancelBroadcast,
     ClaimDrop,
     CloseTicket,
@@ -176,7 +181,7 @@ def buy_keyboard(t: Texts, sale: Sale) -> InlineKeyboardMarkup | None:
 
 def cancel_keyboard(t: Texts, broadcast_id: int) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("bc-btn-cancel"), callback_data=CancelBroadcast(broadcast=broadcast_id))
+    kb.button(text=t("bc-btn-cancel"), callback_data=CancelBroadcast(broadcast=str(broadcast_id)))
     return kb.as_markup()
 
 
@@ -191,3 +196,70 @@ def message_keyboard(
         kb.button(text=t("bc-btn-claim"), callback_data=claim or ClaimDrop(drop=drop_id))
     kb.adjust(1)
     return kb.as_markup() if list(kb.buttons) else None
+
+
+# --- the /broadcast dialogue (handlers/broadcasts.py) ------------------------------------
+
+
+def broadcast_step(t: Texts, *, skip: bool) -> InlineKeyboardMarkup:
+    """Under a question of the dialogue: Skip (optional steps) and Cancel."""
+    kb = InlineKeyboardBuilder()
+    if skip:
+        kb.button(text=t("bc-btn-skip"), callback_data=BroadcastForm(action="skip"))
+    kb.button(text=t("bc-btn-abort"), callback_data=BroadcastForm(action="abort"))
+    return kb.as_markup()
+
+
+def broadcast_segment(t: Texts, seg: Segment, tiers: Sequence[Tier]) -> InlineKeyboardMarkup:
+    """The filter toggles (✅ on), All, then Preview and Cancel."""
+    kb = InlineKeyboardBuilder()
+
+    def add(label: str, value: str, on: bool) -> None:
+        kb.button(
+            text=("✅ " if on else "") + label,
+            callback_data=BroadcastForm(action="seg", value=value),
+        )
+
+    add(t("bc-btn-new"), "new", seg.new)
+    add(t("bc-btn-active"), "active", seg.active)
+    add(t("bc-btn-dormant"), "dormant", seg.dormant)
+    for code, name in LANGUAGE_NAMES.items():
+        add(t("bc-btn-language", language=name), f"lang={code}", seg.language == code)
+    for i in range(1, len(tiers)):
+        add(t("bc-btn-tier", tier=tiers[i].label(t.lang)), f"tier={i}", seg.tier_min == i)
+    for days in STREAKS:
+        add(t("bc-btn-streak", days=days), f"streak={days}", seg.streak_min == days)
+    add(t("bc-btn-reset"), "all", seg.is_all)
+    kb.button(text=t("bc-btn-preview"), callback_data=BroadcastForm(action="preview"))
+    kb.button(text=t("bc-btn-abort"), callback_data=BroadcastForm(action="abort"))
+    tier_row = max(len(tiers) - 1, 0)
+    kb.adjust(3, len(LANGUAGE_NAMES), *([tier_row] if tier_row else []), len(STREAKS), 1, 2)
+    return kb.as_markup()
+
+
+def broadcast_verdict(t: Texts, *, held: bool) -> InlineKeyboardMarkup:
+    """Under the preview: Send and Edit, or (the copy guard objects) Edit and Send anyway."""
+    kb = InlineKeyboardBuilder()
+    if held:
+        kb.button(text=t("bc-btn-edit"), callback_data=BroadcastForm(action="edit"))
+        kb.button(text=t("bc-btn-send-anyway"), callback_data=BroadcastForm(action="override"))
+    else:
+        kb.button(text=t("bc-btn-send"), callback_data=BroadcastForm(action="send"))
+        kb.button(text=t("bc-btn-edit"), callback_data=BroadcastForm(action="edit"))
+    kb.button(text=t("bc-btn-abort"), callback_data=BroadcastForm(action="abort"))
+    kb.adjust(2, 1)
+    return kb.as_markup()
+
+
+def broadcast_cancel_confirm(t: Texts, broadcast_id: int) -> InlineKeyboardMarkup:
+    """Stop the broadcast for sure, or keep it going."""
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("bc-btn-cancel-yes"),
+        callback_data=CancelBroadcast(broadcast=str(broadcast_id), confirm=True),
+    )
+    kb.button(
+        text=t("bc-btn-cancel-no"),
+        callback_data=BroadcastForm(action="keep", value=str(broadcast_id)),
+    )
+    return kb.as_markup()

@@ -5,6 +5,7 @@ with a fake Telegram: 429, 403, network errors and a killed sender, with no dupl
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
 from typing import Any, cast
@@ -31,6 +32,7 @@ from storage.models import (
     AuditEntry,
     Broadcast,
     BroadcastRecipient,
+    CouponDrop,
     Member,
     OutboxMessage,
     User,
@@ -116,12 +118,43 @@ async def test_segments_combine_and_exclude_the_unreachable(session: AsyncSessio
     assert await segments.count(session, Segment(active=True), now=T0) == 4
 
 
+async def test_new_means_joined_the_group_or_first_seen_lately(session: AsyncSession) -> None:
+    """A "new" user is new to the shop's community, not to the bot: someone who joined the group
+    (or was first seen anywhere) in the last 7 days; a long-known user who only now opened
+    the bot in private is not new."""
+    await add_users(
+        session,
+        user(1),  # known for 60 days, joined the group two days ago
+        user(2, first_seen=T0 - timedelta(days=3), started_at=T0 - timedelta(days=3)),
+        user(3, started_at=T0 - timedelta(hours=1)),  # seen in the group for 60 days
+        user(4),  # joined the group long ago
+        user(5),  # never in the group
+    )
+    for n, joined in ((1, T0 - timedelta(days=2)), (4, T0 - timedelta(days=40))):
+        session.add(Member(user_id=BASE + n, joined_group_at=joined, updated_at=T0))
+    await session.commit()
+
+    assert await ids(session, Segment(new=True)) == {1, 2}
+    assert await ids(session, Segment(new=True, language="en")) == {1, 2}
+    assert await ids(session, Segment(new=True, tier_min=0)) == {1}  # members only
+
+
 def test_segments_round_trip_and_forged_json_is_harmless() -> None:
     seg = Segment(new=True, tier_min=2, streak_min=7, language="zh")
     assert Segment.from_json(seg.to_json()) == seg
     assert Segment.from_json(None) == Segment()
     forged = {"new": "yes", "tier_min": -1, "streak_min": True, "language": "xx", "evil": 1}
     assert Segment.from_json(forged) == Segment()
+
+
+def test_segment_toggles_read_their_numbers_strictly() -> None:
+    seg = segments.toggled(Segment(), "tier=2", tiers=4)
+    assert seg == Segment(tier_min=2)
+    assert segments.toggled(seg, "tier=2", tiers=4) == Segment()  # a second tap: off
+    assert segments.toggled(Segment(), "streak=30", tiers=4) == Segment(streak_min=30)
+    forged = ("tier=4", "tier=0", "tier=²", "tier=+2", "tier=9" * 30, "streak=8", "streak=٧",
+              "streak=-7", "lang=xx", "new=1", "evil")  # fmt: skip
+    assert [v for v in forged if segments.toggled(Segment(), v, tiers=4) is not None] == []
 
 
 # --- starting ----------------------------------------------------------------------------
@@ -205,6 +238,41 @@ async def test_ten_thousand_recipients_start_in_one_go(session: AsyncSession) ->
     started = await broadcasts.start(session, bid, rules=UTC_RULES, now=T0)
     assert started == Started(total=10_000, capped=0)
     assert await count(session, OutboxMessage, OutboxMessage.kind == "broadcast") == 10_000
+
+
+async def test_launch_writes_the_coupon_the_draft_and_its_queue_or_nothing(
+    session: AsyncSession,
+) -> None:
+    await add_users(session, user(1), user(2, language_code="zh"))
+    policy = CampaignPolicy(tz=ZoneInfo("UTC"), marketing=UTC_RULES)
+    composed = broadcasts.BroadcastDraft(
+        html="<b>Sale</b>", plain="Sale", coupon="10 off", buttons=(("Shop", "https://x.example"),)
+    )
+
+    async def launch(draft: broadcasts.BroadcastDraft, **kw: Any) -> broadcasts.Launched:
+        return await broadcasts.launch(
+            session, draft, policy=policy, created_by=MANAGER, coupon_title="Gift", now=T0, **kw
+        )
+
+    for draft, reason in (
+        (replace(composed, plain="全网最低 Sale"), broadcasts.GUARD),
+        (replace(composed, segment=Segment(dormant=True)), broadcasts.NOBODY),
+    ):
+        with pytest.raises(broadcasts.BroadcastError) as refused:
+            await launch(draft, override=False)
+        assert refused.value.reason == reason
+    assert await count(session, Broadcast) == await count(session, CouponDrop) == 0
+
+    launched = await launch(replace(composed, plain="全网最低 Sale"), override=True)
+    assert (launched.total, launched.capped, launched.quiet_until) == (2, 0, None)
+    bc = (await rows(session, Broadcast))[0]
+    drop = (await rows(session, CouponDrop))[0]
+    assert (bc.id, bc.status, bc.drop_id, bc.copy_override) == (
+        launched.broadcast_id, broadcasts.SENDING, drop.id, True
+    )  # fmt: skip
+    assert (drop.audience, drop.quantity, drop.discount) == ("invited", 2, "10 off")
+    assert await count(session, BroadcastRecipient) == await count(session, OutboxMessage) == 2
+    assert [a.action for a in await rows(session, AuditEntry)] == ["copy_override"]
 
 
 # --- one recipient -----------------------------------------------------------------------
@@ -346,6 +414,42 @@ async def test_copy_override_is_audited(session: AsyncSession) -> None:
     ]
     with pytest.raises(broadcasts.BroadcastError):
         await broadcasts.create(session, text=" ", created_by=MANAGER, now=T0)
+
+
+async def test_a_refused_broadcast_names_its_reason(session: AsyncSession) -> None:
+    refusals: dict[str, dict[str, Any]] = {
+        "no_content": {"text": " "},
+        "too_many_buttons": {"text": "Hi", "buttons": [("a", "https://x.example")] * 9},
+        "bad_button": {"text": "Hi", "buttons": [("Shop", "javascript:alert(1)")]},
+    }
+    for reason, kw in refusals.items():
+        with pytest.raises(broadcasts.BroadcastError) as refused:
+            await broadcasts.create(session, created_by=MANAGER, now=T0, **kw)
+        assert refused.value.reason == reason
+    assert await count(session, Broadcast) == 0
+
+
+async def test_a_coupon_that_cannot_be_stored_refuses_the_launch(
+    session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_users(session, user(1))
+
+    async def no_codes(*args: Any, **kwargs: Any) -> None:
+        raise drops.DropError("could not store the drop's codes; please try again")
+
+    monkeypatch.setattr(drops, "create_drop", no_codes)
+    with pytest.raises(broadcasts.BroadcastError) as refused:
+        await broadcasts.launch(
+            session,
+            broadcasts.BroadcastDraft(html="Hi", plain="Hi", coupon="10 off"),
+            policy=CampaignPolicy(tz=ZoneInfo("UTC"), marketing=UTC_RULES),
+            created_by=MANAGER,
+            override=False,
+            coupon_title="Gift",
+            now=T0,
+        )
+    assert refused.value.reason == broadcasts.COUPON_NOT_STORED
+    assert await count(session, Broadcast) == 0
 
 
 async def test_an_invited_drop_is_claimed_only_by_its_recipients(session: AsyncSession) -> None:

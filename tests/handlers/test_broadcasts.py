@@ -258,3 +258,61 @@ async def test_a_photo_broadcast_to_a_segment(shop: Desk) -> None:
     sent = [o for o in await shop.flush() if o.method == "sendPhoto"]
     assert [(o.chat_id, o.request.photo) for o in sent] == [(61, "big-photo")]
     assert "不想再收到" in (sent[0].text or "")
+
+
+# --- issue 10: forged numbers, reasons in the reader's language -----------------------------
+
+
+async def test_forged_numbers_in_callback_data_get_a_polite_answer(
+    shop: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    await subscribers(shop, 71)
+    boss = admin(shop)
+    for data in ("bcx:99999999999999999999999:0", "bcx:-5:1", "bcx:1_000:0", "bcx:x:0"):
+        refused = await boss.press(data)
+        assert refused[0].show_alert, data
+        assert "isn't valid" in (refused[0].text or ""), data
+    kept = await boss.press("bcf:keep:<b>9</b>")
+    assert kept[0].show_alert and "isn't valid" in (kept[0].text or "")
+    assert [o.method for o in kept] == ["answerCallbackQuery"]  # nothing edited
+
+    await boss.send("/broadcast")
+    await boss.send("Hello")
+    await boss.click("Skip")
+    await boss.click("Skip")
+    for value in ("tier=²", "tier=99999999999999999999999", "streak=٧", "streak=-7"):
+        forged = await boss.press(f"bcf:seg:{value}")
+        assert forged[0].show_alert and "isn't valid" in (forged[0].text or ""), value
+    screen = await boss.click("Streak ≥ 7")  # the real button still works
+    assert "check-in streak ≥ 7" in texts_of(screen)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
+async def test_a_coupon_that_cannot_be_made_is_explained_in_the_managers_language(
+    shop: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from community import drops
+
+    await subscribers(shop, 81, 82)
+    monkeypatch.setattr(drops, "MAX_QUANTITY", 2)  # three recipients: the admin and two
+    boss = person(shop, ADMIN, "zh")
+    await boss.send("/broadcast")
+    await boss.send("大促")
+    await boss.click("跳过 ➡️")
+    await boss.send("满199减20")
+    await boss.click("👀 预览")
+    failed = texts_of(await boss.click("🚀 发送"))
+    assert "优惠券" in failed and "2" in failed
+    assert "quantity" not in failed and "must" not in failed  # no English from the domain
+    assert await shop.count(Broadcast) == 0 and await shop.count(CouponDrop) == 0
+
+
+def test_every_refusal_reads_in_both_languages(catalogue: Catalogue) -> None:
+    from views.broadcasts import render_refusal
+
+    for reason in broadcasts.REASONS:
+        error = broadcasts.BroadcastError(reason, limit=8)
+        zh = render_refusal(catalogue.for_lang("zh"), error)
+        en = render_refusal(catalogue.for_lang("en"), error)
+        assert zh != en and "bc-" not in zh + en and "{" not in zh + en, reason
+        assert not any(c.isascii() and c.isalpha() for c in zh), (reason, zh)
