@@ -245,6 +245,33 @@ def read_answer(
     raise ValueError(f"not a text step: {step!r}")
 
 
+# The fields of a sale a manager can change from /sales (each one answer).
+EDIT_FIELDS = ("product", "price", "stock", "url", "start", "end")
+
+
+def read_change(
+    field: str, text: str, *, now: datetime, tz: ZoneInfo, starts_at: datetime
+) -> dict[str, Any]:
+    """A manager's new value for one of EDIT_FIELDS, as `update_sale` takes it (the sale
+    starts at `starts_at`). Raises SaleError."""
+    if field == "product":
+        if not text or len(text) > MAX_PRODUCT:
+            raise SaleError("sale-err-product-long", limit=MAX_PRODUCT, length=len(text))
+        return {"product": text}
+    if field == "price":
+        price, original = parse_prices(text)
+        return {"price": price, "original_price": original}
+    if field == "stock":
+        return {"stock": parse_stock(text)}
+    if field == "url":
+        return {"url": check_url(text)}
+    if field == "start":
+        return {"starts_at": parse_when(text, now=now, tz=tz)}
+    if field == "end":
+        return {"ends_at": parse_end(text, starts_at=starts_at, now=now, tz=tz)}
+    raise SaleError("sale-err-field", field=field)
+
+
 # --- the plan ----------------------------------------------------------------------------
 
 
@@ -342,21 +369,25 @@ async def create_sale(
     price = price.strip()
     original_price = (original_price or "").strip() or None
     url = (url or "").strip() or None
-    _validate(
-        product=product,
-        price=price,
-        original_price=original_price,
-        stock=stock,
-        url=url,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        now=now,
-    )
     chats = list(dict.fromkeys(targets))
-    if not chats:
-        raise SaleError("sale-err-no-target")
-    if any(chat not in policy.targets for chat in chats):
-        raise SaleError("sale-err-target")
+    try:
+        _validate(
+            product=product,
+            price=price,
+            original_price=original_price,
+            stock=stock,
+            url=url,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            now=now,
+        )
+        if not chats:
+            raise SaleError("sale-err-no-target")
+        if any(chat not in policy.targets for chat in chats):
+            raise SaleError("sale-err-target")
+    except SaleError:
+        await session.rollback()
+        raise
     sale = Sale(
         product=product,
         price=price,
@@ -406,6 +437,81 @@ async def create_sale(
     return sale
 
 
+def guard_text(product: str, price: str, original: str | None) -> str:
+    """What the manager wrote that the posts show: the copy guard checks this."""
+    return "\n".join(p for p in (product, price, original) if p)
+
+
+def answers_to_sale(answers: dict[str, Any]) -> dict[str, Any]:
+    """The sale as the dialogue's answers (`read_answer`'s results) describe it: what
+    `create_sale` takes."""
+    return {
+        "product": answers["product"],
+        "price": answers["price"],
+        "original_price": answers.get("original"),
+        "stock": answers.get("stock"),
+        "image_file_id": answers.get("image"),
+        "url": answers.get("url"),
+        "starts_at": datetime.fromisoformat(answers["start"]),
+        "ends_at": datetime.fromisoformat(answers["end"]),
+        "targets": list(answers.get("targets", [])),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SalePreview:
+    """What the manager checks before publishing (nothing is stored)."""
+
+    draft: Sale  # transient, never added to a session
+    planned: list[PlannedPost]
+    checked: str  # the text the copy guard read
+    guard_words: list[str]  # the forbidden words it found, each once
+
+
+def preview(answers: dict[str, Any], *, policy: CampaignPolicy, now: datetime) -> SalePreview:
+    """The sale the dialogue's answers describe, its schedule and the copy guard's verdict."""
+    fields = answers_to_sale(answers)
+    draft = Sale(id=0, **fields, teaser_offsets=[], ending_soon_minutes=0, status=SCHEDULED)
+    planned = plan(
+        starts_at=fields["starts_at"],
+        ends_at=fields["ends_at"],
+        targets=fields["targets"],
+        teaser_offsets=policy.teaser_offsets,
+        ending_soon_minutes=policy.ending_soon_minutes,
+        now=now,
+    )
+    checked = guard_text(answers["product"], answers["price"], answers.get("original"))
+    words = list(dict.fromkeys(h.word for h in policy.guard.check(checked)))
+    return SalePreview(draft, planned, checked, words)
+
+
+async def publish(
+    session: AsyncSession,
+    answers: dict[str, Any],
+    *,
+    policy: CampaignPolicy,
+    created_by: int | None,
+    now: datetime,
+    override: bool,
+) -> Sale:
+    """Store the sale the dialogue's answers describe. Copy-guard hits need `override`
+    (then logged), else SaleError("sale-guard-blocked"). Commits."""
+    checked = guard_text(answers["product"], answers["price"], answers.get("original"))
+    hits = policy.guard.check(checked)
+    if hits and not override:
+        await session.rollback()
+        raise SaleError("sale-guard-blocked")
+    return await create_sale(
+        session,
+        **answers_to_sale(answers),
+        policy=policy,
+        created_by=created_by,
+        now=now,
+        copy_override=bool(hits),
+        override_words=[h.word for h in hits],
+    )
+
+
 # --- reading -----------------------------------------------------------------------------
 
 
@@ -444,6 +550,23 @@ async def posts(session: AsyncSession, sale_id: int) -> list[SalePost]:
     )
     await session.commit()
     return found
+
+
+async def overview(session: AsyncSession, sale_id: int) -> tuple[Sale, list[SalePost]] | None:
+    """The sale and its posts, or None when there is no such sale. Ends the read."""
+    sale = await get(session, sale_id)
+    if sale is None:
+        return None
+    return sale, await posts(session, sale_id)
+
+
+async def manageable(session: AsyncSession, sale_id: int, *, now: datetime) -> Sale | None:
+    """The sale a manager may still change, None when there is no such sale; SaleError
+    when it is over or cancelled. Ends the read."""
+    sale = await get(session, sale_id)
+    if sale is not None and phase(sale, now) in (CANCELLED, ENDED):
+        raise SaleError("sale-err-over", id=sale_id)
+    return sale
 
 
 # --- the scheduler's run -----------------------------------------------------------------
@@ -754,6 +877,43 @@ async def update_sale(
     )
     await session.commit()
     return sale
+
+
+@dataclass(frozen=True, slots=True)
+class EditedSale:
+    """What came of a manager's new value: the changed sale and its posts, or, when the
+    copy guard held the new text, nothing changed and the words it found."""
+
+    sale: Sale | None
+    posts: list[SalePost] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # the new texts the guard held
+    guard_words: list[str] = field(default_factory=list)
+
+
+async def edit_sale(
+    session: AsyncSession,
+    sale_id: int,
+    field_name: str,
+    text: str,
+    *,
+    policy: CampaignPolicy,
+    now: datetime,
+    actor_id: int | None,
+) -> EditedSale:
+    """Read the new value of one field (`read_change`), check its text with the copy
+    guard, and change the sale (`update_sale`). Raises SaleError. Commits."""
+    sale = await get(session, sale_id)
+    if sale is None:
+        raise SaleError("sale-err-unknown", id=sale_id)
+    changes = read_change(field_name, text, now=now, tz=policy.tz, starts_at=sale.starts_at)
+    held = [v for v in changes.values() if isinstance(v, str) and policy.guard.check(v)]
+    if held:
+        words = [h.word for v in held for h in policy.guard.check(v)]
+        return EditedSale(None, held=held, guard_words=list(dict.fromkeys(words)))
+    changed = await update_sale(
+        session, sale_id, policy=policy, now=now, actor_id=actor_id, **changes
+    )
+    return EditedSale(changed, posts=await posts(session, sale_id))
 
 
 async def _replan(session: AsyncSession, sale: Sale, now: datetime) -> None:

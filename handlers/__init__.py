@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 from support.tickets import DeskPolicy
 
 
+def detached(router: Router) -> Router:
+    """A module-level router, taken off the Dispatcher it was attached to before: each
+    create_dispatcher (one per test) includes the same module routers again."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None
+    return router
+
+
 def get_routers(
     catalogue: Catalogue,
     *,
@@ -57,7 +67,7 @@ def get_routers(
         community_handlers.create_router(community),
         drops.create_router(community, admin_ids, sold_out, guard=campaigns.guard),
         # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
-        sales.create_router(catalogue, campaigns),
+        detached(sales.router),
         broadcasts.create_router(catalogue, campaigns),
         community_group.create_router(catalogue, community, default_language),
         # Customers with an open ticket talk to people, not to the FAQ.
