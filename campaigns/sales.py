@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 from urllib.parse import urlparse
@@ -55,6 +55,7 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns import when
 from campaigns.policy import CampaignPolicy
 from storage import audit, outbox
 from storage.models import Sale, SalePost, SaleReminder, User
@@ -123,8 +124,6 @@ def phase(sale: Sale, now: datetime) -> str:
 
 
 _PRICE_SPLIT = re.compile(r"\s*/\s*|\s+")
-_DATE_TIME = re.compile(r"(?:(\d{4})-)?(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})")
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
 _DURATION = re.compile(r"(?:(\d{1,3})\s*d)?\s*(?:(\d{1,4})\s*h)?\s*(?:(\d{1,5})\s*m(?:in)?)?")
 
 
@@ -158,37 +157,18 @@ def check_url(text: str) -> str:
     return url
 
 
-def parse_when(text: str, *, now: datetime, tz: ZoneInfo, roll_year: bool = True) -> datetime:
-    """A local time: ``2026-12-04 20:00``, ``12-04 20:00`` (this year, or the next when that
-    has passed and `roll_year`) or ``20:00`` (today, or tomorrow when that has passed).
-    Returned in `now`'s time zone (UTC)."""
-    value = text.strip().replace("T", " ").replace("/", "-")
-    local_now = now.astimezone(tz)
-    match = _DATE_TIME.fullmatch(value)
+def parse_when(
+    text: str, *, now: datetime, tz: ZoneInfo, after: datetime | None = None
+) -> datetime:
+    """A time as campaigns.when reads it (``2026-12-04 20:00``, ``20:00``, ``明晚8点半``,
+    ``tomorrow 8pm``, ``fri 20:00``, ...) in the shop's time zone `tz`, returned in `now`'s
+    (UTC). A bare time of day or a date without a year is the first one after `after`
+    (default `now`; then the year rolls over when needed). Raises SaleError."""
     try:
-        if match:
-            year, month, day, hour, minute = match.groups()
-            at = datetime(
-                int(year) if year else local_now.year,
-                int(month),
-                int(day),
-                int(hour),
-                int(minute),
-                tzinfo=tz,
-            )
-            if not year and roll_year and at <= local_now:
-                at = at.replace(year=at.year + 1)
-            return at.astimezone(now.tzinfo)
-        match = _CLOCK.fullmatch(value)
-        if match:
-            clock = time(int(match.group(1)), int(match.group(2)))
-            at = datetime.combine(local_now.date(), clock, tzinfo=tz)
-            if at <= local_now:
-                at = datetime.combine(local_now.date() + timedelta(days=1), clock, tzinfo=tz)
-            return at.astimezone(now.tzinfo)
-    except ValueError:
-        pass
-    raise SaleError("sale-err-time")
+        return when.read_when(text, now=now, tz=tz, after=after, roll_year=after is None)
+    except when.WhenError as exc:
+        code = "sale-err-time-ambiguous" if exc.problem == "ambiguous" else "sale-err-time"
+        raise SaleError(code) from exc
 
 
 def parse_duration(text: str) -> timedelta | None:
@@ -203,13 +183,13 @@ def parse_duration(text: str) -> timedelta | None:
 
 
 def parse_end(text: str, *, starts_at: datetime, now: datetime, tz: ZoneInfo) -> datetime:
-    """The end: a duration after the start, or a local time as in `parse_when` (a bare
-    ``HH:MM`` is the first such time after the start; a date without a year is in the
-    start's year)."""
+    """The end: a duration after the start, or a time as in `parse_when` (a bare ``HH:MM``
+    is the first such time after the start; a date without a year is in the start's year;
+    明天 and friday count from today)."""
     span = parse_duration(text)
     if span is not None:
         return starts_at + span
-    return parse_when(text, now=max(now, starts_at), tz=tz, roll_year=False)
+    return parse_when(text, now=now, tz=tz, after=max(now, starts_at))
 
 
 def read_answer(

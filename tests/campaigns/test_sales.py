@@ -544,6 +544,8 @@ async def test_set_post_message_records_the_message(session: AsyncSession) -> No
         ("price", "¥99 / ¥199", {"price": "¥99", "original": "¥199"}),
         ("stock", "100", {"stock": 100}),
         ("link", "https://shop.example/p/1", {"url": "https://shop.example/p/1"}),
+        ("start", "明晚8点半", {"start": "2026-11-21T12:30:00+00:00"}),
+        ("start", "tomorrow 8:30 pm", {"start": "2026-11-21T12:30:00+00:00"}),
     ],
 )
 def test_dialogue_answers_are_read_and_kept(step: str, text: str, expected: Any) -> None:
@@ -556,6 +558,11 @@ def test_dialogue_answers_are_read_and_kept(step: str, text: str, expected: Any)
         ("product", "", "sale-err-product-empty"),
         ("product", "x" * 129, "sale-err-product-long"),
         ("start", "2020-01-01 20:00", "sale-err-start-past"),
+        ("start", "今天 9:00", "sale-err-start-past"),  # today, but 10:00 has struck
+        ("start", "明天8点", "sale-err-time-ambiguous"),
+        ("start", "tomorrow 8", "sale-err-time-ambiguous"),
+        ("start", "tomorrow", "sale-err-time"),
+        ("end", "今天 20:00", "sale-err-end-before-start"),  # the start is tomorrow 10:00
         ("end", "30m", None),  # fine: half an hour after the start
     ],
 )

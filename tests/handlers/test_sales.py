@@ -416,3 +416,31 @@ def test_every_post_text_passes_the_shipped_copy_guard(catalogue: Catalogue) -> 
             text = render_post(t, sale, stage, SHANGHAI)
             assert guard.check(text) == [], (lang, stage, text)
         assert guard.check(render_reminder(t, sale, SHANGHAI)) == []
+
+
+async def test_the_start_and_end_can_be_said_in_words(shop: Desk) -> None:
+    boss = admin(shop)
+    await boss.send("/sale")
+    await boss.send("Scarf")
+    await boss.send("59")
+    await boss.click("Skip")
+    await boss.click("Skip")
+    asked = texts_of(await boss.click("Skip"))
+    assert "“tomorrow 8pm”" in asked and "“fri 20:00”" in asked  # the prompt shows the forms
+    assert "morning or the evening" in texts_of(await boss.send("明天8点"))
+    assert "already passed" in texts_of(await boss.send("今天 9:00"))
+    assert "When does it end" in texts_of(await boss.send("明天 20:00"))
+    assert "after the start" in texts_of(await boss.send("tomorrow 7pm"))
+    assert "Where should it be posted" in texts_of(await boss.send("tomorrow 10:30 pm"))
+    await boss.click("Done")
+    await boss.click("Publish")
+    [sale], _ = await sale_rows(shop)
+    local = (sale.starts_at.astimezone(SHANGHAI), sale.ends_at.astimezone(SHANGHAI))
+    assert [t.strftime("%m-%d %H:%M") for t in local] == ["11-21 20:00", "11-21 22:30"]
+
+    await boss.send("/sales")
+    await boss.click("Edit #1")
+    await boss.click("End")
+    assert "Sale #1 changed" in texts_of(await boss.send("明晚11点"))
+    [sale], _ = await sale_rows(shop)
+    assert sale.ends_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") == "11-21 23:00"
