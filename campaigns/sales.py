@@ -59,6 +59,7 @@ from campaigns import when
 from campaigns.policy import CampaignPolicy
 from storage import audit, outbox
 from storage.models import Sale, SalePost, SaleReminder, User
+from storage.numbers import NumberError, read_int
 from storage.queries import insert_for
 
 # Outbox kinds.
@@ -80,6 +81,8 @@ MAX_PRICE = 32
 MAX_URL = 512
 MAX_STOCK = 10_000_000
 MAX_AHEAD = timedelta(days=366)
+MAX_LENGTH = timedelta(days=366)  # from the start to the end
+MAX_AMOUNT = 1_000_000_000  # in a price, whatever the currency
 
 POSTS = cast(Table, SalePost.__table__)
 REMINDERS = cast(Table, SaleReminder.__table__)
@@ -124,7 +127,24 @@ def phase(sale: Sale, now: datetime) -> str:
 
 
 _PRICE_SPLIT = re.compile(r"\s*/\s*|\s+")
-_DURATION = re.compile(r"(?:(\d{1,3})\s*d)?\s*(?:(\d{1,4})\s*h)?\s*(?:(\d{1,5})\s*m(?:in)?)?")
+_AMOUNT = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
+# ASCII digits only: `٣h` is not a duration. At most 19 digits, what read_int reads.
+_DURATION = re.compile(r"(?:([0-9]{1,19})d)?(?:([0-9]{1,19})h)?(?:([0-9]{1,19})m(?:in)?)?")
+_UNITS = (timedelta(days=1), timedelta(hours=1), timedelta(minutes=1))
+
+
+def _check_price(price: str) -> None:
+    """A price names an amount in ASCII digits (``¥1,299.50``) of at most MAX_AMOUNT."""
+    if any(c.isdigit() and not c.isascii() for c in price):
+        raise SaleError("sale-err-price")  # ²，９９: not read half-way
+    amounts = _AMOUNT.findall(price)
+    if not amounts:
+        raise SaleError("sale-err-price")
+    for amount in amounts:
+        try:
+            read_int(amount.split(".")[0].replace(",", ""), low=0, high=MAX_AMOUNT)
+        except NumberError as exc:
+            raise SaleError("sale-err-price-large", limit=MAX_AMOUNT) from exc
 
 
 def parse_prices(text: str) -> tuple[str, str | None]:
@@ -134,14 +154,16 @@ def parse_prices(text: str) -> tuple[str, str | None]:
         raise SaleError("sale-err-price")
     if any(len(p) > MAX_PRICE for p in parts):
         raise SaleError("sale-err-price-long", limit=MAX_PRICE)
+    for part in parts:
+        _check_price(part)
     return parts[0], parts[1] if len(parts) == 2 else None
 
 
 def parse_stock(text: str) -> int:
-    value = text.strip().replace(",", "")
-    if not value.isdigit() or not 1 <= int(value) <= MAX_STOCK:
-        raise SaleError("sale-err-stock", limit=MAX_STOCK)
-    return int(value)
+    try:
+        return read_int(text.replace(",", ""), low=1, high=MAX_STOCK)
+    except NumberError as exc:
+        raise SaleError("sale-err-stock", limit=MAX_STOCK) from exc
 
 
 def check_url(text: str) -> str:
@@ -172,13 +194,23 @@ def parse_when(
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """``2h``, ``90m``, ``1h30m``, ``1d`` -> timedelta; None when it is not a duration."""
+    """``2h``, ``90m``, ``1h30m``, ``1d`` -> timedelta; None when it is not a duration.
+    SaleError when it is longer than a sale may last (MAX_LENGTH)."""
     value = text.strip().lower().replace(" ", "")
     match = _DURATION.fullmatch(value)
     if not value or match is None or not any(match.groups()):
         return None
-    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+    too_long = SaleError("sale-err-too-long", days=MAX_LENGTH.days)
+    try:
+        days, hours, minutes = (
+            read_int(g, low=0, high=MAX_LENGTH // unit) if g else 0
+            for g, unit in zip(match.groups(), _UNITS, strict=True)
+        )
+    except NumberError as exc:
+        raise too_long from exc
     span = timedelta(days=days, hours=hours, minutes=minutes)
+    if span > MAX_LENGTH:
+        raise too_long
     return span if span > timedelta(0) else None
 
 
@@ -319,6 +351,8 @@ def _validate(
         raise SaleError("sale-err-too-far")
     if ends_at <= starts_at:
         raise SaleError("sale-err-end-before-start")
+    if ends_at - starts_at > MAX_LENGTH:
+        raise SaleError("sale-err-too-long", days=MAX_LENGTH.days)
     if ends_at <= now:
         raise SaleError("sale-err-end-past")
 

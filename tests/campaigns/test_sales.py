@@ -106,9 +106,20 @@ def test_prices_stock_and_links() -> None:
         with pytest.raises(SaleError):
             sales.parse_prices(bad)
     assert sales.parse_stock("1,000") == 1000
-    for bad in ("0", "-3", "many", "99999999999"):
+    for bad in ("0", "-3", "many", "99999999999", "²", "５０", "9" * 20):
         with pytest.raises(SaleError, match="sale-err-stock"):
             sales.parse_stock(bad)
+    assert sales.parse_prices("¥1,299.50 / ¥2,000") == ("¥1,299.50", "¥2,000")
+    for bad in ("²", "免费", "¥９９", "99 ¹⁹⁹"):
+        with pytest.raises(SaleError, match="sale-err-price"):
+            sales.parse_prices(bad)
+    with pytest.raises(SaleError, match="sale-err-price-large"):
+        sales.parse_prices("¥" + "9" * 20)
+    assert sales.parse_duration("٣h") is None  # not a duration (nor a time)
+    assert sales.parse_duration("366d") == timedelta(days=366)
+    for bad in ("367d", "9000h", "9" * 19 + "m"):
+        with pytest.raises(SaleError, match="sale-err-too-long"):
+            sales.parse_duration(bad)
     assert sales.check_url(" https://shop.example/a?b=1 ") == "https://shop.example/a?b=1"
     for bad in ("shop.example", "ftp://x.y/z", "javascript:alert(1)", "https://", "http://a b"):
         with pytest.raises(SaleError, match="sale-err-url"):

@@ -444,3 +444,47 @@ async def test_the_start_and_end_can_be_said_in_words(shop: Desk) -> None:
     assert "Sale #1 changed" in texts_of(await boss.send("明晚11点"))
     [sale], _ = await sale_rows(shop)
     assert sale.ends_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") == "11-21 23:00"
+
+
+async def test_numbers_and_ids_are_read_strictly(shop: Desk) -> None:
+    boss = admin(shop)
+    await boss.send("/sale")
+    await boss.send("Scarf")
+    for price in ("²", "免费", "¥９９"):
+        assert "Send the sale price" in texts_of(await boss.send(price)), price
+    assert "at most ¥1000000000" in texts_of(await boss.send("¥" + "9" * 20))
+    assert "How many" in texts_of(await boss.send("¥1,299.50 / ¥2,000"))
+    for stock in ("²", "５０", "9" * 20, "0", "-3"):
+        assert "whole number from 1 to 10000000" in texts_of(await boss.send(stock)), stock
+    await boss.send("50")
+    await boss.click("Skip")
+    await boss.click("Skip")
+    await boss.send("11-22 10:00")
+    assert "can't read that time" in texts_of(await boss.send("٣h"))
+    assert "can't read that time" in texts_of(await boss.send("9" * 20 + "m"))
+    assert "at most 366 days" in texts_of(await boss.send("400d"))
+    assert "Where should it be posted" in texts_of(await boss.send("90m"))
+    for value in ("²", "9" * 20):
+        forged = await boss.press(SaleForm(action="target", value=value).pack())
+        assert "no longer valid" in texts_of(forged)
+    await boss.click("Done")
+    await boss.click("Publish")
+    [sale], _ = await sale_rows(shop)
+    assert (sale.price, sale.original_price, sale.stock) == ("¥1,299.50", "¥2,000", 50)
+
+    huge = "9" * 20
+    fan = member(shop, 51)
+    for data in (
+        f"salem:show:{huge}:",
+        f"salem:edit:{huge}:",
+        "salem:cancel_yes:²:",
+        f"salem:cancel_yes:-{huge}:",
+        f"remind:{huge}",
+        "remind:²",
+        "remind:１",
+    ):
+        assert "no longer valid" in texts_of(await boss.press(data)), data
+        assert "no longer valid" in texts_of(await fan.press(data)), data
+    [sale], _ = await sale_rows(shop)
+    assert sale.status == "scheduled"
+
