@@ -488,3 +488,22 @@ async def test_numbers_and_ids_are_read_strictly(shop: Desk) -> None:
     [sale], _ = await sale_rows(shop)
     assert sale.status == "scheduled"
 
+
+async def test_the_sales_list_speaks_the_managers_language(shop: Desk) -> None:
+    boss = admin(shop)
+    await plan_sale(boss)
+    await boss.click("Publish")
+    await tick(shop, START)
+    zh_boss = ChatClient(
+        shop.customer.dp, shop.customer.bot, shop.local, user_id=ADMIN, first_name="Boss",
+        language_code="zh", first_update_id=70 * M,
+    )  # fmt: skip
+    listing = texts_of(await zh_boss.send("/sales"))
+    assert "#1 <b>Down jacket</b> · 进行中 · 11-22 10:00 – 11-22 12:00 · 群组, 频道" in listing
+    await zh_boss.click("取消 #1")
+    shown = texts_of(await zh_boss.click("不，保留"))
+    assert "• 11-21 10:00 · 提前 24 小时 的预告 · 群组 · 已跳过" in shown  # the clock jumped
+    assert "• 11-22 10:00 · 开始帖 · 频道 · 已发送" in shown
+    assert "• 11-22 11:50 · “即将结束”帖 · 群组 · 计划中" in shown
+    english = ("scheduled", "live", "ended", "planned", "sent", "skipped", "group", "channel")
+    assert not [w for w in english if w in listing + shown]
