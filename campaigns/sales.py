@@ -45,7 +45,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 from urllib.parse import urlparse
@@ -55,9 +55,11 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from campaigns import when
 from campaigns.policy import CampaignPolicy
 from storage import audit, outbox
 from storage.models import Sale, SalePost, SaleReminder, User
+from storage.numbers import NumberError, read_int
 from storage.queries import insert_for
 
 # Outbox kinds.
@@ -79,6 +81,8 @@ MAX_PRICE = 32
 MAX_URL = 512
 MAX_STOCK = 10_000_000
 MAX_AHEAD = timedelta(days=366)
+MAX_LENGTH = timedelta(days=366)  # from the start to the end
+MAX_AMOUNT = 1_000_000_000  # in a price, whatever the currency
 
 POSTS = cast(Table, SalePost.__table__)
 REMINDERS = cast(Table, SaleReminder.__table__)
@@ -123,9 +127,24 @@ def phase(sale: Sale, now: datetime) -> str:
 
 
 _PRICE_SPLIT = re.compile(r"\s*/\s*|\s+")
-_DATE_TIME = re.compile(r"(?:(\d{4})-)?(\d{1,2})-(\d{1,2})\s+(\d{1,2}):(\d{2})")
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})")
-_DURATION = re.compile(r"(?:(\d{1,3})\s*d)?\s*(?:(\d{1,4})\s*h)?\s*(?:(\d{1,5})\s*m(?:in)?)?")
+_AMOUNT = re.compile(r"[0-9][0-9,]*(?:\.[0-9]+)?")
+# ASCII digits only: `٣h` is not a duration. At most 19 digits, what read_int reads.
+_DURATION = re.compile(r"(?:([0-9]{1,19})d)?(?:([0-9]{1,19})h)?(?:([0-9]{1,19})m(?:in)?)?")
+_UNITS = (timedelta(days=1), timedelta(hours=1), timedelta(minutes=1))
+
+
+def _check_price(price: str) -> None:
+    """A price names an amount in ASCII digits (``¥1,299.50``) of at most MAX_AMOUNT."""
+    if any(c.isdigit() and not c.isascii() for c in price):
+        raise SaleError("sale-err-price")  # ²，９９: not read half-way
+    amounts = _AMOUNT.findall(price)
+    if not amounts:
+        raise SaleError("sale-err-price")
+    for amount in amounts:
+        try:
+            read_int(amount.split(".")[0].replace(",", ""), low=0, high=MAX_AMOUNT)
+        except NumberError as exc:
+            raise SaleError("sale-err-price-large", limit=MAX_AMOUNT) from exc
 
 
 def parse_prices(text: str) -> tuple[str, str | None]:
@@ -135,14 +154,16 @@ def parse_prices(text: str) -> tuple[str, str | None]:
         raise SaleError("sale-err-price")
     if any(len(p) > MAX_PRICE for p in parts):
         raise SaleError("sale-err-price-long", limit=MAX_PRICE)
+    for part in parts:
+        _check_price(part)
     return parts[0], parts[1] if len(parts) == 2 else None
 
 
 def parse_stock(text: str) -> int:
-    value = text.strip().replace(",", "")
-    if not value.isdigit() or not 1 <= int(value) <= MAX_STOCK:
-        raise SaleError("sale-err-stock", limit=MAX_STOCK)
-    return int(value)
+    try:
+        return read_int(text.replace(",", ""), low=1, high=MAX_STOCK)
+    except NumberError as exc:
+        raise SaleError("sale-err-stock", limit=MAX_STOCK) from exc
 
 
 def check_url(text: str) -> str:
@@ -158,58 +179,49 @@ def check_url(text: str) -> str:
     return url
 
 
-def parse_when(text: str, *, now: datetime, tz: ZoneInfo, roll_year: bool = True) -> datetime:
-    """A local time: ``2026-12-04 20:00``, ``12-04 20:00`` (this year, or the next when that
-    has passed and `roll_year`) or ``20:00`` (today, or tomorrow when that has passed).
-    Returned in `now`'s time zone (UTC)."""
-    value = text.strip().replace("T", " ").replace("/", "-")
-    local_now = now.astimezone(tz)
-    match = _DATE_TIME.fullmatch(value)
+def parse_when(
+    text: str, *, now: datetime, tz: ZoneInfo, after: datetime | None = None
+) -> datetime:
+    """A time as campaigns.when reads it (``2026-12-04 20:00``, ``20:00``, ``明晚8点半``,
+    ``tomorrow 8pm``, ``fri 20:00``, ...) in the shop's time zone `tz`, returned in `now`'s
+    (UTC). A bare time of day or a date without a year is the first one after `after`
+    (default `now`; then the year rolls over when needed). Raises SaleError."""
     try:
-        if match:
-            year, month, day, hour, minute = match.groups()
-            at = datetime(
-                int(year) if year else local_now.year,
-                int(month),
-                int(day),
-                int(hour),
-                int(minute),
-                tzinfo=tz,
-            )
-            if not year and roll_year and at <= local_now:
-                at = at.replace(year=at.year + 1)
-            return at.astimezone(now.tzinfo)
-        match = _CLOCK.fullmatch(value)
-        if match:
-            clock = time(int(match.group(1)), int(match.group(2)))
-            at = datetime.combine(local_now.date(), clock, tzinfo=tz)
-            if at <= local_now:
-                at = datetime.combine(local_now.date() + timedelta(days=1), clock, tzinfo=tz)
-            return at.astimezone(now.tzinfo)
-    except ValueError:
-        pass
-    raise SaleError("sale-err-time")
+        return when.read_when(text, now=now, tz=tz, after=after, roll_year=after is None)
+    except when.WhenError as exc:
+        code = "sale-err-time-ambiguous" if exc.problem == "ambiguous" else "sale-err-time"
+        raise SaleError(code) from exc
 
 
 def parse_duration(text: str) -> timedelta | None:
-    """``2h``, ``90m``, ``1h30m``, ``1d`` -> timedelta; None when it is not a duration."""
+    """``2h``, ``90m``, ``1h30m``, ``1d`` -> timedelta; None when it is not a duration.
+    SaleError when it is longer than a sale may last (MAX_LENGTH)."""
     value = text.strip().lower().replace(" ", "")
     match = _DURATION.fullmatch(value)
     if not value or match is None or not any(match.groups()):
         return None
-    days, hours, minutes = (int(g) if g else 0 for g in match.groups())
+    too_long = SaleError("sale-err-too-long", days=MAX_LENGTH.days)
+    try:
+        days, hours, minutes = (
+            read_int(g, low=0, high=MAX_LENGTH // unit) if g else 0
+            for g, unit in zip(match.groups(), _UNITS, strict=True)
+        )
+    except NumberError as exc:
+        raise too_long from exc
     span = timedelta(days=days, hours=hours, minutes=minutes)
+    if span > MAX_LENGTH:
+        raise too_long
     return span if span > timedelta(0) else None
 
 
 def parse_end(text: str, *, starts_at: datetime, now: datetime, tz: ZoneInfo) -> datetime:
-    """The end: a duration after the start, or a local time as in `parse_when` (a bare
-    ``HH:MM`` is the first such time after the start; a date without a year is in the
-    start's year)."""
+    """The end: a duration after the start, or a time as in `parse_when` (a bare ``HH:MM``
+    is the first such time after the start; a date without a year is in the start's year;
+    明天 and friday count from today)."""
     span = parse_duration(text)
     if span is not None:
         return starts_at + span
-    return parse_when(text, now=max(now, starts_at), tz=tz, roll_year=False)
+    return parse_when(text, now=now, tz=tz, after=max(now, starts_at))
 
 
 def read_answer(
@@ -243,6 +255,33 @@ def read_answer(
             raise SaleError("sale-err-end-before-start")
         return {"end": end.isoformat()}
     raise ValueError(f"not a text step: {step!r}")
+
+
+# The fields of a sale a manager can change from /sales (each one answer).
+EDIT_FIELDS = ("product", "price", "stock", "url", "start", "end")
+
+
+def read_change(
+    field: str, text: str, *, now: datetime, tz: ZoneInfo, starts_at: datetime
+) -> dict[str, Any]:
+    """A manager's new value for one of EDIT_FIELDS, as `update_sale` takes it (the sale
+    starts at `starts_at`). Raises SaleError."""
+    if field == "product":
+        if not text or len(text) > MAX_PRODUCT:
+            raise SaleError("sale-err-product-long", limit=MAX_PRODUCT, length=len(text))
+        return {"product": text}
+    if field == "price":
+        price, original = parse_prices(text)
+        return {"price": price, "original_price": original}
+    if field == "stock":
+        return {"stock": parse_stock(text)}
+    if field == "url":
+        return {"url": check_url(text)}
+    if field == "start":
+        return {"starts_at": parse_when(text, now=now, tz=tz)}
+    if field == "end":
+        return {"ends_at": parse_end(text, starts_at=starts_at, now=now, tz=tz)}
+    raise SaleError("sale-err-field", field=field)
 
 
 # --- the plan ----------------------------------------------------------------------------
@@ -312,6 +351,8 @@ def _validate(
         raise SaleError("sale-err-too-far")
     if ends_at <= starts_at:
         raise SaleError("sale-err-end-before-start")
+    if ends_at - starts_at > MAX_LENGTH:
+        raise SaleError("sale-err-too-long", days=MAX_LENGTH.days)
     if ends_at <= now:
         raise SaleError("sale-err-end-past")
 
@@ -342,21 +383,25 @@ async def create_sale(
     price = price.strip()
     original_price = (original_price or "").strip() or None
     url = (url or "").strip() or None
-    _validate(
-        product=product,
-        price=price,
-        original_price=original_price,
-        stock=stock,
-        url=url,
-        starts_at=starts_at,
-        ends_at=ends_at,
-        now=now,
-    )
     chats = list(dict.fromkeys(targets))
-    if not chats:
-        raise SaleError("sale-err-no-target")
-    if any(chat not in policy.targets for chat in chats):
-        raise SaleError("sale-err-target")
+    try:
+        _validate(
+            product=product,
+            price=price,
+            original_price=original_price,
+            stock=stock,
+            url=url,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            now=now,
+        )
+        if not chats:
+            raise SaleError("sale-err-no-target")
+        if any(chat not in policy.targets for chat in chats):
+            raise SaleError("sale-err-target")
+    except SaleError:
+        await session.rollback()
+        raise
     sale = Sale(
         product=product,
         price=price,
@@ -406,6 +451,81 @@ async def create_sale(
     return sale
 
 
+def guard_text(product: str, price: str, original: str | None) -> str:
+    """What the manager wrote that the posts show: the copy guard checks this."""
+    return "\n".join(p for p in (product, price, original) if p)
+
+
+def answers_to_sale(answers: dict[str, Any]) -> dict[str, Any]:
+    """The sale as the dialogue's answers (`read_answer`'s results) describe it: what
+    `create_sale` takes."""
+    return {
+        "product": answers["product"],
+        "price": answers["price"],
+        "original_price": answers.get("original"),
+        "stock": answers.get("stock"),
+        "image_file_id": answers.get("image"),
+        "url": answers.get("url"),
+        "starts_at": datetime.fromisoformat(answers["start"]),
+        "ends_at": datetime.fromisoformat(answers["end"]),
+        "targets": list(answers.get("targets", [])),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SalePreview:
+    """What the manager checks before publishing (nothing is stored)."""
+
+    draft: Sale  # transient, never added to a session
+    planned: list[PlannedPost]
+    checked: str  # the text the copy guard read
+    guard_words: list[str]  # the forbidden words it found, each once
+
+
+def preview(answers: dict[str, Any], *, policy: CampaignPolicy, now: datetime) -> SalePreview:
+    """The sale the dialogue's answers describe, its schedule and the copy guard's verdict."""
+    fields = answers_to_sale(answers)
+    draft = Sale(id=0, **fields, teaser_offsets=[], ending_soon_minutes=0, status=SCHEDULED)
+    planned = plan(
+        starts_at=fields["starts_at"],
+        ends_at=fields["ends_at"],
+        targets=fields["targets"],
+        teaser_offsets=policy.teaser_offsets,
+        ending_soon_minutes=policy.ending_soon_minutes,
+        now=now,
+    )
+    checked = guard_text(answers["product"], answers["price"], answers.get("original"))
+    words = list(dict.fromkeys(h.word for h in policy.guard.check(checked)))
+    return SalePreview(draft, planned, checked, words)
+
+
+async def publish(
+    session: AsyncSession,
+    answers: dict[str, Any],
+    *,
+    policy: CampaignPolicy,
+    created_by: int | None,
+    now: datetime,
+    override: bool,
+) -> Sale:
+    """Store the sale the dialogue's answers describe. Copy-guard hits need `override`
+    (then logged), else SaleError("sale-guard-blocked"). Commits."""
+    checked = guard_text(answers["product"], answers["price"], answers.get("original"))
+    hits = policy.guard.check(checked)
+    if hits and not override:
+        await session.rollback()
+        raise SaleError("sale-guard-blocked")
+    return await create_sale(
+        session,
+        **answers_to_sale(answers),
+        policy=policy,
+        created_by=created_by,
+        now=now,
+        copy_override=bool(hits),
+        override_words=[h.word for h in hits],
+    )
+
+
 # --- reading -----------------------------------------------------------------------------
 
 
@@ -444,6 +564,23 @@ async def posts(session: AsyncSession, sale_id: int) -> list[SalePost]:
     )
     await session.commit()
     return found
+
+
+async def overview(session: AsyncSession, sale_id: int) -> tuple[Sale, list[SalePost]] | None:
+    """The sale and its posts, or None when there is no such sale. Ends the read."""
+    sale = await get(session, sale_id)
+    if sale is None:
+        return None
+    return sale, await posts(session, sale_id)
+
+
+async def manageable(session: AsyncSession, sale_id: int, *, now: datetime) -> Sale | None:
+    """The sale a manager may still change, None when there is no such sale; SaleError
+    when it is over or cancelled. Ends the read."""
+    sale = await get(session, sale_id)
+    if sale is not None and phase(sale, now) in (CANCELLED, ENDED):
+        raise SaleError("sale-err-over", id=sale_id)
+    return sale
 
 
 # --- the scheduler's run -----------------------------------------------------------------
@@ -754,6 +891,43 @@ async def update_sale(
     )
     await session.commit()
     return sale
+
+
+@dataclass(frozen=True, slots=True)
+class EditedSale:
+    """What came of a manager's new value: the changed sale and its posts, or, when the
+    copy guard held the new text, nothing changed and the words it found."""
+
+    sale: Sale | None
+    posts: list[SalePost] = field(default_factory=list)
+    held: list[str] = field(default_factory=list)  # the new texts the guard held
+    guard_words: list[str] = field(default_factory=list)
+
+
+async def edit_sale(
+    session: AsyncSession,
+    sale_id: int,
+    field_name: str,
+    text: str,
+    *,
+    policy: CampaignPolicy,
+    now: datetime,
+    actor_id: int | None,
+) -> EditedSale:
+    """Read the new value of one field (`read_change`), check its text with the copy
+    guard, and change the sale (`update_sale`). Raises SaleError. Commits."""
+    sale = await get(session, sale_id)
+    if sale is None:
+        raise SaleError("sale-err-unknown", id=sale_id)
+    changes = read_change(field_name, text, now=now, tz=policy.tz, starts_at=sale.starts_at)
+    held = [v for v in changes.values() if isinstance(v, str) and policy.guard.check(v)]
+    if held:
+        words = [h.word for v in held for h in policy.guard.check(v)]
+        return EditedSale(None, held=held, guard_words=list(dict.fromkeys(words)))
+    changed = await update_sale(
+        session, sale_id, policy=policy, now=now, actor_id=actor_id, **changes
+    )
+    return EditedSale(changed, posts=await posts(session, sale_id))
 
 
 async def _replan(session: AsyncSession, sale: Sale, now: datetime) -> None:

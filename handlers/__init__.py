@@ -59,7 +59,7 @@ def get_routers(
         community_handlers.create_router(community),
         drops.create_router(community, admin_ids, sold_out, guard=campaigns.guard),
         # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
-        sales.create_router(catalogue, campaigns),
+        _free(sales.router),
         _free(broadcasts.router),
         community_group.create_router(catalogue, community, default_language),
         # Customers with an open ticket talk to people, not to the FAQ.

@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import BeforeValidator
+
+from storage.numbers import read_id
+
+
+def _read_id(value: object) -> object:
+    return read_id(value) if isinstance(value, str) else value
+
+
+# A row id in callback data, read by storage.numbers.read_id (ASCII digits, 1 .. 2**63-1):
+# `²` or 20 digits make the data not unpack, so the handler's filter does not match.
+CallbackId = Annotated[int, BeforeValidator(_read_id)]
 
 
 class Feedback(CallbackData, prefix="fb"):
@@ -71,7 +85,7 @@ class Redeem(CallbackData, prefix="redeem"):
 
 # Campaigns. Sale and broadcast ids arrive forged too: handlers check the admin and the row.
 class RemindMe(CallbackData, prefix="remind"):
-    sale: int
+    sale: CallbackId
 
 
 class SaleForm(CallbackData, prefix="salef"):
@@ -86,7 +100,7 @@ class SaleMenu(CallbackData, prefix="salem"):
     """The /sales list: show | edit | cancel | cancel_yes for one sale (field: what to edit)."""
 
     action: str
-    sale: int
+    sale: CallbackId
     field: str = ""
 
 

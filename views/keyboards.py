@@ -9,6 +9,7 @@ from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 
 from campaigns import sales
+from campaigns.policy import CampaignPolicy
 from campaigns.segments import STREAKS, Segment
 from community.tiers import Tier
 from faq import Entry
@@ -23,6 +24,8 @@ from views.callbacks import (
     PickAnswer,
     Rate,
     RemindMe,
+    SaleForm,
+    SaleMenu,
     SetLanguage,
     SkipComment,
     TakeTicket,
@@ -31,6 +34,7 @@ from views.callbacks import (
     TransferTo,
     UseCanned,
 )
+from views.sales import chat_name
 from views.texts import Catalogue, Texts
 
 MENU_KEYS = (
@@ -262,4 +266,84 @@ def broadcast_cancel_confirm(t: Texts, broadcast_id: int) -> InlineKeyboardMarku
         text=t("bc-btn-cancel-no"),
         callback_data=BroadcastForm(action="keep", value=str(broadcast_id)),
     )
+    return kb.as_markup()
+
+
+# --- flash sales: the manager's dialogue and /sales --------------------------------------
+
+
+def sale_step(t: Texts, *, skip: bool = False) -> InlineKeyboardMarkup:
+    """Under each question of the sale dialogue: Skip (optional steps) and Cancel."""
+    kb = InlineKeyboardBuilder()
+    if skip:
+        kb.button(text=t("btn-sale-skip"), callback_data=SaleForm(action="skip"))
+    kb.button(text=t("btn-sale-cancel"), callback_data=SaleForm(action="cancel"))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def sale_targets(t: Texts, policy: CampaignPolicy, chosen: list[int]) -> InlineKeyboardMarkup:
+    """One toggle per chat a sale can go to, then Done and Cancel."""
+    kb = InlineKeyboardBuilder()
+    for chat_id in policy.targets:
+        mark = "✅" if chat_id in chosen else "⬜"
+        kb.button(
+            text=f"{mark} {chat_name(t, policy, chat_id)}",
+            callback_data=SaleForm(action="target", value=str(chat_id)),
+        )
+    kb.button(text=t("btn-sale-done"), callback_data=SaleForm(action="target", value="done"))
+    kb.button(text=t("btn-sale-cancel"), callback_data=SaleForm(action="cancel"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def sale_review(t: Texts, *, guard_hits: bool) -> InlineKeyboardMarkup:
+    """After the preview: Publish, or (copy-guard hits) Edit text / Publish anyway."""
+    kb = InlineKeyboardBuilder()
+    if guard_hits:
+        kb.button(text=t("btn-sale-edit-text"), callback_data=SaleForm(action="edit"))
+        kb.button(text=t("btn-sale-override"), callback_data=SaleForm(action="override"))
+        kb.button(text=t("btn-sale-cancel"), callback_data=SaleForm(action="cancel"))
+        kb.adjust(1)
+    else:
+        kb.button(text=t("btn-sale-publish"), callback_data=SaleForm(action="publish"))
+        kb.button(text=t("btn-sale-cancel"), callback_data=SaleForm(action="cancel"))
+        kb.adjust(2)
+    return kb.as_markup()
+
+
+def sales_menu(t: Texts, found: list[Sale]) -> InlineKeyboardMarkup:
+    """/sales: Edit and Cancel for each sale listed."""
+    kb = InlineKeyboardBuilder()
+    for sale in found:
+        kb.button(
+            text=t("btn-sale-edit", id=sale.id),
+            callback_data=SaleMenu(action="edit", sale=sale.id),
+        )
+        kb.button(
+            text=t("btn-sale-cancel-sale", id=sale.id),
+            callback_data=SaleMenu(action="cancel", sale=sale.id),
+        )
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def sale_fields(t: Texts, sale_id: int, fields: tuple[str, ...]) -> InlineKeyboardMarkup:
+    """/sales -> Edit: which field to change."""
+    kb = InlineKeyboardBuilder()
+    for name in fields:
+        kb.button(
+            text=t(f"sale-field-{name}"),
+            callback_data=SaleMenu(action="field", sale=sale_id, field=name),
+        )
+    kb.adjust(3)
+    return kb.as_markup()
+
+
+def sale_cancel_confirm(t: Texts, sale_id: int) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(
+        text=t("btn-sale-cancel-yes"), callback_data=SaleMenu(action="cancel_yes", sale=sale_id)
+    )
+    kb.button(text=t("btn-sale-keep"), callback_data=SaleMenu(action="show", sale=sale_id))
     return kb.as_markup()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from campaigns import sales
 from campaigns.policy import CampaignPolicy
-from storage.models import Sale
+from storage.models import Sale, SalePost
 from views.texts import Texts
 
 TIME_FORMAT = "%m-%d %H:%M"
@@ -88,3 +88,100 @@ def chat_name(t: Texts, policy: CampaignPolicy, chat_id: int) -> str:
     return str(chat_id)
 
 
+# --- the manager's dialogue and /sales ---------------------------------------------------
+
+# The prompt for each step of the /sale dialogue, and for each field of /sales -> Edit.
+STEP_PROMPTS = {
+    "product": "sale-ask-product",
+    "price": "sale-ask-price",
+    "stock": "sale-ask-stock",
+    "image": "sale-ask-image",
+    "link": "sale-ask-link",
+    "start": "sale-ask-start",
+    "end": "sale-ask-end",
+    "targets": "sale-ask-targets",
+}
+FIELD_PROMPTS = {
+    "product": "sale-ask-product",
+    "price": "sale-ask-price",
+    "stock": "sale-ask-stock",
+    "url": "sale-ask-link",
+    "start": "sale-ask-start",
+    "end": "sale-ask-end",
+}
+
+
+def prompt(t: Texts, key: str, tz: ZoneInfo) -> str:
+    return t(key, tz=str(tz))
+
+
+def schedule_text(t: Texts, planned: list[sales.PlannedPost], policy: CampaignPolicy) -> str:
+    """The preview's schedule: one line per time and stage, with the chats it goes to."""
+    grouped: dict[tuple[datetime, str], list[str]] = {}
+    for p in planned:
+        grouped.setdefault((p.due_at, p.stage), []).append(chat_name(t, policy, p.chat_id))
+    lines = [t("sale-schedule-title", tz=str(policy.tz))]
+    lines.extend(
+        t(
+            "sale-schedule-line",
+            time=local(due, policy.tz),
+            stage=stage_name(t, stage),
+            chats=", ".join(chats),
+        )
+        for (due, stage), chats in grouped.items()
+    )
+    return "\n".join(lines)
+
+
+def guard_hits_text(t: Texts, key: str, words: list[str], marked: str) -> str:
+    """`key` (sale-guard-hits, sale-guard-edit) with the words found and the marked text."""
+    return t(key, words=html.escape(", ".join(words)), text=marked)
+
+
+def published_text(t: Texts, sale: Sale, tz: ZoneInfo) -> str:
+    return t(
+        "sale-published",
+        id=sale.id,
+        product=html.escape(sale.product),
+        start=local(sale.starts_at, tz),
+    )
+
+
+def sale_line(t: Texts, sale: Sale, now: datetime, policy: CampaignPolicy) -> str:
+    """One sale in /sales: its phase (scheduled, live, ...) in the reader's language."""
+    return t(
+        "sales-line",
+        id=sale.id,
+        product=html.escape(sale.product),
+        phase=t(f"sale-phase-{sales.phase(sale, now)}"),
+        start=local(sale.starts_at, policy.tz),
+        end=local(sale.ends_at, policy.tz),
+        chats=", ".join(chat_name(t, policy, c) for c in sale.targets),
+    )
+
+
+def sales_list(t: Texts, found: list[Sale], now: datetime, policy: CampaignPolicy) -> str:
+    return "\n".join([t("sales-title"), *(sale_line(t, s, now, policy) for s in found)])
+
+
+def sale_overview(
+    t: Texts, sale: Sale, posts: list[SalePost], now: datetime, policy: CampaignPolicy
+) -> str:
+    """The sale's line, then each of its posts: when, what, where, and how it went."""
+    lines = [sale_line(t, sale, now, policy)]
+    lines.extend(
+        t(
+            "sale-post-line",
+            time=local(p.due_at, policy.tz),
+            stage=stage_name(t, p.stage),
+            chat=chat_name(t, policy, p.chat_id),
+            status=t(f"sale-post-{p.status}"),
+        )
+        for p in posts
+    )
+    return "\n".join(lines)
+
+
+def about_sale(t: Texts, key: str, sale: Sale) -> str:
+    """`key` (sale-edit-choose, sale-cancel-confirm, sale-cancelled-done) for `sale`."""
+    return t(key, id=sale.id, product=html.escape(sale.product))

@@ -106,9 +106,20 @@ def test_prices_stock_and_links() -> None:
         with pytest.raises(SaleError):
             sales.parse_prices(bad)
     assert sales.parse_stock("1,000") == 1000
-    for bad in ("0", "-3", "many", "99999999999"):
+    for bad in ("0", "-3", "many", "99999999999", "²", "５０", "9" * 20):
         with pytest.raises(SaleError, match="sale-err-stock"):
             sales.parse_stock(bad)
+    assert sales.parse_prices("¥1,299.50 / ¥2,000") == ("¥1,299.50", "¥2,000")
+    for bad in ("²", "免费", "¥９９", "99 ¹⁹⁹"):
+        with pytest.raises(SaleError, match="sale-err-price"):
+            sales.parse_prices(bad)
+    with pytest.raises(SaleError, match="sale-err-price-large"):
+        sales.parse_prices("¥" + "9" * 20)
+    assert sales.parse_duration("٣h") is None  # not a duration (nor a time)
+    assert sales.parse_duration("366d") == timedelta(days=366)
+    for bad in ("367d", "9000h", "9" * 19 + "m"):
+        with pytest.raises(SaleError, match="sale-err-too-long"):
+            sales.parse_duration(bad)
     assert sales.check_url(" https://shop.example/a?b=1 ") == "https://shop.example/a?b=1"
     for bad in ("shop.example", "ftp://x.y/z", "javascript:alert(1)", "https://", "http://a b"):
         with pytest.raises(SaleError, match="sale-err-url"):
@@ -544,6 +555,8 @@ async def test_set_post_message_records_the_message(session: AsyncSession) -> No
         ("price", "¥99 / ¥199", {"price": "¥99", "original": "¥199"}),
         ("stock", "100", {"stock": 100}),
         ("link", "https://shop.example/p/1", {"url": "https://shop.example/p/1"}),
+        ("start", "明晚8点半", {"start": "2026-11-21T12:30:00+00:00"}),
+        ("start", "tomorrow 8:30 pm", {"start": "2026-11-21T12:30:00+00:00"}),
     ],
 )
 def test_dialogue_answers_are_read_and_kept(step: str, text: str, expected: Any) -> None:
@@ -556,6 +569,11 @@ def test_dialogue_answers_are_read_and_kept(step: str, text: str, expected: Any)
         ("product", "", "sale-err-product-empty"),
         ("product", "x" * 129, "sale-err-product-long"),
         ("start", "2020-01-01 20:00", "sale-err-start-past"),
+        ("start", "今天 9:00", "sale-err-start-past"),  # today, but 10:00 has struck
+        ("start", "明天8点", "sale-err-time-ambiguous"),
+        ("start", "tomorrow 8", "sale-err-time-ambiguous"),
+        ("start", "tomorrow", "sale-err-time"),
+        ("end", "今天 20:00", "sale-err-end-before-start"),  # the start is tomorrow 10:00
         ("end", "30m", None),  # fine: half an hour after the start
     ],
 )

@@ -416,3 +416,94 @@ def test_every_post_text_passes_the_shipped_copy_guard(catalogue: Catalogue) -> 
             text = render_post(t, sale, stage, SHANGHAI)
             assert guard.check(text) == [], (lang, stage, text)
         assert guard.check(render_reminder(t, sale, SHANGHAI)) == []
+
+
+async def test_the_start_and_end_can_be_said_in_words(shop: Desk) -> None:
+    boss = admin(shop)
+    await boss.send("/sale")
+    await boss.send("Scarf")
+    await boss.send("59")
+    await boss.click("Skip")
+    await boss.click("Skip")
+    asked = texts_of(await boss.click("Skip"))
+    assert "“tomorrow 8pm”" in asked and "“fri 20:00”" in asked  # the prompt shows the forms
+    assert "morning or the evening" in texts_of(await boss.send("明天8点"))
+    assert "already passed" in texts_of(await boss.send("今天 9:00"))
+    assert "When does it end" in texts_of(await boss.send("明天 20:00"))
+    assert "after the start" in texts_of(await boss.send("tomorrow 7pm"))
+    assert "Where should it be posted" in texts_of(await boss.send("tomorrow 10:30 pm"))
+    await boss.click("Done")
+    await boss.click("Publish")
+    [sale], _ = await sale_rows(shop)
+    local = (sale.starts_at.astimezone(SHANGHAI), sale.ends_at.astimezone(SHANGHAI))
+    assert [t.strftime("%m-%d %H:%M") for t in local] == ["11-21 20:00", "11-21 22:30"]
+
+    await boss.send("/sales")
+    await boss.click("Edit #1")
+    await boss.click("End")
+    assert "Sale #1 changed" in texts_of(await boss.send("明晚11点"))
+    [sale], _ = await sale_rows(shop)
+    assert sale.ends_at.astimezone(SHANGHAI).strftime("%m-%d %H:%M") == "11-21 23:00"
+
+
+async def test_numbers_and_ids_are_read_strictly(shop: Desk) -> None:
+    boss = admin(shop)
+    await boss.send("/sale")
+    await boss.send("Scarf")
+    for price in ("²", "免费", "¥９９"):
+        assert "Send the sale price" in texts_of(await boss.send(price)), price
+    assert "at most ¥1000000000" in texts_of(await boss.send("¥" + "9" * 20))
+    assert "How many" in texts_of(await boss.send("¥1,299.50 / ¥2,000"))
+    for stock in ("²", "５０", "9" * 20, "0", "-3"):
+        assert "whole number from 1 to 10000000" in texts_of(await boss.send(stock)), stock
+    await boss.send("50")
+    await boss.click("Skip")
+    await boss.click("Skip")
+    await boss.send("11-22 10:00")
+    assert "can't read that time" in texts_of(await boss.send("٣h"))
+    assert "can't read that time" in texts_of(await boss.send("9" * 20 + "m"))
+    assert "at most 366 days" in texts_of(await boss.send("400d"))
+    assert "Where should it be posted" in texts_of(await boss.send("90m"))
+    for value in ("²", "9" * 20):
+        forged = await boss.press(SaleForm(action="target", value=value).pack())
+        assert "no longer valid" in texts_of(forged)
+    await boss.click("Done")
+    await boss.click("Publish")
+    [sale], _ = await sale_rows(shop)
+    assert (sale.price, sale.original_price, sale.stock) == ("¥1,299.50", "¥2,000", 50)
+
+    huge = "9" * 20
+    fan = member(shop, 51)
+    for data in (
+        f"salem:show:{huge}:",
+        f"salem:edit:{huge}:",
+        "salem:cancel_yes:²:",
+        f"salem:cancel_yes:-{huge}:",
+        f"remind:{huge}",
+        "remind:²",
+        "remind:１",
+    ):
+        assert "no longer valid" in texts_of(await boss.press(data)), data
+        assert "no longer valid" in texts_of(await fan.press(data)), data
+    [sale], _ = await sale_rows(shop)
+    assert sale.status == "scheduled"
+
+
+async def test_the_sales_list_speaks_the_managers_language(shop: Desk) -> None:
+    boss = admin(shop)
+    await plan_sale(boss)
+    await boss.click("Publish")
+    await tick(shop, START)
+    zh_boss = ChatClient(
+        shop.customer.dp, shop.customer.bot, shop.local, user_id=ADMIN, first_name="Boss",
+        language_code="zh", first_update_id=70 * M,
+    )  # fmt: skip
+    listing = texts_of(await zh_boss.send("/sales"))
+    assert "#1 <b>Down jacket</b> · 进行中 · 11-22 10:00 – 11-22 12:00 · 群组, 频道" in listing
+    await zh_boss.click("取消 #1")
+    shown = texts_of(await zh_boss.click("不，保留"))
+    assert "• 11-21 10:00 · 提前 24 小时 的预告 · 群组 · 已跳过" in shown  # the clock jumped
+    assert "• 11-22 10:00 · 开始帖 · 频道 · 已发送" in shown
+    assert "• 11-22 11:50 · “即将结束”帖 · 群组 · 计划中" in shown
+    english = ("scheduled", "live", "ended", "planned", "sent", "skipped", "group", "channel")
+    assert not [w for w in english if w in listing + shown]
