@@ -71,6 +71,11 @@ class LocalSession(BaseSession):
         self._topic_ids = itertools.count(FIRST_TOPIC_ID)
         self._chat_message_ids: dict[int, itertools.count[int]] = {}
         self._failures: dict[str, list[TelegramAPIError | OSError]] = {}
+        self._answers: dict[int, Any] = {}  # id(request) -> what it was answered
+
+    def outgoing(self, start: int = 0) -> list[Outgoing]:
+        """The requests from ``start`` on, flattened, with the ids of the messages they made."""
+        return [flatten(r, self._answers.get(id(r))) for r in self.requests[start:]]
 
     def next_message_id(self, chat_id: int) -> int:
         """A fresh id for a message a person sends to ``chat_id`` (ChatClient uses it)."""
@@ -107,7 +112,9 @@ class LocalSession(BaseSession):
         queued = self._failures.get(method.__api_method__)
         if queued:
             raise queued.pop(0)
-        return self._result(bot, method)  # type: ignore[no-any-return]
+        answer = self._result(bot, method)
+        self._answers[id(method)] = answer
+        return answer  # type: ignore[no-any-return]
 
     def _result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
         returning = method.__returning__
@@ -256,9 +263,11 @@ class Outgoing:
     menu: list[str]
     show_alert: bool = False
     request: Any = None
+    message_id: int | None = None  # the message sent, or edited
 
 
-def flatten(method: TelegramMethod[Any]) -> Outgoing:
+def flatten(method: TelegramMethod[Any], answer: Any = None) -> Outgoing:
+    """``answer``, what Telegram answered, gives a sent message's id."""
     markup = getattr(method, "reply_markup", None)
     buttons: list[Button] = []
     menu: list[str] = []
@@ -277,6 +286,9 @@ def flatten(method: TelegramMethod[Any]) -> Outgoing:
         menu=menu,
         show_alert=bool(getattr(method, "show_alert", False)),
         request=method,
+        message_id=answer.message_id
+        if isinstance(answer, Message)
+        else getattr(method, "message_id", None),
     )
 
 
@@ -326,7 +338,7 @@ class ChatClient:
         """Feed one raw update and return what the bot sent while handling it."""
         start = len(self.session.requests)
         await self.dp.feed_raw_update(self.bot, update)
-        out = [flatten(r) for r in self.session.requests[start:]]
+        out = self.session.outgoing(start)
         for item in out:
             if item.buttons:
                 self.last_buttons = item.buttons
@@ -398,8 +410,9 @@ class ChatClient:
         """Tap an inline button of the last message that had some (1-based or by label)."""
         return await self.press(self.find_button(which).callback_data or "")
 
-    async def press(self, data: str) -> list[Outgoing]:
-        """Send callback data as if a button carried it (including forged data)."""
+    async def press(self, data: str, message_id: int = 1) -> list[Outgoing]:
+        """Send callback data as if a button of message ``message_id`` carried it (including
+        forged data)."""
         update = {
             "update_id": self.next_update_id(),
             "callback_query": {
@@ -408,7 +421,7 @@ class ChatClient:
                 "chat_instance": "local",
                 "data": data,
                 "message": {
-                    "message_id": 1,
+                    "message_id": message_id,
                     "date": int(datetime.now(UTC).timestamp()),
                     "chat": self.chat.model_dump(exclude_none=True),
                     "from": BOT_USER.model_dump(exclude_none=True),
