@@ -8,7 +8,7 @@ import re
 import sys
 import time
 from datetime import datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import SecretStr
 
@@ -37,17 +37,18 @@ HELP = (
 _WAIT = re.compile(r"!wait\s+(\d{1,5})\s*([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _GROUP = re.compile(r"g(\d{0,3})(>|#)(.*)", re.DOTALL)
+Messages = dict[tuple[int, int], dict[str, Any]]
 _EDITS = ("editMessageText", "editMessageCaption", "editMessageReplyMarkup")
 
 
-def _copied_text(out: Outgoing, people: dict[int, ChatClient]) -> str:
-    """What a copyMessage carried, looked up in what the shell's people sent."""
+def _copied_text(out: Outgoing, messages: Messages) -> str:
+    """What a copyMessage carried: the copied messages, as Telegram holds them."""
     req = out.request
     ids = getattr(req, "message_ids", None) or [getattr(req, "message_id", 0)]
-    source = people.get(int(getattr(req, "from_chat_id", 0) or 0))
+    source = int(getattr(req, "from_chat_id", 0) or 0)
     texts = []
     for i in ids:
-        sent = source.messages.get(i, {}) if source else {}
+        sent = messages.get((source, i), {})
         texts.append(str(sent.get("text") or sent.get("caption") or "[media]"))
     return " | ".join(texts)
 
@@ -58,25 +59,25 @@ def _buttons(buttons: list[Button]) -> str:
     )
 
 
-def _prefix(out: Outgoing, names: dict[int, str]) -> str:
-    """Who sees it: bot> (you), bot→g2> (member 2), desk#topic> or group> (the groups)."""
+def _prefix(out: Outgoing, names: dict[int, str], messages: Messages) -> str:
+    """Who sees it: bot> (you), bot→g2> (member 2), group>, or desk#topic> (the desk)."""
     chat = out.chat_id if isinstance(out.chat_id, int) else 0
     if chat in names:
         return names[chat]
     thread = getattr(out.request, "message_thread_id", None)
+    if out.method in _EDITS:  # an edit names the message, which knows its topic
+        thread = messages.get((chat, out.message_id or 0), {}).get("message_thread_id")
     if chat < 0:
         return f"desk#{thread}" if thread else "desk"
     return f"bot→{chat}"
 
 
-def render(
-    out: Outgoing, people: dict[int, ChatClient] | None = None, names: dict[int, str] | None = None
-) -> list[str]:
-    """``names`` maps chat ids to line prefixes; other groups are the support desk."""
-    people = people or {}
-    prefix = _prefix(out, names or {})
+def render(out: Outgoing, messages: Messages, names: dict[int, str]) -> list[str]:
+    """The lines showing what the bot did; ``messages`` are the chats' messages (as
+    LocalSession's Telegram holds them), ``names`` the prefixes of the shell's own chats."""
+    prefix = _prefix(out, names, messages)
     if out.method in ("copyMessage", "copyMessages"):
-        return [f"{prefix}> (copied) {_copied_text(out, people)}"]
+        return [f"{prefix}> (copied) {_copied_text(out, messages)}"]
     if out.method == "createForumTopic":
         return [f"desk> (new topic: {getattr(out.request, 'name', '')})"]
     if out.method == "editForumTopic":
@@ -202,7 +203,6 @@ async def run_shell(
                 names[SHELL_MEMBERS + n] = f"bot→g{n}"
         return members[n]
 
-    people = {user_id: client, support: agent}
     # Per chat, the last message that showed buttons: (its id, the buttons).
     tappable: dict[int, tuple[int, list[Button]]] = {}
 
@@ -211,7 +211,7 @@ async def run_shell(
             chat = out.chat_id if isinstance(out.chat_id, int) else 0
             if out.buttons and out.method != "answerCallbackQuery":
                 tappable[chat] = (out.message_id or 1, out.buttons)
-            for line in render(out, people, names):
+            for line in render(out, local.telegram.messages, names):
                 print(line, file=stdout)
         stdout.flush()
 

@@ -112,7 +112,7 @@ def test_shell_plays_the_support_desk_too(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "desk> (new topic:" in out
-    assert "desk#100> (copied) my parcel 1234567890123 is late" in out
+    assert "desk#1> (copied) my parcel 1234567890123 is late" in out
     assert "bot> (copied) Let me check" in out
     assert "How did we do?" in out
     assert "Thank you for rating us!" in out
@@ -196,9 +196,9 @@ def test_shell_shows_updated_cards_and_sla_alerts(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     waited = out.index("you> !wait 4m")
-    assert "desk#100> ⏰" in out[waited:], out
+    assert "desk#1> ⏰" in out[waited:], out
     taken = out.index("you> @#1")
-    card = out.index("desk> (edit of message #", taken)
+    card = out.index("desk#1> (edit of message #", taken)
     again = out.index("you> @#1", taken + 1)
     assert "[#1]" in out[card:again], out
     assert "(no group button" not in out[again:]
