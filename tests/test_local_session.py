@@ -225,3 +225,22 @@ async def test_chat_client_sends_media_and_albums(local: LocalSession, bot: Bot)
     await customer.edit(album[0].message_id, "front, scratched")  # a media edit: the caption
     edited = recorder.edits[-1]
     assert (edited.caption, edited.text) == ("front, scratched", None)
+
+
+async def test_answers_come_from_the_shared_model(local: LocalSession, bot: Bot) -> None:
+    """Per-chat ids, edits and copies as the HTTP fake answers them (bot.fake_api)."""
+    recorder = Recorder()
+    customer = ChatClient(recorder.dp, bot, local, user_id=1001)
+    out = await customer.send("Where is my parcel?")
+    assert (customer.last_message_id, out[0].message_id) == (1, 2)  # then the bot's "noted"
+    edited = await bot.edit_message_text("noted, thanks", chat_id=1001, message_id=2)
+    assert not isinstance(edited, bool)
+    assert (edited.message_id, edited.text, edited.edit_date is not None) == (
+        2,
+        "noted, thanks",
+        True,
+    )
+    copy = await bot.copy_message(SUPPORT, 1001, customer.last_message_id)
+    assert local.telegram.messages[SUPPORT, copy.message_id]["text"] == "Where is my parcel?"
+    with pytest.raises(TelegramBadRequest, match="text is empty"):
+        await bot.send_message(1001, "")
