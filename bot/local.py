@@ -1,12 +1,16 @@
 """A Bot API session that never leaves the process: it records every request and answers
-with plausible results. `python main.py shell` chats through it, and tests assert on it.
+as Telegram would, from `bot.fake_api.FakeTelegram` (the model the HTTP fake of the tests
+shares). `python main.py shell` chats through it, and tests assert on it.
 
+The model is lenient: a message, topic or forum it never saw is stood in for, never refused.
 Group chats (negative ids) are supergroups; those in `LocalSession.forum_chats` are forums.
 The bot is an administrator (can_manage_topics) wherever getChatMember asks."""
 
 from __future__ import annotations
 
 import itertools
+import json
+import mimetypes
 from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,51 +19,20 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import (
-    CopyMessages,
-    CreateForumTopic,
-    GetChat,
-    GetChatMember,
-    GetMe,
-    SendMediaGroup,
-    TelegramMethod,
-)
+from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import (
-    AcceptedGiftTypes,
-    Chat,
-    ChatFullInfo,
-    ChatMemberAdministrator,
-    ChatMemberMember,
-    ForumTopic,
-    InlineKeyboardMarkup,
-    Message,
-    MessageId,
-    ReplyParameters,
-    User,
-)
+from aiogram.types import Chat, InlineKeyboardMarkup, InputFile, Message, User
+
+from bot.fake_api import MEDIA_KEYS, ApiError, FakeTelegram, JSONDict, resolve_attachments
 
 BOT_USER = User(id=42, is_bot=True, first_name="Shop assistant", username="shop_assistant_bot")
-TOPIC_ICON_COLOR = 7322096
-FIRST_TOPIC_ID = 100
-# Fields a file of each kind needs besides file_id/file_unique_id, for fabricated messages.
-FILE_FIELDS: dict[str, dict[str, Any]] = {
-    "photo": {"width": 800, "height": 800},
-    "document": {},
-    "video": {"width": 640, "height": 360, "duration": 5},
-    "voice": {"duration": 3},
-    "audio": {"duration": 180},
-    "animation": {"width": 320, "height": 240, "duration": 2},
-    "sticker": {"type": "regular", "width": 512, "height": 512, "is_animated": False,
-                "is_video": False},
-}  # fmt: skip
 
 
 @dataclass
 class LocalSession(BaseSession):
     """Records requests in `requests`; `fail_next` queues an exception for a method name
     (its Bot API name, e.g. "copyMessages"). `forum_chats` are the group ids getChat reports
-    as forums."""
+    as forums. `telegram` is the model answering: its `messages` are what was sent, per chat."""
 
     requests: list[TelegramMethod[Any]] = field(default_factory=list)
     on_request: Callable[[TelegramMethod[Any]], None] | None = None
@@ -67,14 +40,16 @@ class LocalSession(BaseSession):
 
     def __post_init__(self) -> None:
         super().__init__()
-        self._ids = itertools.count(1000)
-        self._topic_ids = itertools.count(FIRST_TOPIC_ID)
-        self._chat_message_ids: dict[int, itertools.count[int]] = {}
+        bot_user = BOT_USER.model_dump(mode="json", exclude_none=True)
+        self.telegram = FakeTelegram(bot_user, lenient=True)
+        for chat_id in self.forum_chats:
+            self.telegram.add_group(chat_id, is_forum=True)
         self._failures: dict[str, list[TelegramAPIError | OSError]] = {}
+        self._answers: dict[int, Any] = {}  # id(request) -> what it was answered
 
-    def next_message_id(self, chat_id: int) -> int:
-        """A fresh id for a message a person sends to ``chat_id`` (ChatClient uses it)."""
-        return next(self._chat_message_ids.setdefault(chat_id, itertools.count(1)))
+    def outgoing(self, start: int = 0) -> list[Outgoing]:
+        """The requests from ``start`` on, flattened, with the ids of the messages they made."""
+        return [flatten(r, self._answers.get(id(r))) for r in self.requests[start:]]
 
     def fail_next(self, api_method: str, error: TelegramAPIError | OSError) -> None:
         self._failures.setdefault(api_method, []).append(error)
@@ -107,135 +82,35 @@ class LocalSession(BaseSession):
         queued = self._failures.get(method.__api_method__)
         if queued:
             raise queued.pop(0)
-        return self._result(bot, method)  # type: ignore[no-any-return]
+        self.telegram.bot_ids.add(bot.id)
+        params = await self._params(bot, method)
+        try:
+            result = self.telegram.call(method.__api_method__, params)
+            status, body = 200, {"ok": True, "result": result}
+        except ApiError as error:
+            status, body = error.code, error.body()
+        # Through JSON and aiogram's own check, as an answer over HTTP would go.
+        answer = self.check_response(bot, method, status, json.dumps(body)).result
+        self._answers[id(method)] = answer
+        return answer  # type: ignore[return-value]
 
-    def _result(self, bot: Bot, method: TelegramMethod[Any]) -> Any:
-        returning = method.__returning__
-        if isinstance(method, GetMe):
-            return BOT_USER
-        if isinstance(method, CopyMessages):
-            return [MessageId(message_id=next(self._ids)) for _ in method.message_ids]
-        if isinstance(method, SendMediaGroup):
-            album = f"album-{next(self._ids)}"
-            return [
-                self._message(bot, method, self._media_content(item) | {"media_group_id": album})
-                for item in method.media
-            ]
-        if isinstance(method, CreateForumTopic):
-            return ForumTopic(
-                message_thread_id=next(self._topic_ids),
-                name=method.name,
-                icon_color=method.icon_color or TOPIC_ICON_COLOR,
-                icon_custom_emoji_id=method.icon_custom_emoji_id,
-            )
-        if isinstance(method, GetChat):
-            return self._chat_info(method.chat_id)
-        if isinstance(method, GetChatMember):
-            return self._member(bot, method.user_id)
-        if returning is MessageId:
-            return MessageId(message_id=next(self._ids))
-        if returning is bool or "bool" in str(returning):
-            return True
-        if "Message" in str(returning):
-            return self._message(bot, method)
-        return True
-
-    def _chat_info(self, chat_id: int | str) -> ChatFullInfo:
-        chat_id = chat_id if isinstance(chat_id, int) else 0
-        gifts = AcceptedGiftTypes(
-            unlimited_gifts=False,
-            limited_gifts=False,
-            unique_gifts=False,
-            premium_subscription=False,
-            gifts_from_channels=False,
-        )
-        names: dict[str, Any] = (
-            {"type": "private", "first_name": f"User{chat_id}"}
-            if chat_id > 0
-            else {
-                "type": "supergroup",
-                "title": "Support",
-                "is_forum": chat_id in self.forum_chats,
+    async def _params(self, bot: Bot, method: TelegramMethod[Any]) -> JSONDict:
+        """The method's fields as the Bot API receives them (aiogram's own preparation)."""
+        files: dict[str, InputFile] = {}
+        params: JSONDict = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is not None and prepared != "":
+                params[key] = prepared
+        uploads: dict[str, JSONDict] = {}
+        for name, upload in files.items():
+            filename = upload.filename or name
+            uploads[name] = {
+                "file_name": filename,
+                "mime_type": mimetypes.guess_type(filename)[0] or "application/octet-stream",
+                "content": b"".join([chunk async for chunk in upload.read(bot)]),
             }
-        )
-        return ChatFullInfo(
-            id=chat_id,
-            accent_color_id=0,
-            max_reaction_count=11,
-            accepted_gift_types=gifts,
-            **names,
-        )
-
-    def _member(self, bot: Bot, user_id: int) -> ChatMemberAdministrator | ChatMemberMember:
-        if user_id not in (bot.id, BOT_USER.id):
-            return ChatMemberMember(
-                user=User(id=user_id, is_bot=False, first_name=f"User{user_id}")
-            )
-        rights = {
-            name: name != "can_be_edited"
-            for name in ChatMemberAdministrator.model_fields
-            if name.startswith("can_")
-        }
-        user = BOT_USER.model_copy(update={"id": user_id})
-        return ChatMemberAdministrator.model_validate(
-            {"user": user, "is_anonymous": False, **rights}
-        )
-
-    def _file(self, kind: str, value: Any) -> dict[str, Any] | list[dict[str, Any]]:
-        file_id = value if isinstance(value, str) else f"local-{kind}-{next(self._ids)}"
-        info = {"file_id": file_id, "file_unique_id": f"u-{file_id}"} | FILE_FIELDS[kind]
-        return [info] if kind == "photo" else info
-
-    def _media_content(self, item: Any) -> dict[str, Any]:
-        """The content of one album message made from an InputMedia* of SendMediaGroup."""
-        content: dict[str, Any] = {item.type: self._file(item.type, item.media)}
-        if item.caption:
-            content["caption"] = item.caption
-        return content
-
-    def _message(
-        self, bot: Bot, method: TelegramMethod[Any], content: dict[str, Any] | None = None
-    ) -> Message:
-        chat_id = getattr(method, "chat_id", None) or 0
-        if not isinstance(chat_id, int):
-            chat_id = 0
-        chat = Chat(id=chat_id, type="private" if chat_id > 0 else "supergroup")
-        markup = getattr(method, "reply_markup", None)
-        message_id = getattr(method, "message_id", None)  # an edit's own message
-        if not method.__api_method__.startswith("edit") or not isinstance(message_id, int):
-            message_id = next(self._ids)
-        thread_id = getattr(method, "message_thread_id", None)
-        files = {
-            kind: self._file(kind, getattr(method, kind))
-            for kind in FILE_FIELDS
-            if isinstance(getattr(method, kind, None), str)  # a file_id; uploads stay unseen
-        }
-        reply = getattr(method, "reply_parameters", None)
-        reply_id = reply.message_id if isinstance(reply, ReplyParameters) else None
-        reply_id = reply_id or getattr(method, "reply_to_message_id", None)
-        return Message.model_validate(
-            {
-                "message_id": message_id,
-                "date": datetime.now(UTC),
-                "chat": chat,
-                "from": BOT_USER,
-                "text": getattr(method, "text", None),
-                "caption": getattr(method, "caption", None),
-                "message_thread_id": thread_id,
-                "is_topic_message": True if thread_id and chat_id < 0 else None,
-                "reply_to_message": {
-                    "message_id": reply_id,
-                    "date": datetime.now(UTC),
-                    "chat": chat,
-                }
-                if isinstance(reply_id, int)
-                else None,
-                "reply_markup": markup if isinstance(markup, InlineKeyboardMarkup) else None,
-                **files,
-                **(content or {}),
-            },
-            context={"bot": bot},
-        )
+        return resolve_attachments(params, uploads)
 
 
 @dataclass
@@ -256,9 +131,11 @@ class Outgoing:
     menu: list[str]
     show_alert: bool = False
     request: Any = None
+    message_id: int | None = None  # the message sent, or edited
 
 
-def flatten(method: TelegramMethod[Any]) -> Outgoing:
+def flatten(method: TelegramMethod[Any], answer: Any = None) -> Outgoing:
+    """``answer``, what Telegram answered, gives a sent message's id."""
     markup = getattr(method, "reply_markup", None)
     buttons: list[Button] = []
     menu: list[str] = []
@@ -277,6 +154,9 @@ def flatten(method: TelegramMethod[Any]) -> Outgoing:
         menu=menu,
         show_alert=bool(getattr(method, "show_alert", False)),
         request=method,
+        message_id=answer.message_id
+        if isinstance(answer, Message)
+        else getattr(method, "message_id", None),
     )
 
 
@@ -326,7 +206,7 @@ class ChatClient:
         """Feed one raw update and return what the bot sent while handling it."""
         start = len(self.session.requests)
         await self.dp.feed_raw_update(self.bot, update)
-        out = [flatten(r) for r in self.session.requests[start:]]
+        out = self.session.outgoing(start)
         for item in out:
             if item.buttons:
                 self.last_buttons = item.buttons
@@ -341,13 +221,13 @@ class ChatClient:
         if reply is not None:
             reply = {"message_id": reply} if isinstance(reply, int) else dict(reply)
             content["reply_to_message"] = {"date": now, "chat": chat} | reply
-        message = {
-            "message_id": self.session.next_message_id(self.chat.id),
-            "date": now,
-            "chat": chat,
-            "from": self.user.model_dump(exclude_none=True),
+        message = self.session.telegram.new_message(
+            self.chat.id,
+            chat=chat,
+            sender=self.user.model_dump(exclude_none=True),
+            date=now,
             **content,
-        }
+        )
         self.messages[message["message_id"]] = message
         self.last_message_id = message["message_id"]
         return {"update_id": self.next_update_id(), "message": message}
@@ -372,15 +252,11 @@ class ChatClient:
         """Edit a message this person sent: its text, or its caption if it is media."""
         if message_id not in self.messages:
             raise LookupError(f"message {message_id} was not sent by this client")
-        message = dict(self.messages[message_id])
-        if _has_media(message):
-            message["caption"] = text
-            message.pop("caption_entities", None)
-        else:
-            message["text"] = text
-            message.pop("entities", None)
-        message["edit_date"] = max(int(datetime.now(UTC).timestamp()), int(message["date"]))
-        self.messages[message_id] = message
+        media = any(kind in self.messages[message_id] for kind in MEDIA_KEYS)
+        edit = self.session.telegram.edited_message(
+            self.chat.id, message_id, None if media else text, caption=text if media else None
+        )
+        message = self.messages[message_id] = edit["edited_message"]
         return await self.feed({"update_id": self.next_update_id(), "edited_message": message})
 
     def find_button(self, which: int | str) -> Button:
@@ -398,8 +274,16 @@ class ChatClient:
         """Tap an inline button of the last message that had some (1-based or by label)."""
         return await self.press(self.find_button(which).callback_data or "")
 
-    async def press(self, data: str) -> list[Outgoing]:
-        """Send callback data as if a button carried it (including forged data)."""
+    async def press(self, data: str, message_id: int | None = None) -> list[Outgoing]:
+        """Send callback data as if a button carried it (including forged data): a button of
+        message ``message_id`` of this chat, or of a stand-in message."""
+        message = self.session.telegram.messages.get((self.chat.id, message_id or 0)) or {
+            "message_id": message_id or 1,
+            "date": int(datetime.now(UTC).timestamp()),
+            "chat": self.chat.model_dump(exclude_none=True),
+            "from": BOT_USER.model_dump(exclude_none=True),
+            "text": "…",
+        }
         update = {
             "update_id": self.next_update_id(),
             "callback_query": {
@@ -407,17 +291,7 @@ class ChatClient:
                 "from": self.user.model_dump(exclude_none=True),
                 "chat_instance": "local",
                 "data": data,
-                "message": {
-                    "message_id": 1,
-                    "date": int(datetime.now(UTC).timestamp()),
-                    "chat": self.chat.model_dump(exclude_none=True),
-                    "from": BOT_USER.model_dump(exclude_none=True),
-                    "text": "…",
-                },
+                "message": message,
             },
         }
         return await self.feed(update)
-
-
-def _has_media(message: dict[str, Any]) -> bool:
-    return any(kind in message for kind in (*FILE_FIELDS, "video_note"))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import sys
 import time
 from datetime import datetime, timedelta
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import SecretStr
 
@@ -20,6 +21,7 @@ LOCAL_TOKEN = SecretStr("1:local-shell")
 SHELL_SUPPORT_CHAT = -1000000000001  # a support group that exists only in this shell
 SHELL_COMMUNITY_CHAT = -1000000000002  # a community group that exists only in this shell
 SHELL_AGENT = 777
+SHELL_MEMBERS = 900_000_000  # g2> is user 900000002 ("Member 2"), g3> 900000003, ...
 HELP = (
     "Type as a customer would. #N taps inline button N of the last message; "
     "/quit (or Ctrl-D) leaves.\n"
@@ -27,21 +29,26 @@ HELP = (
     "('@ /close', '@ !note', '@ /c key'), '@#N' taps button N of the last support-group "
     "message.\n"
     "The community group too: 'g> text' is you writing there, 'g#N' taps button N of the "
-    "last group post. '!wait 2h' moves the clock on (m, h, d) and runs what fell due "
-    "(drops, sale posts, broadcasts)."
+    "last group post; 'g2> text' and 'g2#N' are another member (g3, ... more). "
+    "'!wait 2h' moves the clock on (m, h, d) and runs what fell due "
+    "(drops, sale posts, broadcasts, support SLA alerts). "
+    "A message the bot edits is shown again in full, marked '(edit of message #N)'."
 )
 _WAIT = re.compile(r"!wait\s+(\d{1,5})\s*([mhd])")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+_GROUP = re.compile(r"g(\d{0,3})(>|#)(.*)", re.DOTALL)
+Messages = dict[tuple[int, int], dict[str, Any]]
+_EDITS = ("editMessageText", "editMessageCaption", "editMessageReplyMarkup")
 
 
-def _copied_text(out: Outgoing, people: dict[int, ChatClient]) -> str:
-    """What a copyMessage carried, looked up in what the shell's people sent."""
+def _copied_text(out: Outgoing, messages: Messages) -> str:
+    """What a copyMessage carried: the copied messages, as Telegram holds them."""
     req = out.request
     ids = getattr(req, "message_ids", None) or [getattr(req, "message_id", 0)]
-    source = people.get(int(getattr(req, "from_chat_id", 0) or 0))
+    source = int(getattr(req, "from_chat_id", 0) or 0)
     texts = []
     for i in ids:
-        sent = source.messages.get(i, {}) if source else {}
+        sent = messages.get((source, i), {})
         texts.append(str(sent.get("text") or sent.get("caption") or "[media]"))
     return " | ".join(texts)
 
@@ -52,40 +59,44 @@ def _buttons(buttons: list[Button]) -> str:
     )
 
 
-def render(
-    out: Outgoing, people: dict[int, ChatClient] | None = None, community: int | None = None
-) -> list[str]:
-    people = people or {}
-    to_group = isinstance(out.chat_id, int) and out.chat_id < 0
-    prefix = "desk" if to_group else "bot"
-    if to_group and out.chat_id == community:
-        prefix = "group"
-        if out.method in ("editMessageText", "editMessageCaption") and out.text:
-            first, *_ = out.text.splitlines()
-            return [f"group> (post edited) {first}"]
+def _prefix(out: Outgoing, names: dict[int, str], messages: Messages) -> str:
+    """Who sees it: bot> (you), bot→g2> (member 2), group>, or desk#topic> (the desk)."""
+    chat = out.chat_id if isinstance(out.chat_id, int) else 0
+    if chat in names:
+        return names[chat]
     thread = getattr(out.request, "message_thread_id", None)
-    if to_group and thread:
-        prefix = f"desk#{thread}"
+    if out.method in _EDITS:  # an edit names the message, which knows its topic
+        thread = messages.get((chat, out.message_id or 0), {}).get("message_thread_id")
+    if chat < 0:
+        return f"desk#{thread}" if thread else "desk"
+    return f"bot→{chat}"
+
+
+def render(out: Outgoing, messages: Messages, names: dict[int, str]) -> list[str]:
+    """The lines showing what the bot did; ``messages`` are the chats' messages (as
+    LocalSession's Telegram holds them), ``names`` the prefixes of the shell's own chats."""
+    prefix = _prefix(out, names, messages)
     if out.method in ("copyMessage", "copyMessages"):
-        return [f"{prefix}> (copied) {_copied_text(out, people)}"]
+        return [f"{prefix}> (copied) {_copied_text(out, messages)}"]
     if out.method == "createForumTopic":
         return [f"desk> (new topic: {getattr(out.request, 'name', '')})"]
     if out.method == "editForumTopic":
         return [f"desk> (topic renamed: {getattr(out.request, 'name', '')})"]
-    if out.method == "editMessageText" and to_group:
-        return [f"{prefix}> (card updated)"]
     lines: list[str] = []
     if out.method == "answerCallbackQuery":
         if out.text:
             lines.append(f"  ({'alert' if out.show_alert else 'toast'}) {out.text}")
         return lines
-    if out.method == "editMessageReplyMarkup":
-        if not out.buttons:
-            return ["  (buttons removed from the previous message)"]
-        return ["  (buttons updated)", "     " + _buttons(out.buttons)]
     if out.method == "sendChatAction":
         return lines
-    if out.text:
+    if out.method in _EDITS:
+        edit = f"{prefix}> (edit of message #{out.message_id})"
+        if out.method == "editMessageReplyMarkup":
+            if not out.buttons:
+                return [f"{edit} buttons removed"]
+            return [f"{edit} new buttons", "     " + _buttons(out.buttons)]
+        lines = [edit] + [f"     {line}" for line in (out.text or "").splitlines()]
+    elif out.text:
         first, *rest = out.text.splitlines() or [""]
         lines.append(f"{prefix}> {first}")
         lines.extend(f"     {line}" for line in rest)
@@ -103,6 +114,8 @@ async def run_jobs(app: App) -> None:
     await scheduler.start_drops(app)
     await scheduler.sale_posts(app)
     await scheduler.broadcast_progress(app)
+    if app.policy.enabled:
+        await scheduler.support_sla(app)
 
 
 async def run_shell(
@@ -138,6 +151,7 @@ async def run_shell(
     support = settings.support_chat_id
     community = settings.community_chat_id
     assert support is not None
+    assert community is not None
     local = LocalSession(forum_chats={support})
     # The local session never sends the token anywhere; create_bot only needs one.
     bot = create_bot(settings.model_copy(update={"bot_token": LOCAL_TOKEN}), session=local)
@@ -145,6 +159,7 @@ async def run_shell(
     dp = create_dispatcher(app, topics=True, sender=sender)
     # Update ids must not repeat across shell sessions on one database, or the
     # de-duplication guard rightly drops them: number them from the clock.
+    update_ids = itertools.count(time.time_ns() // 1000, 10**12)
     client = ChatClient(
         dp,
         bot,
@@ -152,7 +167,7 @@ async def run_shell(
         user_id=user_id,
         first_name="Shell",
         language_code=language,
-        first_update_id=time.time_ns() // 1000,
+        first_update_id=next(update_ids),
     )
     agent = ChatClient(
         dp,
@@ -163,58 +178,74 @@ async def run_shell(
         language_code=settings.agents_language,
         chat_type="supergroup",
         chat_id=support,
-        first_update_id=time.time_ns() // 1000 + 10**12,
+        first_update_id=next(update_ids),
     )
-    member = ChatClient(
-        dp,
-        bot,
-        local,
-        user_id=user_id,
-        first_name="Shell",
-        language_code=language,
-        chat_type="supergroup",
-        chat_id=community,
-        chat_title="Community",
-        is_forum=False,
-        first_update_id=time.time_ns() // 1000 + 2 * 10**12,
-    )
-    people = {user_id: client, support: agent}
-    group_buttons: list[Button] = []
-    community_buttons: list[Button] = []
+    members: dict[int, ChatClient] = {}  # g> is 1 (you), g2> is 2, ...
+    names = {user_id: "bot", community: "group"}
+
+    def member(n: int) -> ChatClient:
+        if n not in members:
+            you = n == 1
+            members[n] = ChatClient(
+                dp,
+                bot,
+                local,
+                user_id=user_id if you else SHELL_MEMBERS + n,
+                first_name="Shell" if you else f"Member {n}",
+                language_code=language,
+                chat_type="supergroup",
+                chat_id=community,
+                chat_title="Community",
+                is_forum=False,
+                first_update_id=next(update_ids),
+            )
+            if not you:
+                names[SHELL_MEMBERS + n] = f"bot→g{n}"
+        return members[n]
+
+    # Per chat, the last message that showed buttons: (its id, the buttons).
+    tappable: dict[int, tuple[int, list[Button]]] = {}
 
     def show(outs: list[Outgoing]) -> None:
-        nonlocal group_buttons, community_buttons
         for out in outs:
-            if out.buttons and out.chat_id == support:
-                group_buttons = out.buttons
-            elif out.buttons and out.chat_id == community:
-                community_buttons = out.buttons
-            elif out.buttons and out.chat_id == user_id:
-                client.last_buttons = out.buttons  # delivered by the sender
-            for line in render(out, people, community):
+            chat = out.chat_id if isinstance(out.chat_id, int) else 0
+            if out.buttons and out.method != "answerCallbackQuery":
+                tappable[chat] = (out.message_id or 1, out.buttons)
+            for line in render(out, local.telegram.messages, names):
                 print(line, file=stdout)
         stdout.flush()
+
+    async def tap(person: ChatClient, chat: int | None, text: str) -> list[Outgoing]:
+        n = int(text)
+        message_id, buttons = tappable.get(chat or 0, (1, []))
+        if not 1 <= n <= len(buttons):
+            raise LookupError(f"no button {n} there; there are {len(buttons)}")
+        if buttons[n - 1].callback_data is None:
+            raise LookupError(f"button {n} is a link: {buttons[n - 1].url}")
+        return await person.press(buttons[n - 1].callback_data or "", message_id)
 
     async def then_deliver(outs: list[Outgoing]) -> list[Outgoing]:
         start = len(local.requests)
         await run_jobs(app)
         await sender.drain()
-        from bot.local import flatten
-
-        return outs + [flatten(m) for m in local.requests[start:]]
+        return outs + local.outgoing(start)
 
     async def as_agent(text: str) -> list[Outgoing]:
         if text.startswith("#") and text[1:].strip().isdigit():
-            n = int(text[1:])
-            if not 1 <= n <= len(group_buttons):
-                raise LookupError(f"no group button {n}")
-            return await agent.press(group_buttons[n - 1].callback_data or "")
+            return await tap(agent, support, text[1:])
         async with app.session_factory() as session:
             topic = await session.get(CustomerTopic, user_id)
             thread = topic.thread_id if topic else None
         if thread is None:
             raise LookupError("no topic yet: ask for a human first (/human)")
         return await agent.send_content(text=text, message_thread_id=thread, is_topic_message=True)
+
+    async def in_group(n: int, tapping: bool, text: str) -> list[Outgoing]:
+        if tapping:
+            if not text.isdigit():
+                raise LookupError("g#N taps button N of the last group post")
+            return await tap(member(n), community, text)
+        return await member(n).send(text)
 
     print(f"FAQ: {len(app.kb.entries)} entries from {settings.faq_path}. {HELP}", file=stdout)
     try:
@@ -237,18 +268,15 @@ async def run_shell(
                 print(f"  (the clock is now {local_now} shop time)", file=stdout)
                 show(await then_deliver([]))
                 continue
+            group = _GROUP.fullmatch(text)
             try:
-                if text.startswith("g>"):
-                    outs = await member.send(text[2:].strip())
-                elif text.startswith("g#") and text[2:].strip().isdigit():
-                    n = int(text[2:])
-                    if not 1 <= n <= len(community_buttons):
-                        raise LookupError(f"no community button {n}")
-                    outs = await member.press(community_buttons[n - 1].callback_data or "")
+                if group:
+                    n = int(group.group(1) or 1)
+                    outs = await in_group(n, group.group(2) == "#", group.group(3).strip())
                 elif text.startswith("@"):
                     outs = await as_agent(text[1:].strip())
                 elif text.startswith("#") and text[1:].strip().isdigit():
-                    outs = await client.click(int(text[1:]))
+                    outs = await tap(client, user_id, text[1:].strip())
                 else:
                     outs = await client.send(text)
             except LookupError as exc:

@@ -112,7 +112,7 @@ def test_shell_plays_the_support_desk_too(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "desk> (new topic:" in out
-    assert "desk#100> (copied) my parcel 1234567890123 is late" in out
+    assert "desk#1> (copied) my parcel 1234567890123 is late" in out
     assert "bot> (copied) Let me check" in out
     assert "How did we do?" in out
     assert "Thank you for rating us!" in out
@@ -164,3 +164,41 @@ def test_unanswered_export_is_an_eval_file(tmp_path: Path) -> None:
     ev = _main("faq", "eval", "--kb", str(KB), "--cases", str(out), "--json", cwd=tmp_path)
     assert ev.returncode == 0, ev.stderr
     assert json.loads(ev.stdout.strip().splitlines()[-1])["out_of_scope"] == 1
+
+
+def test_shell_shows_edits_in_full_and_plays_other_members(tmp_path: Path) -> None:
+    """The drop's counter is edited in the group and shown whole; g2> and g2#N are a second
+    member, who claims a code of their own and checks in for themselves."""
+    script = (
+        "/drop 3 Welcome gift | 30 off 200 | limit=1 days=7 audience=all\n!wait 1m\n"
+        "g#1\ng2#1\ng> /checkin\ng2> /checkin\ng3> /checkin\n"
+    )
+    proc = _main("shell", "--lang", "en", cwd=tmp_path, stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "Traceback" not in out + proc.stderr
+    post = out.index("group> 🎟")
+    assert "剩余 3 / 3" in out[post:]
+    edits = [i for i in range(len(out)) if out.startswith("group> (edit of message #", i)]
+    assert len(edits) == 2, out
+    # Each edit is shown in full: its counter and its button, still tappable.
+    assert "剩余 2 / 3" in out[edits[0] : edits[1]] and "[#1] 🎁" in out[edits[0] : edits[1]]
+    assert "剩余 1 / 3" in out[edits[1] :]
+    assert out.count("It's yours!") == 2, out  # member 2 is not the shell user: no "limit"
+    assert out.count("Checked in!") == 3, out
+
+
+def test_shell_shows_updated_cards_and_sla_alerts(tmp_path: Path) -> None:
+    """An agent takes the ticket: the card is redrawn with its new buttons, which can be
+    tapped. A customer left waiting past the SLA raises the desk's alert on !wait."""
+    script = "/human\nmy parcel is late\n!wait 4m\n@#1\n@#1\n"
+    proc = _main("shell", "--lang", "en", cwd=tmp_path, stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    waited = out.index("you> !wait 4m")
+    assert "desk#1> ⏰" in out[waited:], out
+    taken = out.index("you> @#1")
+    card = out.index("desk#1> (edit of message #", taken)
+    again = out.index("you> @#1", taken + 1)
+    assert "[#1]" in out[card:again], out
+    assert "(no group button" not in out[again:]

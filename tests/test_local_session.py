@@ -60,16 +60,22 @@ async def test_copy_messages_and_media_groups(local: LocalSession, bot: Bot) -> 
 async def test_forum_topics_and_messages_in_them(local: LocalSession, bot: Bot) -> None:
     first = await bot.create_forum_topic(SUPPORT, "Ann #1")
     second = await bot.create_forum_topic(SUPPORT, "Bob #2")
-    assert (first.message_thread_id, second.message_thread_id) == (100, 101)
+    # As in Telegram, a topic's id is that of its service message, numbered with the chat's.
+    assert (first.message_thread_id, second.message_thread_id) == (1, 2)
+    service = local.telegram.messages[SUPPORT, 2]
+    assert service["forum_topic_created"]["name"] == "Bob #2"
     assert (first.name, first.icon_color) == ("Ann #1", 7322096)
     assert [m.name for m in local.sent(CreateForumTopic)] == ["Ann #1", "Bob #2"]
 
-    sent = await bot.send_message(SUPPORT, "New ticket", message_thread_id=100)
+    sent = await bot.send_message(SUPPORT, "New ticket", message_thread_id=2)
     assert (sent.chat.type, sent.message_thread_id, sent.is_topic_message) == (
         "supergroup",
-        100,
+        2,
         True,
     )
+    assert sent.message_id == 3
+    assert sent.reply_to_message is not None  # the topic's service message, as in Telegram
+    assert sent.reply_to_message.forum_topic_created is not None
     private = await bot.send_message(1001, "Hi", reply_to_message_id=5)
     assert (private.chat.type, private.message_thread_id) == ("private", None)
     assert private.reply_to_message is not None
@@ -79,7 +85,7 @@ async def test_forum_topics_and_messages_in_them(local: LocalSession, bot: Bot) 
 async def test_get_chat_and_members(local: LocalSession, bot: Bot) -> None:
     forum = await bot.get_chat(SUPPORT)
     assert (forum.type, forum.is_forum) == ("supergroup", True)
-    assert (await bot.get_chat(-1009)).is_forum is False
+    assert not (await bot.get_chat(-1009)).is_forum  # Telegram leaves it out when false
     assert (await bot.get_chat(1001)).type == "private"
 
     me = await bot.get_chat_member(SUPPORT, bot.id)
@@ -100,7 +106,7 @@ async def test_fail_next_covers_the_new_methods(local: LocalSession, bot: Bot) -
         await bot.create_forum_topic(SUPPORT, "x")
     with pytest.raises(OSError, match="network down"):
         await bot.copy_messages(SUPPORT, 1001, [1])
-    assert (await bot.create_forum_topic(SUPPORT, "y")).message_thread_id == 100
+    assert (await bot.create_forum_topic(SUPPORT, "y")).message_thread_id == 1  # the first
     assert len(await bot.copy_messages(SUPPORT, 1001, [1, 2])) == 2
 
 
@@ -174,12 +180,13 @@ async def test_chat_client_writes_in_a_topic_and_edits(local: LocalSession, bot:
     with pytest.raises(LookupError):
         await agent.edit(999, "never sent")
 
-    # Two members of one group share its message ids, as in Telegram.
+    # Two members of one group, and the bot, share its message ids, as in Telegram.
     other = ChatClient(
         recorder.dp, bot, local, user_id=AGENT + 1, chat_type="supergroup", chat_id=SUPPORT
     )
-    await other.send("me too")
-    assert recorder.messages[-1].message_id == agent.last_message_id + 1
+    out = await other.send("me too")
+    assert recorder.messages[-1].message_id == agent.last_message_id + 2  # after "noted"
+    assert out[0].message_id == agent.last_message_id + 3
 
 
 async def test_chat_client_sends_media_and_albums(local: LocalSession, bot: Bot) -> None:
@@ -218,3 +225,22 @@ async def test_chat_client_sends_media_and_albums(local: LocalSession, bot: Bot)
     await customer.edit(album[0].message_id, "front, scratched")  # a media edit: the caption
     edited = recorder.edits[-1]
     assert (edited.caption, edited.text) == ("front, scratched", None)
+
+
+async def test_answers_come_from_the_shared_model(local: LocalSession, bot: Bot) -> None:
+    """Per-chat ids, edits and copies as the HTTP fake answers them (bot.fake_api)."""
+    recorder = Recorder()
+    customer = ChatClient(recorder.dp, bot, local, user_id=1001)
+    out = await customer.send("Where is my parcel?")
+    assert (customer.last_message_id, out[0].message_id) == (1, 2)  # then the bot's "noted"
+    edited = await bot.edit_message_text("noted, thanks", chat_id=1001, message_id=2)
+    assert not isinstance(edited, bool)
+    assert (edited.message_id, edited.text, edited.edit_date is not None) == (
+        2,
+        "noted, thanks",
+        True,
+    )
+    copy = await bot.copy_message(SUPPORT, 1001, customer.last_message_id)
+    assert local.telegram.messages[SUPPORT, copy.message_id]["text"] == "Where is my parcel?"
+    with pytest.raises(TelegramBadRequest, match="text is empty"):
+        await bot.send_message(1001, "")
