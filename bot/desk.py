@@ -401,7 +401,7 @@ class Desk:
         target = await self.target(row)
         args = dict(row.payload.get("args") or {})
         mention_ids = args.pop("mentions", None) or []
-        text = html.escape(self.t(str(row.payload["key"]), **args))
+        text = html.escape(self.t(str(row.payload["key"]), mentions="", **args)).rstrip()
         if mention_ids:
             async with self.sf() as s:
                 names = dict(
@@ -413,7 +413,7 @@ class Desk:
                 )
                 await s.commit()  # ends the read; loaded rows stay usable
             text = (
-                text.replace("{ $mentions }", "")
+                text
                 + " "
                 + " ".join(
                     f'<a href="tg://user?id={int(i)}">{html.escape(names.get(i) or str(i))}</a>'

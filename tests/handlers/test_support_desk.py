@@ -545,6 +545,7 @@ async def test_sla_breach_alerts_the_group_once_per_level_and_marks_the_topic(de
     alert = next(o for o in sent if "⏰" in (o.text or ""))
     assert f"tg://user?id={AGENT}" in (alert.text or "")
     assert f"tg://user?id={ADMIN}" not in (alert.text or "")  # admins from the 2nd alert
+    assert "mentions" not in (alert.text or "")  # the placeholder is filled, not printed
     renames = [o for o in sent if o.method == "editForumTopic"]
     assert renames and (renames[-1].request.name or "").startswith("🔥")
     desk.clock.advance(seconds=120)
