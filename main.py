@@ -44,11 +44,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _db_upgrade() -> int:
-    from storage.engine import create_engine
+    from bot.app import open_database
     from storage.migrate import upgrade
 
     settings = load_settings()
-    engine = create_engine(settings.database_url)
+    engine = await open_database(settings.database_url)
     try:
         await upgrade(engine)
     finally:
@@ -60,11 +60,12 @@ async def _db_upgrade() -> int:
 async def _fetch_unanswered(days: int) -> list[Gap]:
     from datetime import UTC, datetime, timedelta
 
-    from storage.engine import create_engine, create_session_factory
+    from bot.app import open_database
+    from storage.engine import create_session_factory
     from storage.migrate import upgrade
     from support.insights import unanswered_questions
 
-    engine = create_engine(load_settings().database_url)
+    engine = await open_database(load_settings().database_url)
     try:
         await upgrade(engine)
         async with create_session_factory(engine)() as session:
