@@ -164,12 +164,12 @@ def _driver_message(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-async def open_database(url: str) -> AsyncEngine:
+async def open_database(url: str, *, log_sql: bool = False) -> AsyncEngine:
     """An engine that has connected once. A URL that cannot be parsed, a server that is not
     there, an unknown database, a refused login or a SQLite file that cannot be created is
     one ConfigError naming DATABASE_URL (never the password)."""
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, hide_parameters=not log_sql)
     except OSError as exc:  # the SQLite file's folder cannot be created
         raise ConfigError(f"DATABASE_URL: cannot create the database's folder ({exc})") from None
     except (ArgumentError, InvalidRequestError, ValueError, ImportError) as exc:
@@ -189,7 +189,7 @@ async def build_app(
     settings: Settings, *, migrate: bool = True, clock: Callable[[], datetime] = utcnow
 ) -> App:
     kb, matcher = build_matcher(settings)
-    engine = await open_database(settings.database_url)
+    engine = await open_database(settings.database_url, log_sql=settings.log_sql)
     if migrate:
         await upgrade(engine)
     return App(

@@ -6,6 +6,7 @@ import contextlib
 import logging
 
 from aiogram import Router
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent
 
@@ -20,10 +21,14 @@ def create_router(catalogue: Catalogue, default_language: str) -> Router:
     @router.errors()
     async def on_error(event: ErrorEvent) -> bool:
         update = event.update
+        # Ids only: the update itself holds customers' names and words.
+        where = UserContextMiddleware.resolve_event_context(update)
         log.error(
-            "update %s failed: %r",
+            "update %s (%s) failed: user %s, chat %s",
             update.update_id,
-            update.model_dump_json(exclude_none=True)[:2000],
+            update.event_type,
+            where.user.id if where.user else None,
+            where.chat.id if where.chat else None,
             exc_info=event.exception,
         )
         user = (update.message and update.message.from_user) or (

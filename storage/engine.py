@@ -69,10 +69,18 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the engine; for a SQLite file, create its folder first."""
+def create_engine(url: str, *, echo: bool = False, hide_parameters: bool = True) -> AsyncEngine:
+    """Create the engine; for a SQLite file, create its folder first.
+
+    Statement parameters are what customers wrote: by default they stay out of SQLAlchemy's
+    log and out of its error messages (which end up in the logs when an update fails).
+    """
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "json_serializer": _json_serializer}
+    kwargs: dict[str, Any] = {
+        "echo": echo,
+        "hide_parameters": hide_parameters,
+        "json_serializer": _json_serializer,
+    }
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
