@@ -8,10 +8,25 @@ import logging
 import sys
 from typing import TYPE_CHECKING
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from support.insights import Gap
+
+# Loggers that write SQL parameters, i.e. what customers wrote: aiosqlite logs every call
+# with its arguments at DEBUG, SQLAlchemy every statement at INFO. Only with LOG_SQL=true:
+# then SQLAlchemy's statements at INFO, aiosqlite's calls at LOG_LEVEL=DEBUG.
+SQL_LOGGERS = {"sqlalchemy.engine": logging.INFO, "aiosqlite": logging.NOTSET}
+
+
+def configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    for name, asked in SQL_LOGGERS.items():
+        logging.getLogger(name).setLevel(asked if settings.log_sql else logging.WARNING)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,11 +59,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def _db_upgrade() -> int:
-    from storage.engine import create_engine
+    from bot.app import open_database
     from storage.migrate import upgrade
 
     settings = load_settings()
-    engine = create_engine(settings.database_url)
+    engine = await open_database(settings.database_url, log_sql=settings.log_sql)
     try:
         await upgrade(engine)
     finally:
@@ -60,11 +75,13 @@ async def _db_upgrade() -> int:
 async def _fetch_unanswered(days: int) -> list[Gap]:
     from datetime import UTC, datetime, timedelta
 
-    from storage.engine import create_engine, create_session_factory
+    from bot.app import open_database
+    from storage.engine import create_session_factory
     from storage.migrate import upgrade
     from support.insights import unanswered_questions
 
-    engine = create_engine(load_settings().database_url)
+    settings = load_settings()
+    engine = await open_database(settings.database_url, log_sql=settings.log_sql)
     try:
         await upgrade(engine)
         async with create_session_factory(engine)() as session:
@@ -116,11 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                 clarify_threshold=args.clarify_threshold,
             )
         settings = load_settings()
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
-        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        configure_logging(settings)
         if args.command == "db":
             return asyncio.run(_db_upgrade())
         if args.command == "shell":

@@ -9,10 +9,14 @@
 #
 # Trust auth on 127.0.0.1: for local test use only. Progress goes to stderr.
 # PG_PORT picks the port (default: 54329 if free, else any free one); PG_STATE_FILE is where
-# `start` leaves what `stop` needs.
+# `start` leaves what `stop` needs: by default .ci/.postgres-state in this checkout (ignored
+# by git), so each checkout has its own cluster and `stop` never touches another's. The
+# state also names the checkout that started the cluster; `stop` leaves a cluster alone that
+# another checkout started (say, PG_STATE_FILE pointing at a shared file).
 set -euo pipefail
 
-STATE_FILE=${PG_STATE_FILE:-${TMPDIR:-/tmp}/shopbot-test-postgres-$(id -u).env}
+CHECKOUT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+STATE_FILE=${PG_STATE_FILE:-$CHECKOUT/.ci/.postgres-state}
 DB_NAME=shopbot_test
 
 log() { echo "[postgres] $*" >&2; }
@@ -84,7 +88,7 @@ cmd_start() {
     dir=$(mktemp -d "${TMPDIR:-/tmp}/shopbot-pg.XXXXXX")
     chmod 700 "$dir"
     [[ $(id -u) == 0 ]] && chown postgres:postgres "$dir"
-    printf 'PG_DIR=%q\nPG_BINDIR=%q\n' "$dir" "$bindir" >"$STATE_FILE"
+    printf 'PG_CHECKOUT=%q\nPG_DIR=%q\nPG_BINDIR=%q\n' "$CHECKOUT" "$dir" "$bindir" >"$STATE_FILE"
     cd "$dir"  # the postgres user may not be allowed into the caller's directory
 
     log "initdb ($("$bindir/postgres" --version)) in $dir"
@@ -109,9 +113,14 @@ cmd_start() {
 
 cmd_stop() {
     [[ -f $STATE_FILE ]] || { log "not running (no $STATE_FILE)"; return 0; }
-    local PG_DIR PG_BINDIR
+    local PG_CHECKOUT="" PG_DIR PG_BINDIR
     # shellcheck disable=SC1090
     source "$STATE_FILE"
+    # (A state written before the checkout was recorded has none: it is stopped as before.)
+    if [[ -n $PG_CHECKOUT && $PG_CHECKOUT != "$CHECKOUT" ]]; then
+        log "the cluster in $STATE_FILE was started by $PG_CHECKOUT; not stopping it"
+        return 1
+    fi
     if [[ -f $PG_DIR/data/postmaster.pid ]]; then
         (cd / && as_pg "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m fast -w -t 30 stop >&2) ||
             log "pg_ctl stop failed"

@@ -57,7 +57,7 @@ from tests.fake_bot_api import Call, FakeBotAPI  # noqa: E402
 TOKEN = "123456789:AAbenchbenchbenchbenchbenchbenchbench"  # noqa: S105 (a fake token)
 GROUP = -100_500_000_001
 FIRST_USER_ID = 710_000_000
-# bot/locales/*/support.ftl card-customer: "👤 { $name }{ $username } · id { $user_id } · ..."
+# views/locales/*/support.ftl card-customer: "👤 { $name }{ $username } · id { $user_id } · ..."
 # (Fluent may group the digits: 710,000,001.)
 CARD_ID = re.compile(r"· id (\d[\d,\u00a0\u202f ]*\d) ·")
 

@@ -17,8 +17,14 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError
-from aiogram.types import BotCommand, BotCommandScopeChat, TelegramObject
+from aiogram.exceptions import (
+    ClientDecodeError,
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import BotCommand, BotCommandScopeChat, TelegramObject, User
+from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings
@@ -151,17 +157,41 @@ def build_matcher(settings: Settings) -> tuple[KnowledgeBase, Matcher]:
     return kb, matcher
 
 
+def _driver_message(exc: BaseException) -> str:
+    """What the database driver said, without SQLAlchemy's wrapping and links."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig.__cause__ or exc.orig
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+async def open_database(url: str, *, log_sql: bool = False) -> AsyncEngine:
+    """An engine that has connected once. A URL that cannot be parsed, a server that is not
+    there, an unknown database, a refused login or a SQLite file that cannot be created is
+    one ConfigError naming DATABASE_URL (never the password)."""
+    try:
+        engine = create_engine(url, hide_parameters=not log_sql)
+    except OSError as exc:  # the SQLite file's folder cannot be created
+        raise ConfigError(f"DATABASE_URL: cannot create the database's folder ({exc})") from None
+    except (ArgumentError, InvalidRequestError, ValueError, ImportError) as exc:
+        raise ConfigError(f"DATABASE_URL: not a usable database URL ({exc})") from None
+    try:
+        async with engine.connect():
+            pass
+    except (DBAPIError, OSError) as exc:
+        await engine.dispose()
+        raise ConfigError(
+            f"DATABASE_URL: cannot open the database ({_driver_message(exc)})"
+        ) from None
+    return engine
+
+
 async def build_app(
     settings: Settings, *, migrate: bool = True, clock: Callable[[], datetime] = utcnow
 ) -> App:
     kb, matcher = build_matcher(settings)
-    engine = create_engine(settings.database_url)
+    engine = await open_database(settings.database_url, log_sql=settings.log_sql)
     if migrate:
-        try:
-            await upgrade(engine)
-        except OSError as exc:
-            await engine.dispose()
-            raise ConfigError(f"DATABASE_URL: cannot reach the database ({exc})") from exc
+        await upgrade(engine)
     return App(
         settings=settings,
         engine=engine,
@@ -366,6 +396,33 @@ def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     )
 
 
+async def check_bot_api(bot: Bot, settings: Settings) -> User:
+    """The bot's own user, from getMe. A token Telegram refuses or a Bot API that cannot be
+    reached is one ConfigError naming the setting to fix."""
+    where = settings.telegram_api_url or "https://api.telegram.org"
+    setting = f"TELEGRAM_API_URL={where}" if settings.telegram_api_url else "TELEGRAM_API_URL"
+
+    def said(exc: TelegramAPIError | ClientDecodeError) -> str:
+        # aiohttp's errors quote the request URL, which holds the token.
+        return exc.message.replace(bot.token, "<BOT_TOKEN>")
+
+    try:
+        return await bot.get_me()
+    except TelegramUnauthorizedError:
+        raise ConfigError(
+            "BOT_TOKEN: Telegram does not accept this token (401 Unauthorized); "
+            "copy it again from @BotFather"
+        ) from None
+    except TelegramNetworkError as exc:
+        raise ConfigError(
+            f"{setting}: cannot reach the Bot API at {where} ({said(exc)})"
+        ) from None
+    except (TelegramAPIError, ClientDecodeError) as exc:
+        raise ConfigError(
+            f"{setting}: {where} does not answer as a Bot API server ({said(exc)})"
+        ) from None
+
+
 DESK_COMMANDS = ("c", "note", "take", "close", "transfer", "reopen", "history", "online",
                  "offline", "canned")  # fmt: skip
 
@@ -433,14 +490,19 @@ async def set_commands(
 async def run_polling(settings: Settings) -> None:
     bot = create_bot(settings)
     app = await build_app(settings)
+    try:
+        me = await check_bot_api(bot, settings)
+    except BaseException:
+        await bot.session.close()
+        await app.close()
+        raise
     log.info("FAQ: %d entries from %s", len(app.kb.entries), settings.faq_path)
+    log.info("running as @%s (%s)", me.username, me.id)
     from bot.scheduler import create_scheduler, finish_jobs
 
     scheduler = create_scheduler(app)
     sending: asyncio.Task[None] | None = None
     try:
-        me = await bot.get_me()
-        log.info("running as @%s (%s)", me.username, me.id)
         topics = await resolve_desk_mode(bot, settings)
         sender = create_sender(app, bot, topics=topics)
         dp = create_dispatcher(app, topics=topics, sender=sender)

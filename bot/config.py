@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     outbox_give_up_hours: float = Field(default=24.0, gt=0, le=24 * 14)
 
     log_level: str = "INFO"
+    # SQL statements with their parameters (customers' words) in the log: for debugging only.
+    log_sql: bool = False
 
     @field_validator("admin_ids", mode="before")
     @classmethod

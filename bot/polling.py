@@ -25,6 +25,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
 from aiogram.utils.backoff import Backoff, BackoffConfig
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage import inbox
@@ -82,6 +83,10 @@ class InboxPoller:
                     )
                 await self.dp.feed_update(self.bot, update, from_inbox=True)
                 ok = True
+        except ValidationError as exc:
+            # Pydantic quotes the input (customers' names and words): name the fields only.
+            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
+            log.error("update %s failed: %s for %s", update_id, exc.title, ", ".join(fields))
         except Exception:
             log.exception("update %s failed", update_id)
         try:

@@ -9,6 +9,7 @@ import contextlib
 import logging
 
 from aiogram import Router
+from aiogram.dispatcher.middlewares.user_context import UserContextMiddleware
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ErrorEvent, ReplyParameters, Update
 
@@ -45,10 +46,14 @@ async def on_error(
     campaigns: CampaignPolicy,
 ) -> bool:
     update = event.update
+    # Ids only: the update itself holds customers' names and words.
+    where = UserContextMiddleware.resolve_event_context(update)
     log.error(
-        "update %s failed: %r",
+        "update %s (%s) failed: user %s, chat %s",
         update.update_id,
-        update.model_dump_json(exclude_none=True)[:2000],
+        update.event_type,
+        where.user.id if where.user else None,
+        where.chat.id if where.chat else None,
         exc_info=event.exception,
     )
     lang = _language(update, catalogue, options, desk, campaigns.group_language)

@@ -1,15 +1,25 @@
-"""The command line as a newcomer uses it: real processes, real files."""
+"""The command line as a newcomer uses it: real processes (or main.main in this process, where
+starting Python again would only cost time), real files."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+import main
+from tests.fake_bot_api import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 KB = ROOT / "faq" / "knowledge" / "shop.yaml"
@@ -202,3 +212,102 @@ def test_shell_shows_updated_cards_and_sla_alerts(tmp_path: Path) -> None:
     again = out.index("you> @#1", taken + 1)
     assert "[#1]" in out[card:again], out
     assert "(no group button" not in out[again:]
+
+
+def _in_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *argv: str, **env: str
+) -> Callable[[], int]:
+    """main.main with these settings only, in this process (no interpreter start-up)."""
+    monkeypatch.chdir(tmp_path)  # no .env
+    for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return lambda: main.main(list(argv))
+
+
+def _one_line(err: str, setting: str) -> str:
+    """Exactly one line, an error naming `setting`, and no traceback."""
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"error: {setting}"), lines[0]
+    return lines[0]
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_bad_settings_stop_the_real_process_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    proc = _main(
+        "run",
+        cwd=tmp_path,
+        BOT_TOKEN="123456:TEST",
+        DATABASE_URL="sqlite+aiosqlite:///a-file/x.db",
+    )
+    assert proc.returncode == 2
+    _one_line(proc.stderr, "DATABASE_URL")
+
+
+def test_a_bad_database_url_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "a-file").write_text("", encoding="utf-8")
+    (tmp_path / "garbage.db").write_text("not a database\n" * 100, encoding="utf-8")
+    urls = [
+        "sqlite+aiosqlite:///a-file/bot.db",  # its folder cannot be created
+        "sqlite+aiosqlite:///garbage.db",
+        "postgresql+asyncpg://shop:secret@127.0.0.1:notaport/shop",  # cannot be parsed
+        f"postgresql+asyncpg://shop:secret@127.0.0.1:{_closed_port()}/shop",
+    ]
+    pg = os.environ.get("TEST_POSTGRES_URL")
+    if pg:
+        base = make_url(pg)
+        urls += [
+            base.set(database="no_such_database").render_as_string(hide_password=False),
+            base.set(username="no_such_role", password="secret").render_as_string(
+                hide_password=False
+            ),
+        ]
+    for url in urls:
+        for argv in (["run"], ["db", "upgrade"], ["faq", "unanswered"]):
+            run = _in_process(monkeypatch, tmp_path, *argv, BOT_TOKEN="123456:T", DATABASE_URL=url)
+            assert run() == 2, (argv, url)
+            line = _one_line(capsys.readouterr().err, "DATABASE_URL")
+            assert "secret" not in line
+    shell = _in_process(monkeypatch, tmp_path, "shell", "--database-url", urls[1])
+    assert shell() == 2
+    _one_line(capsys.readouterr().err, "DATABASE_URL")
+
+
+async def test_an_unreachable_bot_api_or_a_refused_token_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    for api in (f"http://127.0.0.1:{_closed_port()}", "not-a-url"):
+        run = _in_process(
+            monkeypatch,
+            tmp_path,
+            "run",
+            BOT_TOKEN="123456:SECRET",
+            DATABASE_URL=db,
+            TELEGRAM_API_URL=api,
+        )
+        assert await asyncio.to_thread(run) == 2
+        line = _one_line(capsys.readouterr().err, f"TELEGRAM_API_URL={api}")
+        assert "SECRET" not in line  # aiohttp's errors quote the URL with the token
+    async with FakeBotAPI(token="123456:RIGHT") as fake:
+        run = _in_process(
+            monkeypatch,
+            tmp_path,
+            "run",
+            BOT_TOKEN="123456:WRONG",
+            DATABASE_URL=db,
+            TELEGRAM_API_URL=fake.url,
+        )
+        assert await asyncio.to_thread(run) == 2
+    _one_line(capsys.readouterr().err, "BOT_TOKEN")

@@ -163,7 +163,7 @@ def _plain(text: object) -> str:
 
 
 def _card_of(user_id: int) -> Callable[[Call], bool]:
-    """The ticket card: the customer line of bot/locales/*/support.ftl `card-customer`."""
+    """The ticket card: the customer line of views/locales/*/support.ftl `card-customer`."""
     return _ok(
         lambda c: (
             c.params.get("chat_id") == GROUP and f"id {user_id} ·" in _plain(c.params.get("text"))

@@ -114,7 +114,7 @@ async def build_desk(
     settings = Settings(
         _env_file=None,
         bot_token="123456:TEST",
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}",
+        database_url=overrides.pop("database_url", f"sqlite+aiosqlite:///{tmp_path / 'desk.db'}"),
         admin_ids=(ADMIN,),
         support_chat_id=SUPPORT,
         support_mode=overrides.pop("mode", "topics"),

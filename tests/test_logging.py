@@ -1,0 +1,108 @@
+"""Logs carry ids, not what customers wrote or who they are: not when an update fails,
+and not from the database drivers at DEBUG unless LOG_SQL asks for SQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Dispatcher
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+import main
+from bot.app import App, create_bot
+from bot.config import Settings
+from bot.local import LocalSession
+from bot.polling import InboxPoller
+from storage.engine import create_engine, create_session_factory
+from storage.migrate import upgrade
+from storage.models import User
+from support import assistant
+from tests.conftest import T0, MakeClient
+
+NAME = "Meihua"
+WORDS = "please send it to 7 Rose Lane"
+
+
+def _everything_logged(caplog: pytest.LogCaptureFixture) -> str:
+    formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+    return "\n".join(formatter.format(r) for r in caplog.records)
+
+
+async def test_an_update_that_cannot_be_read_is_logged_without_its_content(
+    app: App, caplog: pytest.LogCaptureFixture, restore_logging: None
+) -> None:
+    payload = {"message": {"text": WORDS, "from": {"id": 4242, "first_name": NAME}}}
+    poller = InboxPoller(
+        Dispatcher(),
+        create_bot(app.settings, session=LocalSession()),
+        app.session_factory,
+        clock=app.clock,
+    )
+    main.configure_logging(app.settings.model_copy(update={"log_level": "DEBUG"}))
+    caplog.set_level(logging.DEBUG)
+    await poller.handle(31, payload)
+
+    logged = _everything_logged(caplog)
+    assert "update 31 failed" in logged and "message.chat" in logged
+    assert NAME not in logged and WORDS not in logged
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    names = ("", "aiosqlite", "sqlalchemy", "sqlalchemy.engine", "alembic.runtime.plugins")
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+async def test_a_failed_update_is_logged_with_ids_not_the_customers_name_or_words(
+    make_client: MakeClient,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    restore_logging: None,
+) -> None:
+    async def failing(session: AsyncSession, *, user_id: int, text: str, **_: Any) -> None:
+        # A database error: SQLAlchemy would quote the statement's parameters in it.
+        session.add(User(id=user_id, first_name=text, first_seen=T0, last_seen=T0))
+        await session.flush()
+
+    monkeypatch.setattr(assistant, "ask", failing)
+    client = make_client(user_id=4242, first_name=NAME)
+    main.configure_logging(settings.model_copy(update={"log_level": "DEBUG"}))
+    caplog.set_level(logging.DEBUG)
+    replies = await client.send(WORDS)
+    assert replies and replies[0].text  # the customer is told something went wrong
+
+    logged = _everything_logged(caplog)
+    assert "IntegrityError" in logged  # the failure itself is there, with its traceback
+    assert "update 1000000 " in logged and "4242" in logged  # update id, user id
+    assert NAME not in logged
+    assert WORDS not in logged
+
+
+async def test_debug_logging_leaves_sql_parameters_out_unless_log_sql(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, restore_logging: None
+) -> None:
+    async def query_with(settings: Settings) -> str:
+        main.configure_logging(settings)
+        caplog.clear()
+        engine = create_engine(settings.database_url)
+        await upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            await session.scalar(select(User.id).where(User.first_name == WORDS))
+        await engine.dispose()
+        return _everything_logged(caplog)
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    base = Settings(_env_file=None, bot_token="123456:T", database_url=url, log_level="DEBUG")
+    caplog.set_level(logging.DEBUG)
+    assert WORDS not in await query_with(base)
+    asked = await query_with(base.model_copy(update={"log_sql": True}))
+    assert "SELECT users.id" in asked
