@@ -24,7 +24,7 @@ as `tickets.latest_ticket` does; `leaderboard` returns plain values and ends it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -34,6 +34,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community import announce
 from community.tiers import Tier, tier_for
 from storage.models import Member, PointsEntry, User
 from storage.queries import insert_for
@@ -60,6 +61,7 @@ class ChangeCode(StrEnum):
     OK = "ok"
     DUPLICATE = "duplicate"  # this (user, reason, ref) was applied before
     INSUFFICIENT = "insufficient"  # a debit larger than the balance
+    UNKNOWN_USER = "unknown_user"  # the bot never saw this user: no member to change
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,16 +223,22 @@ async def adjust(
     now: datetime,
     tiers: Sequence[Tier],
     spend_per_point: float | None = None,
+    congratulate: Callable[[int], str] | None = None,
 ) -> Change:
     """A manual change by an admin; the reason is required and kept in the ledger's note.
 
     A positive adjustment counts as earned (tiers); a negative one larger than the balance
-    is refused ("insufficient"). Each call is its own change (a fresh ref); commits.
+    is refused ("insufficient"); a user the bot never saw, "unknown_user". When the change
+    raises the member's tier, the text `congratulate(tier)` is queued for them in the same
+    transaction. Each call is its own change (a fresh ref); commits.
     """
     text = reason_text.strip()
     if not text:
         raise ValueError("an adjustment needs a reason")
-    return await apply(
+    if await session.get(User, user_id) is None:
+        await session.rollback()
+        return Change(False, 0, 0, 0, False, ChangeCode.UNKNOWN_USER)
+    change = await apply(
         session,
         user_id=user_id,
         delta=delta,
@@ -241,7 +249,15 @@ async def adjust(
         note=text,
         by_id=admin_id,
         spend_per_point=spend_per_point,
+        commit=False,
     )
+    if change.applied:
+        if change.tier_up and congratulate is not None:
+            await announce.queue_notice(
+                session, chat_id=user_id, text=congratulate(change.tier), now=now
+            )
+        await session.commit()
+    return change
 
 
 async def balance_from_ledger(session: AsyncSession, user_id: int) -> int:

@@ -15,6 +15,16 @@ if TYPE_CHECKING:
 from support.tickets import DeskPolicy
 
 
+def detached(router: Router) -> Router:
+    """A module-level router, taken off the Dispatcher it was attached to before: each
+    create_dispatcher (one per test) includes the same module routers again."""
+    parent = router.parent_router
+    if parent is not None:
+        parent.sub_routers.remove(router)
+        router._parent_router = None
+    return router
+
+
 def get_routers(
     catalogue: Catalogue,
     *,
@@ -54,12 +64,12 @@ def get_routers(
             agents_language=agents_language,
             shop_name=shop_name,
         ),
-        community_handlers.create_router(community),
-        drops.create_router(community, admin_ids, sold_out, guard=campaigns.guard),
+        detached(community_handlers.router),
+        detached(drops.router),
         # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
         sales.create_router(catalogue, campaigns),
         broadcasts.create_router(catalogue, campaigns),
-        community_group.create_router(catalogue, community, default_language),
+        detached(community_group.router),
         # Customers with an open ticket talk to people, not to the FAQ.
         support_private.create_router(catalogue, policy),
         # The customer router ends with catch-alls (free text → FAQ, any other message →

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 
 from campaigns import sales
+from community.checkins import Profile
 from faq import Entry
 from storage.models import Sale
 from views.callbacks import (
@@ -15,8 +17,11 @@ from views.callbacks import (
     ClaimDrop,
     CloseTicket,
     Feedback,
+    MemberAction,
     PickAnswer,
+    PublishDrop,
     Rate,
+    Redeem,
     RemindMe,
     SetLanguage,
     SkipComment,
@@ -188,3 +193,41 @@ def message_keyboard(
     return kb.as_markup() if list(kb.buttons) else None
 
 
+# --- the community: members' private chat, the points shop, held drops --------------------
+
+
+def member_actions(t: Texts, profile: Profile, card_price: int) -> InlineKeyboardMarkup:
+    """Under /me and a check-in: check in (not yet today), repair yesterday, buy a card."""
+    builder = InlineKeyboardBuilder()
+    if not profile.checked_in_today:
+        builder.button(text=t("btn-checkin"), callback_data=MemberAction(action="checkin"))
+    if profile.can_make_up:
+        builder.button(text=t("btn-makeup"), callback_data=MemberAction(action="makeup"))
+    builder.button(
+        text=t("btn-buy-card", price=card_price), callback_data=MemberAction(action="buycard")
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def shop_items(t: Texts, items: Sequence[tuple[int, str, str, int]]) -> InlineKeyboardMarkup:
+    """One Redeem button per /shop item: (drop id, title, discount, cost)."""
+    builder = InlineKeyboardBuilder()
+    for drop_id, title, _discount, cost in items:
+        builder.button(
+            text=t("btn-redeem", title=title[:30], cost=cost), callback_data=Redeem(drop=drop_id)
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def held_drop(t: Texts, drop_id: int) -> InlineKeyboardMarkup:
+    """A drop the copy guard held: publish anyway (logged) or discard."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("btn-drop-publish"), callback_data=PublishDrop(drop=drop_id, publish=True)
+    )
+    builder.button(
+        text=t("btn-drop-discard"), callback_data=PublishDrop(drop=drop_id, publish=False)
+    )
+    return builder.as_markup()
