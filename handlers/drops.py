@@ -26,7 +26,7 @@ from community import drop_spec, drops, points
 from community.codes import CodeFileError, parse_code_file
 from community.drop_spec import DropSpecError
 from community.drops import ClaimStatus, DropError
-from community.points import ChangeCode
+from community.points import AdjustCommandError
 from community.policy import CommunityPolicy
 from handlers.deps import SoldOut
 from handlers.filters import IsAdmin, PrivateChat
@@ -357,30 +357,24 @@ async def cmd_points(
     community: CommunityPolicy,
 ) -> None:
     """/points <user id> <+N|-N> <reason>: a manual change, kept in the ledger."""
-    parts = (command.args or "").split(maxsplit=2)
-    if len(parts) < 3 or not parts[0].isdigit() or not parts[1].lstrip("+-").isdigit():
-        await message.answer(texts("points-usage"))
-        return
     try:
-        change = await points.adjust(
-            session,
-            user_id=int(parts[0]),
-            delta=int(parts[1]),
-            reason_text=parts[2],
-            admin_id=event_from_user.id,
-            now=now,
-            tiers=community.tiers,
-            congratulate=lambda tier: texts(
-                "tier-up", tier=community.tiers[tier].label(texts.lang)
-            ),
-        )
-    except ValueError:
-        await message.answer(texts("points-usage"))
+        order = points.parse_adjust_command(command.args or "")
+    except AdjustCommandError as exc:
+        key = "points-bad-amount" if exc.problem == "amount" else "points-usage"
+        await message.answer(texts(key, max=points.MAX_ADJUSTMENT))
         return
-    if change.reason_code == ChangeCode.UNKNOWN_USER:
-        await message.answer(texts("points-usage"))
-        return
-    await message.answer(render_points_change(texts, parts[0], parts[1], change))
+    change = await points.adjust(
+        session,
+        user_id=order.user_id,
+        delta=order.delta,
+        reason_text=order.reason,
+        admin_id=event_from_user.id,
+        now=now,
+        tiers=community.tiers,
+        congratulate=lambda tier: texts("tier-up", tier=community.tiers[tier].label(texts.lang)),
+    )
+    delta = f"{order.delta:+d}"
+    await message.answer(render_points_change(texts, str(order.user_id), delta, change))
 
 
 router.include_routers(members, admin)

@@ -98,11 +98,14 @@ def render_drop_stats(t: Texts, st: DropStats) -> str:
 
 
 def render_points_change(t: Texts, user: str, delta: str, change: Change) -> str:
-    """The reply to /points: applied, refused (the balance can't go below zero), or usage."""
+    """The reply to /points: applied, refused (never below zero, never past the ceiling),
+    or usage (a user the bot never saw)."""
     if change.applied:
         key = "points-adjusted"
     elif change.reason_code == ChangeCode.INSUFFICIENT:
         key = "points-refused"
+    elif change.reason_code == ChangeCode.TOO_LARGE:
+        key = "points-too-large"
     else:
         key = "points-usage"
     return t(key, user=user, delta=delta, balance=change.balance)

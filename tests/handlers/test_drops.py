@@ -357,3 +357,23 @@ async def test_only_admins_can_decide_and_forged_taps_change_nothing(shop: Desk)
         drop = await s.get(CouponDrop, 1)
         assert drop is not None and drop.status == "draft"
         assert await s.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+# --- numbers a manager types -----------------------------------------------------------
+
+
+async def test_huge_points_are_refused_and_the_balance_stays_a_whole_number(shop: Desk) -> None:
+    boss = admin(shop)
+    await member(shop, 111).send("/checkin")  # 10 points, the member exists
+    for amount in ("+9223372036854775807", "+9223372036854775807", "+1000001", "-1000001"):
+        out = await boss.send(f"/points 111 {amount} glitch")
+        text = out[0].text or ""
+        assert "1000000" in text and "Balance" not in text, text
+    async with shop.app.session_factory() as s:
+        row = (
+            await s.execute(
+                select(Member.balance, Member.earned, Member.tier).where(Member.user_id == 111)
+            )
+        ).one()
+    assert tuple(row) == (10, 10, 0) and isinstance(row.balance, int)
+    assert "Balance: 1000010" in ((await boss.send("/points 111 +1000000 prize"))[0].text or "")

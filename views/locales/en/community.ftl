@@ -90,3 +90,5 @@ btn-drop-publish = Publish anyway
 btn-drop-discard = Discard
 drop-released = ✅ Drop #{ $id } will be published despite the warning (your override is logged). It starts { $start }.
 drop-discarded = 🗑 Drop #{ $id } discarded; nothing was published.
+points-bad-amount = The change must be a whole number from -{ $max } to +{ $max }, not 0, e.g. /points 12345 +50 contest prize
+points-too-large = Not changed: the balance ({ $balance }) would pass the most points a member can hold.

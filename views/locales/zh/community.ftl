@@ -90,3 +90,5 @@ btn-drop-publish = 坚持发布
 btn-drop-discard = 丢弃
 drop-released = ✅ 抢券活动 #{ $id } 将照常发布（你的确认已记录）。开始时间：{ $start }。
 drop-discarded = 🗑 抢券活动 #{ $id } 已丢弃，未发布任何内容。
+points-bad-amount = 积分变动须为 -{ $max } 到 +{ $max } 之间的整数，且不能为 0，例如：/points 12345 +50 活动奖励
+points-too-large = 未调整：积分余额（{ $balance }）将超过会员可持有的上限。
