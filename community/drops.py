@@ -69,8 +69,11 @@ from storage.models import (
 
 NEW_MEMBER_DAYS = 7
 """Audience ``new``: users first seen at most this many days before the claim."""
+# Bounds of what a manager types (the /drop options read within them).
 MAX_QUANTITY = 100_000
 MAX_VALID_DAYS = 3650
+MAX_PER_USER_LIMIT = 100
+MAX_COST_POINTS = 1_000_000
 CHUNK = 1000  # codes per IN (...) list or per INSERT batch
 _SHOWN = 5  # offending codes named in a message
 
@@ -271,8 +274,10 @@ def _validate(
         raise DropError(f"the discount text is {len(discount)} characters long; at most 256 fit")
     if not 1 <= quantity <= MAX_QUANTITY:
         raise DropError(f"the quantity must be from 1 to {MAX_QUANTITY:,}, not {quantity:,}")
-    if per_user_limit < 1:
-        raise DropError(f"the per-user limit must be at least 1, not {per_user_limit}")
+    if not 1 <= per_user_limit <= MAX_PER_USER_LIMIT:
+        raise DropError(
+            f"the per-user limit must be from 1 to {MAX_PER_USER_LIMIT}, not {per_user_limit:,}"
+        )
     if valid_until is not None and valid_days is not None:
         raise DropError(
             "give either a date the coupons are valid until or a number of days after the "
@@ -285,8 +290,10 @@ def _validate(
             f"the coupons would expire ({valid_until:%Y-%m-%d %H:%M} UTC) before they can be "
             "claimed: pick a later date"
         )
-    if cost_points is not None and cost_points < 1:
-        raise DropError(f"a price in points must be at least 1, not {cost_points}")
+    if cost_points is not None and not 1 <= cost_points <= MAX_COST_POINTS:
+        raise DropError(
+            f"a price in points must be from 1 to {MAX_COST_POINTS:,}, not {cost_points:,}"
+        )
 
 
 def _imported(codes: Sequence[str], quantity: int) -> list[str]:

@@ -30,6 +30,7 @@ from community.points import AdjustCommandError
 from community.policy import CommunityPolicy
 from handlers.deps import SoldOut
 from handlers.filters import IsAdmin, PrivateChat
+from storage.numbers import NumberError, read_id
 from views import keyboards
 from views.callbacks import ClaimDrop, PublishDrop, Redeem
 from views.drops import (
@@ -40,6 +41,7 @@ from views.drops import (
     render_held,
     render_points_change,
     render_shop,
+    render_spec_error,
     shop_time,
 )
 from views.render import code_text
@@ -190,11 +192,11 @@ async def cmd_drop(
     community: CommunityPolicy,
     campaigns: CampaignPolicy,
 ) -> None:
+    tz_now = now.astimezone(community.tz)
     try:
-        spec = drop_spec.parse_drop_spec(command.args or "", now.astimezone(community.tz))
+        spec = drop_spec.parse_drop_spec(command.args or "", tz_now, community.tiers)
     except DropSpecError as exc:
-        extra = "" if str(exc) == "usage" else texts("drop-bad-option", option=str(exc))
-        await message.answer(f"{extra}\n{texts('drop-usage')}".strip())
+        await message.answer(render_spec_error(texts, exc, community.tiers))
         return
     codes = None
     if message.document is not None:
@@ -282,12 +284,13 @@ async def cb_publish_drop(
 async def cmd_dropstats(
     message: Message, command: CommandObject, session: AsyncSession, texts: Texts
 ) -> None:
-    arg = (command.args or "").strip()
-    if not arg.isdigit():
+    try:
+        drop_id = read_id(command.args or "")
+    except NumberError:
         await message.answer(texts("dropstats-usage"))
         return
     try:
-        st = await drops.stats(session, drop_id=int(arg))
+        st = await drops.stats(session, drop_id=drop_id)
     except DropError:
         await message.answer(texts("dropstats-usage"))
         return
@@ -304,15 +307,16 @@ async def cmd_dropend(
     sold_out: SoldOut,
 ) -> None:
     """End a drop early: no more claims; the group post shows it has ended."""
-    arg = (command.args or "").strip()
-    if not arg.isdigit():
+    try:
+        drop_id = read_id(command.args or "")
+    except NumberError:
         await message.answer(texts("dropend-usage"))
         return
-    if not await drops.end_drop(session, drop_id=int(arg), now=now):
-        await message.answer(texts("dropend-not-open", id=arg))
+    if not await drops.end_drop(session, drop_id=drop_id, now=now):
+        await message.answer(texts("dropend-not-open", id=drop_id))
         return
-    sold_out.add(int(arg))
-    await message.answer(texts("dropend-done", id=arg))
+    sold_out.add(drop_id)
+    await message.answer(texts("dropend-done", id=drop_id))
 
 
 @admin.message(Command("used"))

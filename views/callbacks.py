@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import BeforeValidator
+
+from storage.numbers import read_id
+
+
+def _read_id(value: object) -> object:
+    return read_id(value) if isinstance(value, str) else value
+
+
+# A row id in callback data, read by storage.numbers.read_id (ASCII digits, 1 .. 2**63-1):
+# `²` or 20 digits make the data not unpack, so the handler's filter does not match.
+CallbackId = Annotated[int, BeforeValidator(_read_id)]
 
 
 class Feedback(CallbackData, prefix="fb"):
@@ -62,11 +76,11 @@ class MemberAction(CallbackData, prefix="member"):
 
 
 class ClaimDrop(CallbackData, prefix="claim"):
-    drop: int
+    drop: CallbackId
 
 
 class Redeem(CallbackData, prefix="redeem"):
-    drop: int
+    drop: CallbackId
 
 
 # Campaigns. Sale and broadcast ids arrive forged too: handlers check the admin and the row.
@@ -105,5 +119,5 @@ class CancelBroadcast(CallbackData, prefix="bcx"):
 class PublishDrop(CallbackData, prefix="dropok"):
     """Publish a drop held by the copy guard (override, logged) or discard it."""
 
-    drop: int
+    drop: CallbackId
     publish: bool

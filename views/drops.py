@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from community.drop_spec import DropSpecError
 from community.drops import ClaimStatus, DropStats
 from community.points import Change, ChangeCode
+from community.tiers import Tier
 from storage.models import CouponDrop
 from views.texts import Texts
 
@@ -109,3 +111,18 @@ def render_points_change(t: Texts, user: str, delta: str, change: Change) -> str
     else:
         key = "points-usage"
     return t(key, user=user, delta=delta, balance=change.balance)
+
+
+def render_spec_error(t: Texts, exc: DropSpecError, tiers: Sequence[Tier]) -> str:
+    """Why a /drop command cannot be read (plain text), with the usage when its shape or an
+    option is not understood."""
+    if exc.problem == "quantity":
+        return t("drop-bad-quantity", option=exc.option, low=exc.low, high=exc.high)
+    if exc.problem == "number":
+        return t("drop-bad-number", option=exc.option, low=exc.low, high=exc.high)
+    if exc.problem == "tier":
+        names = ", ".join(f"tier:{i} {tier.label(t.lang)}" for i, tier in enumerate(tiers))
+        return t("drop-bad-tier", option=exc.option, tiers=names)
+    if exc.problem == "unknown":
+        return f"{t('drop-bad-option', option=exc.option)}\n{t('drop-usage')}"
+    return t("drop-usage")

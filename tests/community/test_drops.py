@@ -106,7 +106,7 @@ async def test_validation_errors_explain_themselves(session: AsyncSession) -> No
         ({"discount": ""}, "needs a discount text"),
         ({"quantity": 0}, "quantity must be from 1 to 100,000, not 0"),
         ({"quantity": 100_001}, "not 100,001"),
-        ({"per_user_limit": 0}, "per-user limit must be at least 1"),
+        ({"per_user_limit": 0}, "per-user limit must be from 1 to 100, not 0"),
         ({"valid_days": 7}, "not both"),
         ({"valid_until": None, "valid_days": 0}, "1 to 3650 days"),
         ({"valid_until": T0 - timedelta(days=1)}, "would expire .* before they can be claimed"),
@@ -115,7 +115,7 @@ async def test_validation_errors_explain_themselves(session: AsyncSession) -> No
             "before they can be claimed",
         ),
         ({"audience": "vip"}, "unknown audience 'vip': use 'all', 'tier:N'"),
-        ({"cost_points": 0}, "price in points must be at least 1"),
+        ({"cost_points": 0}, "price in points must be from 1 to 1,000,000, not 0"),
         ({"codes": ["A1", "A2", "A1", "A3", "A2"], "quantity": 3}, "more than once.*A1, A2"),
         ({"codes": ["X" * 65], "quantity": 1}, "longer than 64"),
     ]
@@ -602,3 +602,11 @@ async def test_race_several_drops_and_a_manager_ending_one(
     assert (stored.status, stored.claimed) == ("ended", won_b)
     holders = [c.user_id for c in await codes_of(session, b.id) if c.user_id is not None]
     assert len(holders) == len(set(holders)) == won_b
+
+
+async def test_limits_and_prices_beyond_the_bounds_are_refused(session: AsyncSession) -> None:
+    with pytest.raises(DropError, match="per-user limit"):
+        await new_drop(session, per_user_limit=drops.MAX_PER_USER_LIMIT + 1)
+    with pytest.raises(DropError, match="price in points"):
+        await new_drop(session, cost_points=drops.MAX_COST_POINTS + 1)
+    assert await session.scalar(select(func.count()).select_from(CouponDrop)) == 0

@@ -377,3 +377,47 @@ async def test_huge_points_are_refused_and_the_balance_stays_a_whole_number(shop
         ).one()
     assert tuple(row) == (10, 10, 0) and isinstance(row.balance, int)
     assert "Balance: 1000010" in ((await boss.send("/points 111 +1000000 prize"))[0].text or "")
+
+
+async def test_odd_digits_and_huge_ids_get_a_clear_reply_not_a_traceback(
+    shop: Desk, caplog: pytest.LogCaptureFixture
+) -> None:
+    boss = admin(shop)
+    await boss.send("/drop 5 Gift | 10 off")
+    await shop.flush()
+    twenty = "9" * 20
+    for command, expected in (
+        ("/dropstats ²", "Usage"),
+        (f"/dropstats {twenty}", "Usage"),
+        ("/dropend ²", "Usage"),
+        (f"/dropend {twenty}", "Usage"),
+        (f"/points {twenty} +5 prize", "Usage"),
+        ("/points ² +5 prize", "Usage"),
+        ("/points 11 +² prize", "1000000"),
+        ("/drop ² Gift | 10 off", "Usage"),
+        (f"/drop {twenty} Gift | 10 off", "1 to 100000"),
+        (f"/drop 5 Gift | 10 off | limit={twenty}", "limit="),
+        ("/drop 5 Gift | 10 off | limit=²", "limit="),
+        (f"/drop 5 Gift | 10 off | cost={twenty}", "cost="),
+        (f"/drop 5 Gift | 10 off | days={twenty}", "days="),
+    ):
+        out = await boss.send(command)
+        assert len(out) == 1 and expected in (out[0].text or ""), (command, out[0].text)
+        assert "went wrong" not in (out[0].text or "")
+    for data in ("claim:²", f"claim:{twenty}", "claim:-1"):
+        out = await member(shop, 121).press(data)
+        assert not any("went wrong" in (o.text or "") for o in out)
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    async with shop.app.session_factory() as s:
+        assert await s.scalar(select(func.count()).select_from(CouponDrop)) == 1
+
+
+async def test_a_drop_for_a_tier_that_does_not_exist_is_refused(shop: Desk) -> None:
+    boss = admin(shop)
+    out = await boss.send("/drop 5 Gift | 10 off | audience=tier:99")
+    text = out[0].text or ""
+    assert "tier:99" in text and "Regular" in text and "Diamond" in text
+    assert "Drop #" not in text
+    assert not [o for o in await shop.flush() if o.chat_id == COMMUNITY]
+    ok = await boss.send("/drop 5 Gift | 10 off | audience=tier:3")
+    assert "Drop #1" in (ok[0].text or "")

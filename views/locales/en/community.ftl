@@ -92,3 +92,6 @@ drop-released = ✅ Drop #{ $id } will be published despite the warning (your ov
 drop-discarded = 🗑 Drop #{ $id } discarded; nothing was published.
 points-bad-amount = The change must be a whole number from -{ $max } to +{ $max }, not 0, e.g. /points 12345 +50 contest prize
 points-too-large = Not changed: the balance ({ $balance }) would pass the most points a member can hold.
+drop-bad-quantity = The quantity “{ $option }” must be a whole number from { $low } to { $high }.
+drop-bad-number = “{ $option }” must be a whole number from { $low } to { $high }.
+drop-bad-tier = “{ $option }”: there is no such tier. The tiers are { $tiers }.

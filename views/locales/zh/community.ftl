@@ -92,3 +92,6 @@ drop-released = ✅ 抢券活动 #{ $id } 将照常发布（你的确认已记�
 drop-discarded = 🗑 抢券活动 #{ $id } 已丢弃，未发布任何内容。
 points-bad-amount = 积分变动须为 -{ $max } 到 +{ $max } 之间的整数，且不能为 0，例如：/points 12345 +50 活动奖励
 points-too-large = 未调整：积分余额（{ $balance }）将超过会员可持有的上限。
+drop-bad-quantity = 数量“{ $option }”须为 { $low } 到 { $high } 之间的整数。
+drop-bad-number = “{ $option }”须为 { $low } 到 { $high } 之间的整数。
+drop-bad-tier = “{ $option }”：没有这个等级。现有等级：{ $tiers }。
