@@ -92,6 +92,7 @@ async def cmd_me(
     coupons = await drops.my_coupons(session, user_id=user_id, now=now)
     await message.answer(
         me_text(texts, community.tiers, event_from_user.first_name, p, coupons),
+        parse_mode="HTML",
         reply_markup=keyboards.member_actions(texts, p, community.rules.card_price),
     )
 

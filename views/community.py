@@ -34,13 +34,15 @@ def checkin_text(t: Texts, tiers: Sequence[Tier], r: CheckinResult) -> str:
 def me_text(
     t: Texts, tiers: Sequence[Tier], name: str, p: Profile, coupons: Sequence[MyCoupon]
 ) -> str:
+    """The member's standing (HTML: the name and tier names are escaped)."""
     lines = [
         t("me-title", name=html.escape(name)),
         t("me-points", balance=p.balance, earned=p.earned),
-        t("me-tier", tier=tiers[p.tier].label(t.lang)),
+        t("me-tier", tier=html.escape(tiers[p.tier].label(t.lang))),
     ]
     if p.next_tier is not None and p.points_to_next is not None:
-        lines.append(t("me-next-tier", points=p.points_to_next, tier=p.next_tier.label(t.lang)))
+        following = html.escape(p.next_tier.label(t.lang))
+        lines.append(t("me-next-tier", points=p.points_to_next, tier=following))
     lines += [
         t("me-streak", streak=p.streak, today=t("yes" if p.checked_in_today else "no")),
         t("me-cards", cards=p.makeup_cards),
