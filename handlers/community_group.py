@@ -7,19 +7,23 @@ from datetime import datetime
 
 from aiogram import Bot, Router
 from aiogram.filters import Filter
-from aiogram.types import Message, User
+from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from community import hygiene
 from community.policy import CommunityPolicy
 from handlers.deps import ChatOptions
-from handlers.filters import CommunityChat
-from views.texts import Catalogue
+from handlers.filters import CommunityChat, PrivateChat
+from views.texts import Catalogue, Texts
 
 LINK_ENTITIES = frozenset({"url", "text_link"})
 
 router = Router(name=__name__)
 router.message.filter(CommunityChat())
+# Every callback gets an answer, or its button keeps spinning. This router is the last to
+# see taps outside private chats (the routers after it are private-only), so what reaches
+# `elsewhere` is a private-chat button tapped in a group (or forged data).
+elsewhere = Router(name=f"{__name__}.elsewhere")
 
 
 class ServiceJoinOrLeave(Filter):
@@ -92,3 +96,21 @@ async def on_link(
         report=report,
         now=now,
     )
+
+
+class NotPrivateChat(Filter):
+    async def __call__(self, query: CallbackQuery) -> bool:
+        return not await PrivateChat()(query)
+
+
+@elsewhere.callback_query(NotPrivateChat())
+async def cb_elsewhere(query: CallbackQuery, bot: Bot, texts: Texts) -> None:
+    """A button no group handler knows: it works in the bot's private chat (opened by the
+    answer's link), in the tapper's language."""
+    me = await bot.me()
+    await query.answer(
+        texts("button-private-only"), url=f"https://t.me/{me.username}?start=button"
+    )
+
+
+router.include_router(elsewhere)

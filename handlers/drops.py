@@ -73,16 +73,19 @@ async def cb_claim(
     sold_out: SoldOut,
 ) -> None:
     drop_id = callback_data.drop
-    if drop_id in sold_out:
-        await query.answer(texts("claim-sold-out"))
+    known = sold_out.get(drop_id)
+    if known is not None:
+        await query.answer(claim_refusal(texts, known))
         return
     chat_id = query.message.chat.id if query.message is not None else None
     result = await drops.claim_from_post(
         session, drop_id=drop_id, user_id=event_from_user.id, chat_id=chat_id, now=now
     )
     # Drops known to be over: their taps need no database work (see bot/middlewares).
-    if result.status in (ClaimStatus.SOLD_OUT, ClaimStatus.ENDED) or result.sold_out_now:
-        sold_out.add(drop_id)
+    if result.status in (ClaimStatus.SOLD_OUT, ClaimStatus.ENDED):
+        sold_out.mark(drop_id, result.status)
+    elif result.sold_out_now:
+        sold_out.mark(drop_id, ClaimStatus.SOLD_OUT)
     if result.status is not ClaimStatus.CLAIMED:
         await query.answer(claim_refusal(texts, result.status))
         return
@@ -315,7 +318,7 @@ async def cmd_dropend(
     if not await drops.end_drop(session, drop_id=drop_id, now=now):
         await message.answer(texts("dropend-not-open", id=drop_id))
         return
-    sold_out.add(drop_id)
+    sold_out.mark(drop_id, ClaimStatus.ENDED)
     await message.answer(texts("dropend-done", id=drop_id))
 
 

@@ -95,3 +95,4 @@ points-too-large = Not changed: the balance ({ $balance }) would pass the most p
 drop-bad-quantity = The quantity “{ $option }” must be a whole number from { $low } to { $high }.
 drop-bad-number = “{ $option }” must be a whole number from { $low } to { $high }.
 drop-bad-tier = “{ $option }”: there is no such tier. The tiers are { $tiers }.
+button-private-only = This button works in my private chat: open it and try there.

@@ -95,3 +95,4 @@ points-too-large = 未调整：积分余额（{ $balance }）将超过会员可�
 drop-bad-quantity = 数量“{ $option }”须为 { $low } 到 { $high } 之间的整数。
 drop-bad-number = “{ $option }”须为 { $low } 到 { $high } 之间的整数。
 drop-bad-tier = “{ $option }”：没有这个等级。现有等级：{ $tiers }。
+button-private-only = 这个按钮需要在与我的私聊中使用，请打开私聊后再试。
