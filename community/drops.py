@@ -361,6 +361,7 @@ class ClaimResult:
     starts_at: datetime | None = None  # set with NOT_STARTED
     title: str | None = None  # set by `redeem`
     discount: str | None = None
+    cost: int | None = None  # the points a CLAIMED code of a /shop drop cost
 
 
 def _p(name: str, column: Any = None) -> Any:
@@ -545,6 +546,7 @@ async def claim(
         left=quantity - claimed,
         sold_out_now=claimed == quantity,
         code_id=code.id,
+        cost=row.cost_points,
     )
 
 

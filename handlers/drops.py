@@ -34,6 +34,7 @@ from storage.numbers import NumberError, read_id
 from views import keyboards
 from views.callbacks import ClaimDrop, PublishDrop, Redeem
 from views.drops import (
+    claim_done,
     claim_refusal,
     render_draft_decision,
     render_drop_created,
@@ -92,7 +93,9 @@ async def cb_claim(
     me = await bot.me()
     # The toast opens the bot's chat, where the code arrives; a member who never
     # started the bot gets it there with their first /start.
-    await query.answer(texts("claim-done"), url=f"https://t.me/{me.username}?start=coupons")
+    await query.answer(
+        claim_done(texts, result.cost), url=f"https://t.me/{me.username}?start=coupons"
+    )
 
 
 @members.message(CommandStart(deep_link=True))
@@ -153,7 +156,7 @@ async def cb_redeem(
     if result.status is not ClaimStatus.CLAIMED or result.code is None:
         await query.answer(claim_refusal(texts, result.status), show_alert=True)
         return
-    await query.answer()
+    await query.answer(texts("redeem-done", cost=result.cost or 0))
     expires = shop_time(result.expires_at, community.tz) if result.expires_at else None
     await bot.send_message(
         event_from_user.id,

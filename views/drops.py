@@ -32,6 +32,8 @@ def shop_time(at: datetime, tz: ZoneInfo) -> str:
 
 def render_drop(t: Texts, drop: CouponDrop, tz: ZoneInfo) -> str:
     lines = [f"🎟 <b>{html.escape(drop.title)}</b>", html.escape(drop.discount)]
+    if drop.cost_points is not None:
+        lines.append(t("drop-cost", cost=drop.cost_points))
     if drop.valid_until is not None:
         lines.append(t("drop-valid-until", date=shop_time(drop.valid_until, tz)))
     elif drop.valid_days:
@@ -43,6 +45,11 @@ def render_drop(t: Texts, drop: CouponDrop, tz: ZoneInfo) -> str:
     else:
         lines.append(t("drop-left", left=drop.quantity - drop.claimed, quantity=drop.quantity))
     return "\n".join(lines)
+
+
+def claim_done(t: Texts, cost: int | None) -> str:
+    """The toast for a tap that got a code (and what it cost, for a drop priced in points)."""
+    return t("claim-done") if cost is None else t("claim-done-cost", cost=cost)
 
 
 def claim_refusal(t: Texts, status: ClaimStatus) -> str:

@@ -147,9 +147,11 @@ def canned_choices(ticket_id: int, keys: list[str]) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def claim_keyboard(t: Texts, drop_id: int) -> InlineKeyboardMarkup:
+def claim_keyboard(t: Texts, drop_id: int, cost: int | None = None) -> InlineKeyboardMarkup:
+    """The drop post's Claim button, with its price when the drop costs points."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("btn-claim"), callback_data=ClaimDrop(drop=drop_id))
+    label = t("btn-claim") if cost is None else t("btn-claim-cost", cost=cost)
+    kb.button(text=label, callback_data=ClaimDrop(drop=drop_id))
     return kb.as_markup()
 
 

@@ -155,6 +155,7 @@ async def test_the_points_shop_redeems_once_and_never_overdraws(shop: Desk) -> N
     listing = await buyer.send("/shop")
     assert "balance: 30" in (listing[0].text or "")
     got = await buyer.click(1)
+    assert "20 points spent" in (got[0].text or "")
     code = next(o for o in got if o.method == "sendMessage")
     assert "Your code" in (code.text or "") and code.request.protect_content
     again = await buyer.click(1)
@@ -443,3 +444,19 @@ async def test_every_button_tapped_in_the_group_gets_an_answer(shop: Desk) -> No
         out = [o for o in await tapper.press(data) if o.method == "answerCallbackQuery"]
         assert len(out) == 1, data
         assert "private chat" in (out[0].text or "") and "?start=" in (out[0].request.url or "")
+
+
+async def test_a_drop_priced_in_points_shows_its_price_and_says_what_was_spent(
+    shop: Desk,
+) -> None:
+    await admin(shop).send("/drop 5 Tote bag | free tote with any order | cost=5")
+    post = next(o for o in await shop.flush() if o.chat_id == COMMUNITY)
+    assert "5 积分" in (post.text or "") and "5 积分" in (post.buttons[0].text or "")
+    buyer = member(shop, 151)
+    await buyer.send("/checkin")  # 10 points
+    got = [
+        o for o in await buyer.press(post.buttons[0].callback_data or "") if o.method != "getMe"
+    ]
+    assert "5 points spent" in (got[0].text or "")
+    async with shop.app.session_factory() as s:
+        assert await s.scalar(select(Member.balance).where(Member.user_id == 151)) == 5

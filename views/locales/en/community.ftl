@@ -96,3 +96,7 @@ drop-bad-quantity = The quantity “{ $option }” must be a whole number from {
 drop-bad-number = “{ $option }” must be a whole number from { $low } to { $high }.
 drop-bad-tier = “{ $option }”: there is no such tier. The tiers are { $tiers }.
 button-private-only = This button works in my private chat: open it and try there.
+btn-claim-cost = 🎁 Claim · { $cost } points
+drop-cost = 💰 { $cost } points each
+claim-done-cost = 🎉 It's yours! { $cost } points spent; the code is in your private chat with me.
+redeem-done = ✅ { $cost } points spent.

@@ -96,3 +96,7 @@ drop-bad-quantity = 数量“{ $option }”须为 { $low } 到 { $high } 之间�
 drop-bad-number = “{ $option }”须为 { $low } 到 { $high } 之间的整数。
 drop-bad-tier = “{ $option }”：没有这个等级。现有等级：{ $tiers }。
 button-private-only = 这个按钮需要在与我的私聊中使用，请打开私聊后再试。
+btn-claim-cost = 🎁 { $cost } 积分兑换
+drop-cost = 💰 每张 { $cost } 积分
+claim-done-cost = 🎉 抢到啦！已扣除 { $cost } 积分，券码已发到你和我的私聊。
+redeem-done = ✅ 已扣除 { $cost } 积分。
