@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -80,6 +80,7 @@ class Change:
     tier: int  # index into the tier ladder
     tier_up: bool  # the change raised the tier: congratulate
     reason_code: ChangeCode
+    member_name: str | None = None  # the member's first name (set by `adjust`)
 
 
 async def _insert_member(session: AsyncSession, user_id: int, now: datetime) -> None:
@@ -244,14 +245,16 @@ async def adjust(
     A positive adjustment counts as earned (tiers); a negative one larger than the balance
     is refused ("insufficient"); a user the bot never saw, "unknown_user". When the change
     raises the member's tier, the text `congratulate(tier)` is queued for them in the same
-    transaction. Each call is its own change (a fresh ref); commits.
+    transaction. Each call is its own change (a fresh ref); the result names the member
+    (`member_name`). Commits.
     """
     text = reason_text.strip()
     if not text:
         raise ValueError("an adjustment needs a reason")
     if abs(delta) > MAX_ADJUSTMENT:
         raise ValueError(f"an adjustment must be within ±{MAX_ADJUSTMENT}, not {delta}")
-    if await session.get(User, user_id) is None:
+    name = await session.scalar(select(User.first_name).where(User.id == user_id))
+    if name is None:
         await session.rollback()
         return Change(False, 0, 0, 0, False, ChangeCode.UNKNOWN_USER)
     change = await apply(
@@ -273,7 +276,7 @@ async def adjust(
                 session, chat_id=user_id, text=congratulate(change.tier), now=now
             )
         await session.commit()
-    return change
+    return replace(change, member_name=name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -298,7 +298,7 @@ async def cmd_dropstats(
     try:
         st = await drops.stats(session, drop_id=drop_id)
     except DropError:
-        await message.answer(texts("dropstats-usage"))
+        await message.answer(texts("dropstats-not-found", id=drop_id))
         return
     await message.answer(render_drop_stats(texts, st))
 
@@ -383,8 +383,7 @@ async def cmd_points(
         tiers=community.tiers,
         congratulate=lambda tier: texts("tier-up", tier=community.tiers[tier].label(texts.lang)),
     )
-    delta = f"{order.delta:+d}"
-    await message.answer(render_points_change(texts, str(order.user_id), delta, change))
+    await message.answer(render_points_change(texts, order.user_id, order.delta, change))
 
 
 router.include_routers(members, admin)

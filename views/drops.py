@@ -106,7 +106,7 @@ def render_drop_stats(t: Texts, st: DropStats) -> str:
     )
 
 
-def render_points_change(t: Texts, user: str, delta: str, change: Change) -> str:
+def render_points_change(t: Texts, user_id: int, delta: int, change: Change) -> str:
     """The reply to /points: applied, refused (never below zero, never past the ceiling),
     or usage (a user the bot never saw)."""
     if change.applied:
@@ -117,7 +117,8 @@ def render_points_change(t: Texts, user: str, delta: str, change: Change) -> str
         key = "points-too-large"
     else:
         key = "points-usage"
-    return t(key, user=user, delta=delta, balance=change.balance)
+    name = change.member_name or str(user_id)
+    return t(key, name=name, user=user_id, delta=f"{delta:+d}", balance=change.balance)
 
 
 def render_spec_error(t: Texts, exc: DropSpecError, tiers: Sequence[Tier]) -> str:

@@ -460,3 +460,14 @@ async def test_a_drop_priced_in_points_shows_its_price_and_says_what_was_spent(
     assert "5 points spent" in (got[0].text or "")
     async with shop.app.session_factory() as s:
         assert await s.scalar(select(Member.balance).where(Member.user_id == 151)) == 5
+
+
+async def test_replies_name_the_member_and_a_missing_drop(shop: Desk) -> None:
+    boss = admin(shop)
+    await member(shop, 161).send("/checkin")  # M161 exists, 10 points
+    out = await boss.send("/points 161 +20 quiz")
+    assert "M161" in (out[0].text or "") and "Balance: 30" in (out[0].text or "")
+    refused = await boss.send("/points 161 -100 oops")
+    assert "M161" in (refused[0].text or "")
+    missing = await boss.send("/dropstats 9")
+    assert "no drop #9" in (missing[0].text or "") and "Usage" not in (missing[0].text or "")
