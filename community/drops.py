@@ -47,6 +47,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    null,
     select,
     update,
 )
@@ -68,7 +69,8 @@ from storage.models import (
 )
 
 NEW_MEMBER_DAYS = 7
-"""Audience ``new``: users first seen at most this many days before the claim."""
+"""Audience ``new``: members the bot saw join the community group, and first saw at all,
+at most this many days before the claim (`Audience.admits`)."""
 # Bounds of what a manager types (the /drop options read within them).
 MAX_QUANTITY = 100_000
 MAX_VALID_DAYS = 3650
@@ -116,14 +118,27 @@ class Audience(NamedTuple):
         return f"tier:{self.value}" if self.kind == "tier" else self.kind
 
     def admits(
-        self, *, tier: int, first_seen: datetime | None, now: datetime, invited: bool = False
+        self,
+        *,
+        tier: int,
+        first_seen: datetime | None,
+        now: datetime,
+        invited: bool = False,
+        joined_group: datetime | None = None,
     ) -> bool:
+        """``new``: the bot saw the member join the group (`joined_group`, members'
+        joined_group_at) and first saw them anywhere (`first_seen`, users') within
+        NEW_MEMBER_DAYS. First sight alone is not enough: a long-time member of the group
+        who never spoke to the bot is first seen by their tap on the drop; and a member
+        who left and came back has a recent join but an old first sight."""
         if self.kind == "invited":
             return invited
         if self.kind == "tier":
             return tier >= (self.value or 0)
         if self.kind == "new":
-            return first_seen is not None and first_seen >= now - timedelta(NEW_MEMBER_DAYS)
+            if first_seen is None or joined_group is None:
+                return False
+            return min(first_seen, joined_group) >= now - timedelta(NEW_MEMBER_DAYS)
         return True
 
 
@@ -140,7 +155,7 @@ def _parse_audience(spec: str) -> Audience:
         return Audience("tier", int(match.group(1)))
     raise DropError(
         f"unknown audience {spec!r}: use 'all', 'tier:N' (tier N and above) or 'new' "
-        f"(first seen in the last {NEW_MEMBER_DAYS} days)"
+        f"(joined the group in the last {NEW_MEMBER_DAYS} days)"
     )
 
 
@@ -403,6 +418,16 @@ _READ = select(
     .where(MEMBERS.c.user_id == _p("p_user", _C.c.user_id))
     .scalar_subquery()
     .label("tier"),
+    # Audience `new`: when the member joined the group (only looked up for such drops).
+    case(
+        (
+            _D.c.audience == "new",
+            select(MEMBERS.c.joined_group_at)
+            .where(MEMBERS.c.user_id == _p("p_user", _C.c.user_id))
+            .scalar_subquery(),
+        ),
+        else_=null(),
+    ).label("joined_group"),
     # Audience `invited`: a broadcast carrying this drop reached the user (only looked up
     # for such drops).
     case(
@@ -598,7 +623,11 @@ def _refusal(row: Any, *, tier: int, now: datetime) -> ClaimStatus | None:
         return ClaimStatus.NOT_ELIGIBLE
     audience = Audience.parse(row.audience)
     if not audience.admits(
-        tier=tier, first_seen=row.first_seen, now=now, invited=bool(row.invited)
+        tier=tier,
+        first_seen=row.first_seen,
+        now=now,
+        invited=bool(row.invited),
+        joined_group=row.joined_group,
     ):
         return ClaimStatus.NOT_ELIGIBLE
     if row.cost_points is not None and (row.balance or 0) < row.cost_points:

@@ -297,16 +297,44 @@ async def test_audience_by_tier(session: AsyncSession) -> None:
     assert (await get_drop(session, drop.id)).claimed == 2
 
 
+async def joined_group(session: AsyncSession, user_id: int, at: datetime) -> None:
+    session.add(Member(user_id=user_id, joined_group_at=at, updated_at=at))
+    await session.commit()
+
+
 async def test_audience_of_new_members(session: AsyncSession) -> None:
     now = T0 + timedelta(days=10)
     await add_users(session, [ALICE], first_seen=now - timedelta(days=8))  # old
     await add_users(session, [BOB], first_seen=now - timedelta(days=6, hours=23))  # new
+    await joined_group(session, ALICE, now - timedelta(days=8))
+    await joined_group(session, BOB, now - timedelta(days=6, hours=23))
     drop = await new_drop(session, audience="new", valid_until=None, starts_at=now, now=now)
     assert (await claim(session, drop.id, ALICE, now=now)).status == ClaimStatus.NOT_ELIGIBLE
     assert (await claim(session, drop.id, BOB, now=now)).status == ClaimStatus.CLAIMED
     # A user the bot never saw (no users row) is not eligible for any drop.
     unknown = await claim(session, drop.id, CAROL, now=now)
     assert unknown.status == ClaimStatus.NOT_ELIGIBLE
+
+
+async def test_new_means_joined_the_group_lately_not_first_seen_by_the_bot(
+    session: AsyncSession,
+) -> None:
+    """A long-time member who never spoke to the bot is first seen by their tap: not new.
+    Nor is one who left and came back: their first sighting is old."""
+    now = T0 + timedelta(days=10)
+    lurker, returner, newcomer = 7_001, 7_002, 7_003
+    await add_users(session, [lurker], first_seen=now)  # the tap made their users row
+    await add_users(session, [returner], first_seen=now - timedelta(days=90))
+    await add_users(session, [newcomer], first_seen=now - timedelta(days=2))
+    await joined_group(session, returner, now - timedelta(days=1))
+    await joined_group(session, newcomer, now - timedelta(days=2))
+    drop = await new_drop(session, audience="new", valid_until=None, starts_at=now, now=now)
+    for user_id, expected in (
+        (lurker, ClaimStatus.NOT_ELIGIBLE),
+        (returner, ClaimStatus.NOT_ELIGIBLE),
+        (newcomer, ClaimStatus.CLAIMED),
+    ):
+        assert (await claim(session, drop.id, user_id, now=now)).status == expected, user_id
 
 
 async def test_not_started_then_open_at_its_time(session: AsyncSession) -> None:
