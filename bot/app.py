@@ -326,9 +326,6 @@ def create_dispatcher(
             agents_language=s.agents_language,
             shop_name=s.shop_name,
         ),
-        # until every router reads the names above
-        settings=s,
-        policy=app.policy,
     )
     if sender is not None:
         dp.update.outer_middleware(WakeSender(sender))
@@ -356,21 +353,7 @@ def create_dispatcher(
             exempt=talking_to_agents if policy.enabled else None,
         )
     )
-    dp.include_routers(
-        *get_routers(
-            app.catalogue,
-            default_language=s.default_language,
-            misses_before_handoff=s.misses_before_handoff,
-            admin_ids=s.admin_ids,
-            policy=app.policy,
-            topics=topics,
-            agents_language=s.agents_language,
-            shop_name=s.shop_name,
-            community=app.community,
-            campaigns=app.campaigns,
-            sold_out=sold_out,
-        )
-    )
+    dp.include_routers(*get_routers())
     return dp
 
 

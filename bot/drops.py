@@ -70,7 +70,7 @@ class DropDelivery:
             row.chat_id,
             render_drop(self.t, drop, self.tz),
             parse_mode="HTML",
-            reply_markup=claim_keyboard(self.t, drop.id) if live else None,
+            reply_markup=claim_keyboard(self.t, drop.id, drop.cost_points) if live else None,
         )
         async with self.sf() as s:
             await drops.set_post(
@@ -88,7 +88,7 @@ class DropDelivery:
                 chat_id=drop.chat_id,
                 message_id=drop.message_id,
                 parse_mode="HTML",
-                reply_markup=claim_keyboard(self.t, drop.id) if live else None,
+                reply_markup=claim_keyboard(self.t, drop.id, drop.cost_points) if live else None,
             )
         except TelegramBadRequest as exc:
             if "not found" in exc.message.lower():

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -37,7 +37,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from community import points
+from community import announce, points
 from community.points import Change, Reason
 from community.tiers import Tier, multiplier_for, next_tier, points_to_next, tier_for
 from storage.models import Checkin, Member
@@ -223,6 +223,17 @@ class _Credits:
         self.refused = not change.applied
 
 
+@dataclass(frozen=True, slots=True)
+class GroupReply:
+    """A check-in typed in the group is answered there, briefly: the reply (its text drawn
+    from the result) is removed with the command after `lifetime`."""
+
+    chat_id: int
+    reply_to: int
+    lifetime: timedelta
+    text: Callable[[CheckinResult], str]
+
+
 async def check_in(
     session: AsyncSession,
     *,
@@ -232,9 +243,44 @@ async def check_in(
     rules: CheckinRules,
     tiers: Sequence[Tier],
     spend_per_point: float | None = None,
+    group_reply: GroupReply | None = None,
 ) -> CheckinResult:
     """Check the member in for today's shop day; a second call the same day changes
-    nothing and returns ALREADY. Creates the member row if needed; commits."""
+    nothing and returns ALREADY. Creates the member row if needed; the `group_reply` is
+    queued in the same transaction. Commits."""
+    result = await _check_in(
+        session,
+        user_id=user_id,
+        now=now,
+        tz=tz,
+        rules=rules,
+        tiers=tiers,
+        spend_per_point=spend_per_point,
+    )
+    if group_reply is not None:
+        await announce.queue_group_reply(
+            session,
+            chat_id=group_reply.chat_id,
+            reply_to=group_reply.reply_to,
+            text=group_reply.text(result),
+            delete_after=group_reply.lifetime,
+            now=now,
+        )
+    await session.commit()
+    return result
+
+
+async def _check_in(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    now: datetime,
+    tz: ZoneInfo,
+    rules: CheckinRules,
+    tiers: Sequence[Tier],
+    spend_per_point: float | None,
+) -> CheckinResult:
+    """`check_in`, without the commit (ALREADY has rolled back: nothing is pending)."""
     day = shop_day(now, tz)
     member = await points.ensure_member(session, user_id, now, lock=True)
     days = await _streaks(session, user_id, day - timedelta(days=2), day)
@@ -282,7 +328,6 @@ async def check_in(
         .execution_options(synchronize_session=False)
     )
     balance, tier, _ = await _standing(session, user_id)
-    await session.commit()
     return CheckinResult(
         Status.DONE,
         day,

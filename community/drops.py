@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple, cast
@@ -47,6 +47,7 @@ from sqlalchemy import (
     false,
     func,
     insert,
+    null,
     select,
     update,
 )
@@ -54,6 +55,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community import announce
 from community.codes import MAX_CODE_LENGTH, CodeFileError, generate_codes
 from storage import audit
 from storage.models import (
@@ -67,9 +69,13 @@ from storage.models import (
 )
 
 NEW_MEMBER_DAYS = 7
-"""Audience ``new``: users first seen at most this many days before the claim."""
+"""Audience ``new``: members the bot saw join the community group, and first saw at all,
+at most this many days before the claim (`Audience.admits`)."""
+# Bounds of what a manager types (the /drop options read within them).
 MAX_QUANTITY = 100_000
 MAX_VALID_DAYS = 3650
+MAX_PER_USER_LIMIT = 100
+MAX_COST_POINTS = 1_000_000
 CHUNK = 1000  # codes per IN (...) list or per INSERT batch
 _SHOWN = 5  # offending codes named in a message
 
@@ -112,14 +118,27 @@ class Audience(NamedTuple):
         return f"tier:{self.value}" if self.kind == "tier" else self.kind
 
     def admits(
-        self, *, tier: int, first_seen: datetime | None, now: datetime, invited: bool = False
+        self,
+        *,
+        tier: int,
+        first_seen: datetime | None,
+        now: datetime,
+        invited: bool = False,
+        joined_group: datetime | None = None,
     ) -> bool:
+        """``new``: the bot saw the member join the group (`joined_group`, members'
+        joined_group_at) and first saw them anywhere (`first_seen`, users') within
+        NEW_MEMBER_DAYS. First sight alone is not enough: a long-time member of the group
+        who never spoke to the bot is first seen by their tap on the drop; and a member
+        who left and came back has a recent join but an old first sight."""
         if self.kind == "invited":
             return invited
         if self.kind == "tier":
             return tier >= (self.value or 0)
         if self.kind == "new":
-            return first_seen is not None and first_seen >= now - timedelta(NEW_MEMBER_DAYS)
+            if first_seen is None or joined_group is None:
+                return False
+            return min(first_seen, joined_group) >= now - timedelta(NEW_MEMBER_DAYS)
         return True
 
 
@@ -136,11 +155,16 @@ def _parse_audience(spec: str) -> Audience:
         return Audience("tier", int(match.group(1)))
     raise DropError(
         f"unknown audience {spec!r}: use 'all', 'tier:N' (tier N and above) or 'new' "
-        f"(first seen in the last {NEW_MEMBER_DAYS} days)"
+        f"(joined the group in the last {NEW_MEMBER_DAYS} days)"
     )
 
 
 # --- creating ----------------------------------------------------------------------------
+
+
+def drop_copy(title: str, discount: str) -> str:
+    """What the group post of a drop says in the manager's words: the copy guard checks it."""
+    return f"{title.strip()}\n{discount.strip()}"
 
 
 async def create_drop(
@@ -160,13 +184,16 @@ async def create_drop(
     cost_points: int | None = None,
     code_prefix: str = "",
     hold: bool = False,
+    post_in: int | None = None,
 ) -> CouponDrop:
     """Validate and store a drop with exactly `quantity` codes (generated when `codes` is
     None, else the first `quantity` of `codes`); raises DropError. Commits.
 
     The drop is ``scheduled`` when `starts_at` is after `now`, else ``live``; with `hold`
     it is a ``draft`` (e.g. the copy guard found forbidden words): nobody can claim it and
-    `start_due` leaves it alone until `release_draft`.
+    `start_due` leaves it alone until `release_draft`. A live drop's post in the group
+    `post_in` is queued in the same transaction (a scheduled one is posted by `start_due`'s
+    caller when it starts).
     """
     title, discount = title.strip(), discount.strip()
     _validate(
@@ -220,6 +247,8 @@ async def create_drop(
                     for seq in range(start + 1, min(start + CHUNK * 10, quantity) + 1)
                 ]
                 await session.execute(insert(CODES), rows)
+            if drop.status == LIVE and post_in is not None:
+                await announce.queue_post(session, drop_id=drop.id, chat_id=post_in, now=now)
             await session.commit()
         except IntegrityError:
             # Another drop stored one of these codes since we looked, or a generated code
@@ -260,8 +289,10 @@ def _validate(
         raise DropError(f"the discount text is {len(discount)} characters long; at most 256 fit")
     if not 1 <= quantity <= MAX_QUANTITY:
         raise DropError(f"the quantity must be from 1 to {MAX_QUANTITY:,}, not {quantity:,}")
-    if per_user_limit < 1:
-        raise DropError(f"the per-user limit must be at least 1, not {per_user_limit}")
+    if not 1 <= per_user_limit <= MAX_PER_USER_LIMIT:
+        raise DropError(
+            f"the per-user limit must be from 1 to {MAX_PER_USER_LIMIT}, not {per_user_limit:,}"
+        )
     if valid_until is not None and valid_days is not None:
         raise DropError(
             "give either a date the coupons are valid until or a number of days after the "
@@ -274,8 +305,10 @@ def _validate(
             f"the coupons would expire ({valid_until:%Y-%m-%d %H:%M} UTC) before they can be "
             "claimed: pick a later date"
         )
-    if cost_points is not None and cost_points < 1:
-        raise DropError(f"a price in points must be at least 1, not {cost_points}")
+    if cost_points is not None and not 1 <= cost_points <= MAX_COST_POINTS:
+        raise DropError(
+            f"a price in points must be from 1 to {MAX_COST_POINTS:,}, not {cost_points:,}"
+        )
 
 
 def _imported(codes: Sequence[str], quantity: int) -> list[str]:
@@ -341,6 +374,9 @@ class ClaimResult:
     sold_out_now: bool = False  # this claim took the last code
     code_id: int | None = None
     starts_at: datetime | None = None  # set with NOT_STARTED
+    title: str | None = None  # set by `redeem`
+    discount: str | None = None
+    cost: int | None = None  # the points a CLAIMED code of a /shop drop cost
 
 
 def _p(name: str, column: Any = None) -> Any:
@@ -382,6 +418,16 @@ _READ = select(
     .where(MEMBERS.c.user_id == _p("p_user", _C.c.user_id))
     .scalar_subquery()
     .label("tier"),
+    # Audience `new`: when the member joined the group (only looked up for such drops).
+    case(
+        (
+            _D.c.audience == "new",
+            select(MEMBERS.c.joined_group_at)
+            .where(MEMBERS.c.user_id == _p("p_user", _C.c.user_id))
+            .scalar_subquery(),
+        ),
+        else_=null(),
+    ).label("joined_group"),
     # Audience `invited`: a broadcast carrying this drop reached the user (only looked up
     # for such drops).
     case(
@@ -525,7 +571,42 @@ async def claim(
         left=quantity - claimed,
         sold_out_now=claimed == quantity,
         code_id=code.id,
+        cost=row.cost_points,
     )
+
+
+async def claim_from_post(
+    session: AsyncSession, *, drop_id: int, user_id: int, chat_id: int | None, now: datetime
+) -> ClaimResult:
+    """A tap on Claim under the drop's post in `chat_id`: the claim, the code's delivery to
+    the member's private chat and the post's counter edit, in one transaction. Commits."""
+    result = await claim(
+        session, drop_id=drop_id, user_id=user_id, now=now, tier=None, commit=False
+    )
+    if result.status is not ClaimStatus.CLAIMED or result.code_id is None:
+        return result  # refusals are already committed (they write nothing)
+    await announce.queue_code(session, user_id=user_id, code_id=result.code_id, now=now)
+    await announce.queue_counter(
+        session, drop_id=drop_id, chat_id=chat_id, final=result.sold_out_now, now=now
+    )
+    await session.commit()
+    return result
+
+
+async def redeem(
+    session: AsyncSession, *, drop_id: int, user_id: int, now: datetime
+) -> ClaimResult:
+    """A /shop item bought with points (the member's tier read with the claim); a claimed
+    result carries the drop's title and discount for the code's message, which the caller
+    sends at once (then `mark_delivered`). Commits."""
+    result = await claim(session, drop_id=drop_id, user_id=user_id, now=now, tier=None)
+    if result.status is not ClaimStatus.CLAIMED:
+        return result
+    names = (
+        await session.execute(select(_D.c.title, _D.c.discount).where(_D.c.id == drop_id))
+    ).one()
+    await session.rollback()
+    return replace(result, title=names.title, discount=names.discount)
 
 
 def _refusal(row: Any, *, tier: int, now: datetime) -> ClaimStatus | None:
@@ -542,7 +623,11 @@ def _refusal(row: Any, *, tier: int, now: datetime) -> ClaimStatus | None:
         return ClaimStatus.NOT_ELIGIBLE
     audience = Audience.parse(row.audience)
     if not audience.admits(
-        tier=tier, first_seen=row.first_seen, now=now, invited=bool(row.invited)
+        tier=tier,
+        first_seen=row.first_seen,
+        now=now,
+        invited=bool(row.invited),
+        joined_group=row.joined_group,
     ):
         return ClaimStatus.NOT_ELIGIBLE
     if row.cost_points is not None and (row.balance or 0) < row.cost_points:
@@ -589,14 +674,22 @@ async def start_due(session: AsyncSession, *, now: datetime) -> list[int]:
 
 async def end_drop(session: AsyncSession, *, drop_id: int, now: datetime) -> bool:
     """Stop a drop that has not sold out; False when it was not open (or not found).
-    Codes already claimed stay valid. Commits."""
-    result = await session.execute(
-        update(_D)
-        .where(_D.c.id == drop_id, _D.c.status.in_([DRAFT, SCHEDULED, LIVE]))
-        .values(status=ENDED)
-    )
+    Codes already claimed stay valid; the group post's final edit ("ended") is queued in
+    the same transaction. Commits."""
+    chat_id = (
+        await session.execute(
+            update(_D)
+            .where(_D.c.id == drop_id, _D.c.status.in_([DRAFT, SCHEDULED, LIVE]))
+            .values(status=ENDED)
+            .returning(_D.c.chat_id)
+        )
+    ).one_or_none()
+    if chat_id is None:
+        await session.commit()  # nothing written (a rollback would expire the caller's rows)
+        return False
+    await announce.queue_counter(session, drop_id=drop_id, chat_id=chat_id[0], final=True, now=now)
     await session.commit()
-    return bool(_rowcount(result))
+    return True
 
 
 async def release_draft(
@@ -643,6 +736,44 @@ async def discard_draft(session: AsyncSession, drop_id: int) -> bool:
     await session.execute(delete(_D).where(_D.c.id == drop_id))
     await session.commit()
     return True
+
+
+@dataclass(frozen=True, slots=True)
+class DraftDecision:
+    drop_id: int
+    published: bool  # False: discarded
+    starts_at: datetime
+
+
+async def decide_draft(
+    session: AsyncSession,
+    drop_id: int,
+    *,
+    publish: bool,
+    actor_id: int,
+    now: datetime,
+    forbidden_words: Callable[[str], Sequence[str]],
+) -> DraftDecision | None:
+    """A manager's answer to a held drop: publish it anyway (`release_draft`, the words
+    `forbidden_words` finds in its text logged with the override) or discard it
+    (`discard_draft`). None when the drop is not a draft (decided a moment ago, or no such
+    drop): nothing changes. Commits."""
+    row = (
+        await session.execute(
+            select(_D.c.title, _D.c.discount, _D.c.starts_at).where(
+                _D.c.id == drop_id, _D.c.status == DRAFT
+            )
+        )
+    ).one_or_none()
+    await session.commit()  # ends the read
+    if row is None:
+        return None
+    if publish:
+        words = forbidden_words(drop_copy(row.title, row.discount))
+        done = await release_draft(session, drop_id, actor_id=actor_id, now=now, words=words)
+    else:
+        done = await discard_draft(session, drop_id)
+    return DraftDecision(drop_id, publish, row.starts_at) if done else None
 
 
 async def set_post(session: AsyncSession, *, drop_id: int, chat_id: int, message_id: int) -> None:

@@ -24,8 +24,8 @@ as `tickets.latest_ticket` does; `leaderboard` returns plain values and ends it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -34,11 +34,19 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from community import announce
 from community.tiers import Tier, tier_for
 from storage.models import Member, PointsEntry, User
+from storage.numbers import NumberError, read_id, read_int
 from storage.queries import insert_for
 
 REF_MAX = 64  # points_ledger.ref is VARCHAR(64)
+MAX_ADJUSTMENT = 1_000_000
+"""The largest change an admin can make in one /points (either way)."""
+MAX_POINTS = 10**12
+"""No balance or lifetime total goes past this (a credit that would is refused), so the
+ledger's sums stay far inside a 64-bit integer: SQLite would otherwise turn an overflowing
+sum into a float."""
 
 
 class Reason(StrEnum):
@@ -60,6 +68,8 @@ class ChangeCode(StrEnum):
     OK = "ok"
     DUPLICATE = "duplicate"  # this (user, reason, ref) was applied before
     INSUFFICIENT = "insufficient"  # a debit larger than the balance
+    TOO_LARGE = "too_large"  # a credit would take the balance or earned past MAX_POINTS
+    UNKNOWN_USER = "unknown_user"  # the bot never saw this user: no member to change
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +80,7 @@ class Change:
     tier: int  # index into the tier ladder
     tier_up: bool  # the change raised the tier: congratulate
     reason_code: ChangeCode
+    member_name: str | None = None  # the member's first name (set by `adjust`)
 
 
 async def _insert_member(session: AsyncSession, user_id: int, now: datetime) -> None:
@@ -153,7 +164,8 @@ async def apply(
 
     `ref` names what the change is for (a day, a coupon, a purchase): the same
     `(user, reason, ref)` applies once; a repeat returns `applied=False, "duplicate"`. A
-    debit larger than the balance returns `applied=False, "insufficient"`. Either refusal
+    debit larger than the balance returns `applied=False, "insufficient"`; a credit that
+    would take the balance or `earned` past MAX_POINTS, "too_large". Any refusal
     rolls back the whole transaction, including the caller's pending writes.
 
     `commit=False` leaves a successful change uncommitted for the caller to combine with
@@ -161,6 +173,8 @@ async def apply(
     """
     if delta == 0:
         raise ValueError("a points change must not be 0")
+    if abs(delta) > MAX_POINTS:
+        raise ValueError(f"a points change must be within ±{MAX_POINTS}, not {delta}")
     if not ref or len(ref) > REF_MAX:
         raise ValueError(f"ref must be 1..{REF_MAX} characters: {ref!r}")
     reason = Reason(reason)
@@ -173,6 +187,8 @@ async def apply(
     stmt: Any = update(Member).where(Member.user_id == user_id)
     if delta < 0:
         stmt = stmt.where(Member.balance >= -delta)  # the guard: never negative
+    else:  # and never past the ceiling
+        stmt = stmt.where(Member.balance <= MAX_POINTS - delta, Member.earned <= MAX_POINTS - earn)
     stmt = (
         stmt.values(balance=Member.balance + delta, earned=Member.earned + earn, updated_at=now)
         .returning(Member.balance, Member.earned, Member.spend, Member.tier)
@@ -180,7 +196,8 @@ async def apply(
     )
     row = (await session.execute(stmt)).first()
     if row is None:
-        return await _refused(session, user_id, ChangeCode.INSUFFICIENT)
+        code = ChangeCode.INSUFFICIENT if delta < 0 else ChangeCode.TOO_LARGE
+        return await _refused(session, user_id, code)
 
     session.add(
         PointsEntry(
@@ -221,16 +238,26 @@ async def adjust(
     now: datetime,
     tiers: Sequence[Tier],
     spend_per_point: float | None = None,
+    congratulate: Callable[[int], str] | None = None,
 ) -> Change:
     """A manual change by an admin; the reason is required and kept in the ledger's note.
 
     A positive adjustment counts as earned (tiers); a negative one larger than the balance
-    is refused ("insufficient"). Each call is its own change (a fresh ref); commits.
+    is refused ("insufficient"); a user the bot never saw, "unknown_user". When the change
+    raises the member's tier, the text `congratulate(tier)` is queued for them in the same
+    transaction. Each call is its own change (a fresh ref); the result names the member
+    (`member_name`). Commits.
     """
     text = reason_text.strip()
     if not text:
         raise ValueError("an adjustment needs a reason")
-    return await apply(
+    if abs(delta) > MAX_ADJUSTMENT:
+        raise ValueError(f"an adjustment must be within ±{MAX_ADJUSTMENT}, not {delta}")
+    name = await session.scalar(select(User.first_name).where(User.id == user_id))
+    if name is None:
+        await session.rollback()
+        return Change(False, 0, 0, 0, False, ChangeCode.UNKNOWN_USER)
+    change = await apply(
         session,
         user_id=user_id,
         delta=delta,
@@ -241,7 +268,51 @@ async def adjust(
         note=text,
         by_id=admin_id,
         spend_per_point=spend_per_point,
+        commit=False,
     )
+    if change.applied:
+        if change.tier_up and congratulate is not None:
+            await announce.queue_notice(
+                session, chat_id=user_id, text=congratulate(change.tier), now=now
+            )
+        await session.commit()
+    return replace(change, member_name=name)
+
+
+@dataclass(frozen=True, slots=True)
+class AdjustCommand:
+    """`/points <user id> <+N|-N> <reason>` read."""
+
+    user_id: int
+    delta: int
+    reason: str
+
+
+class AdjustCommandError(ValueError):
+    """The command cannot be read; `problem` is "usage" (its shape, or the user id) or
+    "amount" (not a whole number within ±MAX_ADJUSTMENT, or 0)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def parse_adjust_command(args: str) -> AdjustCommand:
+    """Read `<user id> <+N|-N> <reason>`; raises AdjustCommandError."""
+    parts = args.split(maxsplit=2)
+    if len(parts) < 3 or not parts[2].strip():
+        raise AdjustCommandError("usage")
+    try:
+        user_id = read_id(parts[0])
+    except NumberError:
+        raise AdjustCommandError("usage") from None
+    try:
+        delta = read_int(parts[1], low=-MAX_ADJUSTMENT, high=MAX_ADJUSTMENT, signed=True)
+    except NumberError:
+        raise AdjustCommandError("amount") from None
+    if delta == 0:
+        raise AdjustCommandError("amount")
+    return AdjustCommand(user_id, delta, parts[2].strip())
 
 
 async def balance_from_ledger(session: AsyncSession, user_id: int) -> int:

@@ -1,18 +1,8 @@
-"""Routers in the order they must be tried."""
+"""The routers, in the order they must be tried."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiogram import Router
-
-from campaigns.policy import CampaignPolicy
-from community.policy import CommunityPolicy
-from views.texts import Catalogue
-
-if TYPE_CHECKING:
-    from handlers.deps import SoldOut
-from support.tickets import DeskPolicy
 
 
 def _free(router: Router) -> Router:
@@ -23,20 +13,7 @@ def _free(router: Router) -> Router:
     return router
 
 
-def get_routers(
-    catalogue: Catalogue,
-    *,
-    default_language: str,
-    misses_before_handoff: int,
-    admin_ids: tuple[int, ...],
-    policy: DeskPolicy,
-    topics: bool,
-    agents_language: str,
-    shop_name: str,
-    community: CommunityPolicy,
-    campaigns: CampaignPolicy,
-    sold_out: SoldOut | None = None,
-) -> list[Router]:
+def get_routers() -> list[Router]:
     from handlers import (
         admin,
         broadcasts,
@@ -52,19 +29,24 @@ def get_routers(
     from handlers import community as community_handlers
 
     return [
-        _free(errors.router),
-        _free(membership.router),
-        _free(admin.router),
-        _free(support_group.router),
-        community_handlers.create_router(community),
-        drops.create_router(community, admin_ids, sold_out, guard=campaigns.guard),
-        # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
-        _free(sales.router),
-        _free(broadcasts.router),
-        community_group.create_router(catalogue, community, default_language),
-        # Customers with an open ticket talk to people, not to the FAQ.
-        _free(support_private.router),
-        # The customer router ends with catch-alls (free text → FAQ, any other message →
-        # "text only"), so it must stay last: routers added later would never be reached.
-        _free(customer.router),
+        _free(router)
+        for router in (
+            errors.router,
+            membership.router,
+            admin.router,
+            support_group.router,
+            community_handlers.router,
+            drops.router,
+            # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
+            sales.router,
+            broadcasts.router,
+            # Ends with a catch-all for buttons tapped in a group that nothing above took
+            # (private-only buttons, forged data): keep it after sales and broadcasts.
+            community_group.router,
+            # Customers with an open ticket talk to people, not to the FAQ.
+            support_private.router,
+            # The customer router ends with catch-alls (free text → FAQ, any other message
+            # → "text only"), so it must stay last: routers added later would never be reached.
+            customer.router,
+        )
     ]

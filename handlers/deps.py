@@ -15,6 +15,7 @@ from typing import TypedDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.policy import CampaignPolicy
+from community.drops import ClaimStatus
 from community.policy import CommunityPolicy
 from faq import Matcher
 from storage.queries import SeenUser
@@ -34,11 +35,17 @@ class ChatOptions:
     shop_name: str = ""
 
 
-class SoldOut(set[int]):
-    """Drops this process has seen sold out or ended (they never reopen): their taps are
-    answered before any database work (bot/middlewares/sold_out.py)."""
+class SoldOut(dict[int, ClaimStatus]):
+    """Drops this process has seen sold out or ended (they never reopen), and which of the
+    two (SOLD_OUT or ENDED): their taps are answered before any database work
+    (bot/middlewares/sold_out.py), saying the right one."""
 
     PREFIX = ClaimDrop.__prefix__ + ":"
+
+    def mark(self, drop_id: int, why: ClaimStatus) -> None:
+        """Remember that the drop is over: ENDED (by a manager, or its coupons expired), or
+        any other status meaning sold out."""
+        self[drop_id] = ClaimStatus.ENDED if why is ClaimStatus.ENDED else ClaimStatus.SOLD_OUT
 
     def drop_of(self, data: str | None) -> int | None:
         """The drop id of Claim callback data, or None."""

@@ -76,11 +76,11 @@ class MemberAction(CallbackData, prefix="member"):
 
 
 class ClaimDrop(CallbackData, prefix="claim"):
-    drop: int
+    drop: CallbackId
 
 
 class Redeem(CallbackData, prefix="redeem"):
-    drop: int
+    drop: CallbackId
 
 
 # Campaigns. Sale and broadcast ids arrive forged too: handlers check the admin and the row.
@@ -119,5 +119,5 @@ class CancelBroadcast(CallbackData, prefix="bcx"):
 class PublishDrop(CallbackData, prefix="dropok"):
     """Publish a drop held by the copy guard (override, logged) or discard it."""
 
-    drop: int
+    drop: CallbackId
     publish: bool

@@ -11,6 +11,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder, ReplyKeyboardBuilder
 from campaigns import sales
 from campaigns.policy import CampaignPolicy
 from campaigns.segments import STREAKS, Segment
+from community.checkins import Profile
 from community.tiers import Tier
 from faq import Entry
 from storage.models import Sale
@@ -21,8 +22,11 @@ from views.callbacks import (
     ClaimDrop,
     CloseTicket,
     Feedback,
+    MemberAction,
     PickAnswer,
+    PublishDrop,
     Rate,
+    Redeem,
     RemindMe,
     SaleForm,
     SaleMenu,
@@ -156,9 +160,11 @@ def canned_choices(ticket_id: int, keys: list[str]) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
-def claim_keyboard(t: Texts, drop_id: int) -> InlineKeyboardMarkup:
+def claim_keyboard(t: Texts, drop_id: int, cost: int | None = None) -> InlineKeyboardMarkup:
+    """The drop post's Claim button, with its price when the drop costs points."""
     kb = InlineKeyboardBuilder()
-    kb.button(text=t("btn-claim"), callback_data=ClaimDrop(drop=drop_id))
+    label = t("btn-claim") if cost is None else t("btn-claim-cost", cost=cost)
+    kb.button(text=label, callback_data=ClaimDrop(drop=drop_id))
     return kb.as_markup()
 
 
@@ -347,3 +353,43 @@ def sale_cancel_confirm(t: Texts, sale_id: int) -> InlineKeyboardMarkup:
     )
     kb.button(text=t("btn-sale-keep"), callback_data=SaleMenu(action="show", sale=sale_id))
     return kb.as_markup()
+
+
+# --- the community: members' private chat, the points shop, held drops --------------------
+
+
+def member_actions(t: Texts, profile: Profile, card_price: int) -> InlineKeyboardMarkup:
+    """Under /me and a check-in: check in (not yet today), repair yesterday, buy a card."""
+    builder = InlineKeyboardBuilder()
+    if not profile.checked_in_today:
+        builder.button(text=t("btn-checkin"), callback_data=MemberAction(action="checkin"))
+    if profile.can_make_up:
+        builder.button(text=t("btn-makeup"), callback_data=MemberAction(action="makeup"))
+    builder.button(
+        text=t("btn-buy-card", price=card_price), callback_data=MemberAction(action="buycard")
+    )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def shop_items(t: Texts, items: Sequence[tuple[int, str, str, int]]) -> InlineKeyboardMarkup:
+    """One Redeem button per /shop item: (drop id, title, discount, cost)."""
+    builder = InlineKeyboardBuilder()
+    for drop_id, title, _discount, cost in items:
+        builder.button(
+            text=t("btn-redeem", title=title[:30], cost=cost), callback_data=Redeem(drop=drop_id)
+        )
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+def held_drop(t: Texts, drop_id: int) -> InlineKeyboardMarkup:
+    """A drop the copy guard held: publish anyway (logged) or discard."""
+    builder = InlineKeyboardBuilder()
+    builder.button(
+        text=t("btn-drop-publish"), callback_data=PublishDrop(drop=drop_id, publish=True)
+    )
+    builder.button(
+        text=t("btn-drop-discard"), callback_data=PublishDrop(drop=drop_id, publish=False)
+    )
+    return builder.as_markup()

@@ -1,9 +1,10 @@
 """Taps on a drop this process knows is over are answered before any database work.
 
 In a real drop most taps come after the last code is gone (in the benchmark, 9 of 10).
-The database stays the guard: the set only holds drops a claim has already seen sold out
-or ended, and drops never reopen. Runs before the update-context middleware, so such a
-tap costs no session, no user refresh and no update-id write.
+The database stays the guard: the cache only holds drops a claim has already seen sold out
+or ended (and which: the answer says "all gone" or "ended"), and drops never reopen. Runs
+before the update-context middleware, so such a tap costs no session, no user refresh and
+no update-id write.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update
 
 from handlers.deps import SoldOut
+from views.drops import claim_refusal
 from views.texts import Catalogue
 
 
@@ -32,10 +34,11 @@ class SoldOutShortcut(BaseMiddleware):
     ) -> Any:
         query = event.callback_query if isinstance(event, Update) else None
         drop_id = self.sold_out.drop_of(query.data) if query is not None else None
-        if query is None or drop_id is None or drop_id not in self.sold_out:
+        why = self.sold_out.get(drop_id) if drop_id is not None else None
+        if query is None or why is None:
             return await handler(event, data)
         lang = self.catalogue.resolve_language(
             None, query.from_user.language_code, self.default_language
         )
-        await query.answer(self.catalogue.get(lang, "claim-sold-out"))
+        await query.answer(claim_refusal(self.catalogue.for_lang(lang), why))
         return None

@@ -106,7 +106,7 @@ async def test_validation_errors_explain_themselves(session: AsyncSession) -> No
         ({"discount": ""}, "needs a discount text"),
         ({"quantity": 0}, "quantity must be from 1 to 100,000, not 0"),
         ({"quantity": 100_001}, "not 100,001"),
-        ({"per_user_limit": 0}, "per-user limit must be at least 1"),
+        ({"per_user_limit": 0}, "per-user limit must be from 1 to 100, not 0"),
         ({"valid_days": 7}, "not both"),
         ({"valid_until": None, "valid_days": 0}, "1 to 3650 days"),
         ({"valid_until": T0 - timedelta(days=1)}, "would expire .* before they can be claimed"),
@@ -115,7 +115,7 @@ async def test_validation_errors_explain_themselves(session: AsyncSession) -> No
             "before they can be claimed",
         ),
         ({"audience": "vip"}, "unknown audience 'vip': use 'all', 'tier:N'"),
-        ({"cost_points": 0}, "price in points must be at least 1"),
+        ({"cost_points": 0}, "price in points must be from 1 to 1,000,000, not 0"),
         ({"codes": ["A1", "A2", "A1", "A3", "A2"], "quantity": 3}, "more than once.*A1, A2"),
         ({"codes": ["X" * 65], "quantity": 1}, "longer than 64"),
     ]
@@ -297,16 +297,44 @@ async def test_audience_by_tier(session: AsyncSession) -> None:
     assert (await get_drop(session, drop.id)).claimed == 2
 
 
+async def joined_group(session: AsyncSession, user_id: int, at: datetime) -> None:
+    session.add(Member(user_id=user_id, joined_group_at=at, updated_at=at))
+    await session.commit()
+
+
 async def test_audience_of_new_members(session: AsyncSession) -> None:
     now = T0 + timedelta(days=10)
     await add_users(session, [ALICE], first_seen=now - timedelta(days=8))  # old
     await add_users(session, [BOB], first_seen=now - timedelta(days=6, hours=23))  # new
+    await joined_group(session, ALICE, now - timedelta(days=8))
+    await joined_group(session, BOB, now - timedelta(days=6, hours=23))
     drop = await new_drop(session, audience="new", valid_until=None, starts_at=now, now=now)
     assert (await claim(session, drop.id, ALICE, now=now)).status == ClaimStatus.NOT_ELIGIBLE
     assert (await claim(session, drop.id, BOB, now=now)).status == ClaimStatus.CLAIMED
     # A user the bot never saw (no users row) is not eligible for any drop.
     unknown = await claim(session, drop.id, CAROL, now=now)
     assert unknown.status == ClaimStatus.NOT_ELIGIBLE
+
+
+async def test_new_means_joined_the_group_lately_not_first_seen_by_the_bot(
+    session: AsyncSession,
+) -> None:
+    """A long-time member who never spoke to the bot is first seen by their tap: not new.
+    Nor is one who left and came back: their first sighting is old."""
+    now = T0 + timedelta(days=10)
+    lurker, returner, newcomer = 7_001, 7_002, 7_003
+    await add_users(session, [lurker], first_seen=now)  # the tap made their users row
+    await add_users(session, [returner], first_seen=now - timedelta(days=90))
+    await add_users(session, [newcomer], first_seen=now - timedelta(days=2))
+    await joined_group(session, returner, now - timedelta(days=1))
+    await joined_group(session, newcomer, now - timedelta(days=2))
+    drop = await new_drop(session, audience="new", valid_until=None, starts_at=now, now=now)
+    for user_id, expected in (
+        (lurker, ClaimStatus.NOT_ELIGIBLE),
+        (returner, ClaimStatus.NOT_ELIGIBLE),
+        (newcomer, ClaimStatus.CLAIMED),
+    ):
+        assert (await claim(session, drop.id, user_id, now=now)).status == expected, user_id
 
 
 async def test_not_started_then_open_at_its_time(session: AsyncSession) -> None:
@@ -602,3 +630,11 @@ async def test_race_several_drops_and_a_manager_ending_one(
     assert (stored.status, stored.claimed) == ("ended", won_b)
     holders = [c.user_id for c in await codes_of(session, b.id) if c.user_id is not None]
     assert len(holders) == len(set(holders)) == won_b
+
+
+async def test_limits_and_prices_beyond_the_bounds_are_refused(session: AsyncSession) -> None:
+    with pytest.raises(DropError, match="per-user limit"):
+        await new_drop(session, per_user_limit=drops.MAX_PER_USER_LIMIT + 1)
+    with pytest.raises(DropError, match="price in points"):
+        await new_drop(session, cost_points=drops.MAX_COST_POINTS + 1)
+    assert await session.scalar(select(func.count()).select_from(CouponDrop)) == 0

@@ -289,3 +289,39 @@ async def test_leaderboard_weekly_and_all_time(session: AsyncSession) -> None:
     assert all_time == [(ALICE, "Alice", 1010), (CAROL, "Carol", 500), (BOB, "Bob", 200)]
     assert await points.leaderboard(session, since=None, limit=1) == [(ALICE, "Alice", 1010)]
     assert await points.leaderboard(session, since=T0 + days(1)) == []
+
+
+# --- bounds: no balance near what a 64-bit column holds ----------------------------------
+
+
+async def test_a_credit_past_the_points_ceiling_is_refused(session: AsyncSession) -> None:
+    await add_users(session, ALICE)
+    await give(session, points.MAX_ADJUSTMENT, ref="big")
+    await session.execute(
+        Member.__table__.update()  # type: ignore[attr-defined]
+        .where(Member.user_id == ALICE)
+        .values(balance=points.MAX_POINTS - 5, earned=points.MAX_POINTS - 5)
+    )
+    await session.commit()
+    refused = await give(session, 10, ref="over")
+    assert (refused.applied, refused.reason_code) == (False, ChangeCode.TOO_LARGE)
+    stored = await member(session, ALICE)
+    assert (stored.balance, stored.earned) == (points.MAX_POINTS - 5, points.MAX_POINTS - 5)
+    assert isinstance(stored.balance, int)
+    assert (await give(session, 5, ref="fits")).applied
+
+
+async def test_an_adjustment_beyond_the_bound_is_refused(session: AsyncSession) -> None:
+    await add_users(session, ALICE)
+    for delta in (points.MAX_ADJUSTMENT + 1, -points.MAX_ADJUSTMENT - 1, 2**63 - 1):
+        with pytest.raises(ValueError, match="within"):
+            await points.adjust(
+                session,
+                user_id=ALICE,
+                delta=delta,
+                reason_text="prize",
+                admin_id=ADMIN,
+                now=T0,
+                tiers=DEFAULT_TIERS,
+            )
+    assert await count(session, PointsEntry) == 0

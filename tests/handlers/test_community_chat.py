@@ -67,3 +67,10 @@ async def test_top_and_mycoupons(make_client: MakeClient, clock: Clock) -> None:
     assert "This week" in text and "All time" in text and "Lin" in text and "Zoe" in text
     none = await a.send("/mycoupons")
     assert "no coupons yet" in (none[0].text or "")
+
+
+async def test_me_shows_a_name_with_html_characters_as_typed(make_client: MakeClient) -> None:
+    client = make_client(user_id=306, first_name="Tom & Jerry <3", language_code="en")
+    out = await client.send("/me")
+    assert out[0].request.parse_mode == "HTML"
+    assert "👤 Tom &amp; Jerry &lt;3" in (out[0].text or "")
