@@ -65,7 +65,7 @@ class App:
     kb: KnowledgeBase
     matcher: Matcher
     catalogue: Catalogue
-    policy: DeskPolicy
+    desk: DeskPolicy
     community: CommunityPolicy
     campaigns: CampaignPolicy
     clock: Callable[[], datetime] = field(default=utcnow)
@@ -199,7 +199,7 @@ async def build_app(
         kb=kb,
         matcher=matcher,
         catalogue=Catalogue(),
-        policy=desk_policy(settings),
+        desk=desk_policy(settings),
         community=community_policy(settings),
         campaigns=campaign_policy(settings),
         clock=clock,
@@ -239,14 +239,14 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
         delivery(bot, app.session_factory, app.catalogue, app.campaigns, clock=app.clock).install(
             sender
         )
-    if app.policy.enabled:
+    if app.desk.enabled:
         from bot.desk import Desk
 
         Desk(
             bot,
             app.session_factory,
             app.catalogue,
-            app.policy,
+            app.desk,
             topics=topics,
             agents_language=s.agents_language,
             signature=s.support_agent_identity == "signature",
@@ -314,7 +314,7 @@ def create_dispatcher(
         # handlers.deps.AppData: what handlers may ask for by name
         catalogue=app.catalogue,
         matcher=app.matcher,
-        desk=app.policy,
+        desk=app.desk,
         community=app.community,
         campaigns=app.campaigns,
         admin_ids=s.admin_ids,
@@ -338,19 +338,19 @@ def create_dispatcher(
             clock=app.clock,
         )
     )
-    policy = app.policy
+    desk = app.desk
 
     async def talking_to_agents(data: dict[str, Any], user_id: int) -> bool:
         view = await latest_ticket(data["session"], user_id, data["now"])
         await data["session"].rollback()
-        return follow_up(view, policy, data["now"]) in ("open", "reopen")
+        return follow_up(view, desk, data["now"]) in ("open", "reopen")
 
     dp.message.outer_middleware(
         FloodControlMiddleware(
             max_messages=s.flood_max_messages,
             window_seconds=s.flood_window_seconds,
             mute_seconds=s.flood_mute_seconds,
-            exempt=talking_to_agents if policy.enabled else None,
+            exempt=talking_to_agents if desk.enabled else None,
         )
     )
     dp.include_routers(*get_routers())
@@ -489,14 +489,14 @@ async def run_polling(settings: Settings) -> None:
         topics = await resolve_desk_mode(bot, settings)
         sender = create_sender(app, bot, topics=topics)
         dp = create_dispatcher(app, topics=topics, sender=sender)
-        if app.policy.enabled:
+        if app.desk.enabled:
             log.info(
                 "support desk on in %s (%s mode)",
                 settings.support_chat_id,
                 "topics" if topics else "reply",
             )
             async with app.session_factory() as session:
-                await reconcile(session, app.policy, app.clock())
+                await reconcile(session, app.desk, app.clock())
         await set_commands(
             bot,
             app.catalogue,

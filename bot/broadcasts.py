@@ -23,7 +23,7 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sender import Drop, RetryLater, Sender
+from bot.sender import ObsoleteRow, RetryLater, Sender
 from campaigns import broadcasts
 from campaigns.broadcasts import Progress
 from campaigns.policy import CampaignPolicy
@@ -44,22 +44,6 @@ class Content(NamedTuple):
     buttons: Any
     drop_id: int | None
     discount: str | None
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 class BroadcastDelivery:
@@ -109,7 +93,7 @@ class BroadcastDelivery:
                 )
             ).one_or_none()
             if row is None:
-                raise Drop("broadcast gone")
+                raise ObsoleteRow("broadcast gone")
             found = Content(
                 str(row.kind),
                 str(row.text),
@@ -135,7 +119,7 @@ class BroadcastDelivery:
         async with self.sf() as s:
             verdict = await broadcasts.begin_send(s, broadcast_id, user_id, now=now)
         if verdict != "go":
-            raise Drop(verdict)
+            raise ObsoleteRow(verdict)
         try:
             async with self.sf() as s:
                 content = await self._load(s, broadcast_id)
@@ -156,7 +140,7 @@ class BroadcastDelivery:
                 await self.bot.send_message(user_id, body, parse_mode="HTML", reply_markup=markup)
         except (TelegramBadRequest, TelegramForbiddenError, TelegramMigrateToChat):
             raise  # for good: the sender calls on_failed / on_blocked
-        except Drop:
+        except ObsoleteRow:
             await self._finish(row, "failed", "broadcast gone")
             raise
         except Exception as exc:
@@ -212,13 +196,13 @@ class BroadcastDelivery:
                 ).one_or_none()
             await s.commit()
         if state is None or bc is None:
-            raise Drop("broadcast gone")
+            raise ObsoleteRow("broadcast gone")
         return broadcast_id, state, bc, self._texts(*(lang or (None, None)))
 
     async def progress(self, row: Claimed) -> None:
         broadcast_id, state, bc, t = await self._state(row)
         if state.status != broadcasts.SENDING:
-            raise Drop("finished: the report follows")
+            raise ObsoleteRow("finished: the report follows")
         text = render_progress(t, broadcast_id, state, self.clock())
         await self._show(row, bc, text, cancel_keyboard(t, broadcast_id))
 

@@ -22,7 +22,7 @@ from aiogram.types import InlineKeyboardMarkup, MessageEntity, ReplyParameters
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sender import Drop, Pacer, RetryLater, Sender
+from bot.sender import ObsoleteRow, Pacer, RetryLater, Sender
 from storage import outbox
 from storage.models import (
     Agent,
@@ -44,18 +44,6 @@ log = logging.getLogger(__name__)
 TOPIC_GONE = ("thread not found", "topic_deleted", "topic_id_invalid", "topic not found")
 TOPIC_CLOSED = "topic_closed"
 HISTORY_MESSAGES = 15
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +117,7 @@ class Desk:
     async def _ticket(self, session: AsyncSession, row: Claimed) -> Ticket:
         ticket = await session.get(Ticket, row.ticket_id) if row.ticket_id else None
         if ticket is None:
-            raise Drop("ticket gone")
+            raise ObsoleteRow("ticket gone")
         return ticket
 
     async def target(self, row: Claimed, *, for_card: bool = False) -> Target:
@@ -256,7 +244,7 @@ class Desk:
     async def edit_card(self, row: Claimed) -> None:
         ticket, text, markup = await self._card(row)
         if ticket.card_message_id is None:
-            raise Drop("no card yet")
+            raise ObsoleteRow("no card yet")
         try:
             await self.bot.edit_message_text(
                 text=text,
@@ -266,12 +254,12 @@ class Desk:
             )
         except TelegramBadRequest as exc:
             if "not found" in exc.message.lower():
-                raise Drop("card deleted") from exc
+                raise ObsoleteRow("card deleted") from exc
             raise
 
     async def rename_topic(self, row: Claimed) -> None:
         if not self.topics:
-            raise Drop("reply mode has no topics")
+            raise ObsoleteRow("reply mode has no topics")
         user_id = int(row.lane.split(":", 1)[1])
         async with self.sf() as s:
             ticket = await self._ticket(s, row)
@@ -279,7 +267,7 @@ class Desk:
             user = await s.get(User, user_id)
             await s.commit()  # ends the read; loaded rows stay usable
         if topic is None or topic.status != "ok" or topic.thread_id is None:
-            raise Drop("no topic")
+            raise ObsoleteRow("no topic")
         name = topic_name(self.t, ticket, user)
         if name == topic.shown_name:
             return
@@ -287,7 +275,7 @@ class Desk:
             await self.bot.edit_forum_topic(self.chat_id, topic.thread_id, name=name)
         except TelegramBadRequest as exc:
             if "not modified" not in exc.message.lower():
-                raise Drop(f"rename failed: {exc.message}") from exc
+                raise ObsoleteRow(f"rename failed: {exc.message}") from exc
         async with self.sf() as s:
             await s.execute(
                 update(CustomerTopic)
@@ -307,7 +295,7 @@ class Desk:
             )
             await s.commit()  # ends the read; loaded rows stay usable
         if msg is None:
-            raise Drop("message gone")
+            raise ObsoleteRow("message gone")
         return msg
 
     async def _record_copy(
@@ -378,7 +366,7 @@ class Desk:
     async def edit_in(self, row: Claimed) -> None:
         msg = await self._message(row)
         if msg.dst_message_id is None:
-            raise Drop("the original was never delivered")
+            raise ObsoleteRow("the original was never delivered")
         text = f"{msg.text or ''}\n\n{self.t('relay-edited-mark')}"
         await self._edit(self.chat_id, msg, text)
 
@@ -501,7 +489,7 @@ class Desk:
     async def edit_out(self, row: Claimed) -> None:
         msg = await self._message(row)
         if msg.dst_message_id is None or row.chat_id is None:
-            raise Drop("the original was never delivered")
+            raise ObsoleteRow("the original was never delivered")
         await self._edit(row.chat_id, msg, msg.text or "")
 
     async def customer_note(self, row: Claimed) -> None:
@@ -555,5 +543,3 @@ class Desk:
                     s, self.policy, ticket, "relay-failed", now, priority=1, error=error[:200]
                 )
             await s.commit()
-
-

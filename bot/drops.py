@@ -17,7 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sender import Drop, Sender
+from bot.sender import ObsoleteRow, Sender
 from community import announce, drops
 from storage.models import CouponCode, CouponDrop, User
 from storage.outbox import Claimed
@@ -59,7 +59,7 @@ class DropDelivery:
             drop = await s.get(CouponDrop, int(row.payload["drop_id"]))
             await s.commit()  # ends the read; the row stays usable
         if drop is None:
-            raise Drop("drop gone")
+            raise ObsoleteRow("drop gone")
         return drop
 
     async def post(self, row: Claimed) -> None:
@@ -80,7 +80,7 @@ class DropDelivery:
     async def redraw(self, row: Claimed) -> None:
         drop = await self._drop(row)
         if drop.message_id is None or drop.chat_id is None:
-            raise Drop("not posted")
+            raise ObsoleteRow("not posted")
         live = drop.status == "live" and drop.claimed < drop.quantity
         try:
             await self.bot.edit_message_text(
@@ -92,7 +92,7 @@ class DropDelivery:
             )
         except TelegramBadRequest as exc:
             if "not found" in exc.message.lower():
-                raise Drop("the post was deleted") from exc
+                raise ObsoleteRow("the post was deleted") from exc
             raise
 
     async def send_code(self, row: Claimed) -> None:
@@ -107,7 +107,7 @@ class DropDelivery:
             ).first()
             await s.commit()
         if found is None:
-            raise Drop("code gone")
+            raise ObsoleteRow("code gone")
         code, drop, lang, tg_lang = found
         if code.delivered_at is not None:
             return
@@ -159,7 +159,7 @@ class DropDelivery:
         try:
             await self.bot.delete_messages(int(p["chat_id"]), [int(i) for i in p["message_ids"]])
         except TelegramBadRequest as exc:  # already gone, or too old to delete: nothing to do
-            raise Drop(exc.message) from exc
+            raise ObsoleteRow(exc.message) from exc
 
     async def notice(self, row: Claimed) -> None:
         assert row.chat_id is not None

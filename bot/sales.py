@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramBadRequest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sender import Drop, Sender
+from bot.sender import ObsoleteRow, Sender
 from campaigns import sales
 from campaigns.policy import CampaignPolicy
 from storage.models import Sale, SalePost, User
@@ -77,15 +77,15 @@ class SaleDelivery:
                 )
             await s.commit()  # ends the read; the rows stay usable
         if found is None:
-            raise Drop("sale gone")
+            raise ObsoleteRow("sale gone")
         post, sale = found
         if sale.status == sales.CANCELLED and post.stage != sales.CANCEL:
-            raise Drop("sale cancelled")
+            raise ObsoleteRow("sale cancelled")
         text = render_post(self.t, sale, post.stage, self.tz)
         markup = post_keyboard(self.t, sale, post.stage)
         if post.stage in (sales.END, sales.CANCEL):
             if start_message is None:
-                raise Drop("no start post to edit")
+                raise ObsoleteRow("no start post to edit")
             await self._edit(post.chat_id, start_message, text, photo=bool(sale.image_file_id))
             message_id: int | None = start_message
         elif sale.image_file_id:
@@ -133,7 +133,7 @@ class SaleDelivery:
                 )
         except TelegramBadRequest as exc:
             if "not found" in exc.message.lower():  # "message to edit not found": deleted
-                raise Drop("the start post was deleted") from exc
+                raise ObsoleteRow("the start post was deleted") from exc
             raise
 
     async def remind(self, row: Claimed) -> None:
@@ -143,7 +143,7 @@ class SaleDelivery:
             t = await self._texts_for(s, row.chat_id)
             await s.commit()
         if sale is None or sales.phase(sale, self.clock()) in (sales.CANCELLED, sales.ENDED):
-            raise Drop("the sale is over")
+            raise ObsoleteRow("the sale is over")
         await self.bot.send_message(
             row.chat_id,
             render_reminder(t, sale, self.tz),
@@ -169,7 +169,7 @@ class SaleDelivery:
             t = await self._texts_for(s, row.chat_id)
             await s.commit()
         if sale is None or not skipped:
-            raise Drop("nothing to report")
+            raise ObsoleteRow("nothing to report")
         lines = [
             t(
                 "sale-notice-line",

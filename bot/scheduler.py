@@ -39,7 +39,7 @@ async def prune_update_ids(app: App) -> int:
 
 async def support_sla(app: App) -> int:
     async with app.session_factory() as session:
-        raised = await run_due(session, app.policy, app.clock())
+        raised = await run_due(session, app.desk, app.clock())
     if raised:
         log.info("SLA: %d ticket(s) re-alerted", raised)
     return raised
@@ -208,7 +208,7 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
                 id="automations-catch-up",
                 replace_existing=True,
             )
-    if app.policy.enabled:
+    if app.desk.enabled:
         # The timers live in the tickets' rows, so this job only has to look often.
         _every(scheduler, support_sla, app, seconds=15, job_id="support-sla")
     return scheduler

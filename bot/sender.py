@@ -73,7 +73,7 @@ class RetryLater(Exception):  # noqa: N818 (an instruction, not an error)
         self.count_attempt = count_attempt
 
 
-class Drop(Exception):  # noqa: N818
+class ObsoleteRow(Exception):  # noqa: N818
     """Raised by a deliverer: the row has become pointless (e.g. its message is gone)."""
 
 
@@ -573,7 +573,7 @@ class Sender:
             await route.deliver(row)
         except RetryLater as exc:
             await self._retry(row, exc.after, str(exc), count=exc.count_attempt)
-        except Drop as exc:
+        except ObsoleteRow as exc:
             async with self.session_factory() as session:
                 await outbox.mark_dropped(session, row.id, reason=str(exc), now=self.clock())
         except TelegramRetryAfter as exc:

@@ -114,7 +114,7 @@ async def run_jobs(app: App) -> None:
     await scheduler.start_drops(app)
     await scheduler.sale_posts(app)
     await scheduler.broadcast_progress(app)
-    if app.policy.enabled:
+    if app.desk.enabled:
         await scheduler.support_sla(app)
 
 

@@ -1,9 +1,9 @@
-"""Button data read strictly, so a forged or stale tap is answered, never a traceback.
+"""Tapped data read strictly, so a forged or stale tap is answered, never a traceback.
 
 aiogram's `CallbackData.filter()` lets pydantic read the numbers in callback data: it takes
 "+5", " 5", "5_000" and "1.0", and ints past 64 bits that then fail in the database. Here
 every int field goes through storage.numbers (plain ASCII digits, 1..2**63-1 unless the
-field's bounds say otherwise); data that does not read cleanly does not match `Button`, and
+field's bounds say otherwise); data that does not read cleanly does not match `Tapped`, and
 `StaleButton` (registered after the handlers) answers it politely.
 """
 
@@ -46,7 +46,7 @@ def read_button(
         return None
 
 
-class Button(Filter):
+class Tapped(Filter):
     """Taps carrying `cls` data that reads cleanly; the handler gets it as `callback_data`."""
 
     def __init__(self, cls: type[CallbackData], **bounds: Bounds) -> None:

@@ -75,15 +75,3 @@ class CommunityChat(Filter):
 
     async def __call__(self, event: Message | CallbackQuery, community: CommunityPolicy) -> bool:
         return community.chat_id is not None and _chat_id(event) == community.chat_id
-
-
-class InChat(Filter):
-    def __init__(self, chat_id: int | None) -> None:
-        self.chat_id = chat_id
-
-    async def __call__(self, event: Message | CallbackQuery) -> bool:
-        if self.chat_id is None:
-            return False
-        if isinstance(event, CallbackQuery):
-            return event.message is not None and event.message.chat.id == self.chat_id
-        return event.chat.id == self.chat_id

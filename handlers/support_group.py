@@ -18,7 +18,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, ReactionTypeEmoji, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import Button, StaleButton
+from handlers.buttons import Tapped, StaleButton
 from handlers.deps import ChatOptions
 from handlers.filters import SupportChat
 from storage.numbers import INT64_MAX, NumberError, read_id
@@ -161,7 +161,7 @@ async def cmd_c(
     await message.reply(desk_views.canned_answer(t, result))
 
 
-@router.callback_query(Button(UseCanned))
+@router.callback_query(Tapped(UseCanned))
 async def cb_canned(
     query: CallbackQuery,
     callback_data: UseCanned,
@@ -359,7 +359,7 @@ async def cmd_presence(
 # --- card buttons --------------------------------------------------------------------------
 
 
-@router.callback_query(Button(TakeTicket))
+@router.callback_query(Tapped(TakeTicket))
 async def cb_card(
     query: CallbackQuery,
     callback_data: TakeTicket,
@@ -386,7 +386,7 @@ async def cb_card(
     await query.answer(desk_views.take_answer(t, taken), show_alert=not done)
 
 
-@router.callback_query(Button(TransferMenu))
+@router.callback_query(Tapped(TransferMenu))
 async def cb_transfer_menu(
     query: CallbackQuery,
     bot: Bot,
@@ -416,7 +416,7 @@ async def cb_transfer_menu(
         )
 
 
-@router.callback_query(Button(TransferTo, agent=(0, INT64_MAX)))  # 0: the queue
+@router.callback_query(Tapped(TransferTo, agent=(0, INT64_MAX)))  # 0: the queue
 async def cb_transfer(
     query: CallbackQuery,
     bot: Bot,

@@ -15,7 +15,7 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import Button, StaleButton
+from handlers.buttons import Tapped, StaleButton
 from handlers.filters import PrivateChat
 from support import relay, tickets
 from support.tickets import CustomerRoute, DeskPolicy, TicketOutcome
@@ -81,7 +81,7 @@ async def on_edit(
     await relay.edited(session, desk, msg=incoming(message), now=now)
 
 
-@router.callback_query(Button(CloseTicket))
+@router.callback_query(Tapped(CloseTicket))
 async def cb_close(
     query: CallbackQuery,
     bot: Bot,
@@ -116,7 +116,7 @@ async def cb_close(
     )
 
 
-@router.callback_query(Button(Rate, score=(1, 5)))
+@router.callback_query(Tapped(Rate, score=(1, 5)))
 async def cb_rate(
     query: CallbackQuery,
     bot: Bot,
@@ -153,7 +153,7 @@ async def cb_rate(
     )
 
 
-@router.callback_query(Button(SkipComment))
+@router.callback_query(Tapped(SkipComment))
 async def cb_skip(
     query: CallbackQuery,
     bot: Bot,

@@ -146,7 +146,7 @@ async def app(
         kb=kb,
         matcher=matcher,
         catalogue=catalogue,
-        policy=desk_policy(settings),
+        desk=desk_policy(settings),
         community=community_policy(settings),
         campaigns=campaign_policy(settings),
         clock=clock,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import utcnow
 from bot.local import LocalSession
-from bot.sender import BookedSlot, Drop, Pacer, Sender, SendWindow
+from bot.sender import BookedSlot, ObsoleteRow, Pacer, Sender, SendWindow
 from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Claimed
@@ -355,7 +355,7 @@ def attached(
     async def deliver(row: Claimed) -> None:
         await asyncio.sleep(rng.uniform(0, work))
         if row.payload.get("drop"):
-            raise Drop("nothing to send")
+            raise ObsoleteRow("nothing to send")
         await bot.send_message(row.chat_id or 0, "hello")
 
     sender.route("t", deliver)

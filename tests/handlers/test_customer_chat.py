@@ -248,7 +248,7 @@ def _desk_chat(app: App, *, user_id: int) -> ChatClient:
     from bot.app import create_bot, create_dispatcher
     from bot.local import LocalSession
 
-    app.policy = replace(app.policy, chat_id=SUPPORT_GROUP)
+    app.desk = replace(app.desk, chat_id=SUPPORT_GROUP)
     local = LocalSession()
     bot = create_bot(app.settings, session=local)
     return ChatClient(

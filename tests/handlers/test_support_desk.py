@@ -134,7 +134,7 @@ async def build_desk(
         kb=kb,
         matcher=matcher,
         catalogue=catalogue,
-        policy=desk_policy(settings),
+        desk=desk_policy(settings),
         community=community_policy(settings),
         campaigns=campaign_policy(settings),
         clock=clock,
