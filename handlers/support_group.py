@@ -18,7 +18,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message, ReactionTypeEmoji, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import Tapped, StaleButton
+from handlers.buttons import StaleButton, Tapped
 from handlers.deps import ChatOptions
 from handlers.filters import SupportChat
 from storage.numbers import INT64_MAX, NumberError, read_id

@@ -15,7 +15,7 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handlers.buttons import Tapped, StaleButton
+from handlers.buttons import StaleButton, Tapped
 from handlers.filters import PrivateChat
 from support import relay, tickets
 from support.tickets import CustomerRoute, DeskPolicy, TicketOutcome
