@@ -325,8 +325,8 @@ async def outcome_mix(engine: AsyncEngine, since_id: int) -> dict[str, int]:
             .group_by(FaqInteraction.outcome)
         )
         mix = {str(o): int(c) for o, c in rows}
-        handoffs = (await conn.execute(text("SELECT count(*) FROM handoff_requests"))).scalar_one()
-    mix["(handoff_requests rows)"] = int(handoffs)
+        handoffs = (await conn.execute(text("SELECT count(*) FROM tickets"))).scalar_one()
+    mix["(tickets opened)"] = int(handoffs)
     return mix
 
 

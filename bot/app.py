@@ -14,7 +14,6 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import (
@@ -31,6 +30,7 @@ from bot.config import ConfigError, Settings
 from bot.middlewares import FloodControlMiddleware, UpdateContextMiddleware
 from bot.middlewares.sold_out import SoldOutShortcut
 from bot.polling import InboxPoller
+from bot.responses import TelegramSession
 from bot.sender import Pacer, Sender
 from campaigns.copyguard import build_guard
 from campaigns.policy import AutomationRules, CampaignPolicy
@@ -369,7 +369,7 @@ def require_token(settings: Settings) -> str:
 def create_bot(settings: Settings, session: BaseSession | None = None) -> Bot:
     token = require_token(settings)
     if session is None:
-        session = AiohttpSession()
+        session = TelegramSession()
         if settings.telegram_api_url:
             session.api = TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/"))
     return Bot(

@@ -17,19 +17,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot
-from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import Chat, InlineKeyboardMarkup, InputFile, Message, User
 
 from bot.fake_api import MEDIA_KEYS, ApiError, FakeTelegram, JSONDict, resolve_attachments
+from bot.responses import KeepResponseTypes
 
 BOT_USER = User(id=42, is_bot=True, first_name="Shop assistant", username="shop_assistant_bot")
 
 
 @dataclass
-class LocalSession(BaseSession):
+class LocalSession(KeepResponseTypes):
     """Records requests in `requests`; `fail_next` queues an exception for a method name
     (its Bot API name, e.g. "copyMessages"). `forum_chats` are the group ids getChat reports
     as forums. `telegram` is the model answering: its `messages` are what was sent, per chat."""
