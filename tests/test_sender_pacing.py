@@ -377,8 +377,12 @@ async def test_attached_sends_leave_at_their_slots_despite_the_deliverers_own_wo
     # evenly spaced: the random work before each call did not bunch them.
     settled = [t for t in requests if t > requests[0] + 0.5]
     gaps = [b - a for a, b in zip(settled, settled[1:], strict=False)]
-    tenth = sorted(gaps)[len(gaps) // 10]
-    assert tenth > 0.6 / 50, sorted(gaps)[:10]  # unattached, the random work scatters them
+    # The median gap, not a low percentile: a pause of the event loop (a loaded machine)
+    # lets the sends whose slots passed meanwhile leave together, which is allowed (the
+    # busiest-second check below is the limit Telegram enforces); unattached, the random
+    # work scatters most of them.
+    median = sorted(gaps)[len(gaps) // 2]
+    assert median > 0.6 / 50, sorted(gaps)[:10]
     assert busiest_second(requests) <= 51
     assert sender.gave_back == 0 and sender.pacer.all.booked == 0
     assert Counter(r.status for r in await rows(session, OutboxMessage)) == {"sent": 100}
