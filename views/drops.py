@@ -98,7 +98,7 @@ def render_drop_stats(t: Texts, st: DropStats) -> str:
         "dropstats",
         id=st.drop_id,
         title=st.title,
-        status=st.status,
+        status=t(f"drop-status-{st.status.replace('_', '-')}"),
         claimed=st.claimed,
         quantity=st.quantity,
         delivered=st.delivered,

@@ -471,3 +471,16 @@ async def test_replies_name_the_member_and_a_missing_drop(shop: Desk) -> None:
     assert "M161" in (refused[0].text or "")
     missing = await boss.send("/dropstats 9")
     assert "no drop #9" in (missing[0].text or "") and "Usage" not in (missing[0].text or "")
+
+
+async def test_dropstats_names_the_status_in_the_managers_language(shop: Desk) -> None:
+    boss = ChatClient(
+        shop.customer.dp, shop.customer.bot, shop.local, user_id=ADMIN, first_name="Boss",
+        language_code="zh", first_update_id=61 * M,
+    )  # fmt: skip
+    await boss.send("/drop 3 Gift | 10 off")
+    live = (await boss.send("/dropstats 1"))[0].text or ""
+    assert "（进行中）" in live and "live" not in live
+    await boss.send("/dropend 1")
+    ended = (await boss.send("/dropstats 1"))[0].text or ""
+    assert "（已结束）" in ended and "ended" not in ended
