@@ -481,7 +481,7 @@ async def run_polling(settings: Settings) -> None:
         raise
     log.info("FAQ: %d entries from %s", len(app.kb.entries), settings.faq_path)
     log.info("running as @%s (%s)", me.username, me.id)
-    from bot.scheduler import create_scheduler, finish_jobs
+    from bot.scheduler import create_scheduler, stop_scheduler
 
     scheduler = create_scheduler(app)
     sending: asyncio.Task[None] | None = None
@@ -521,9 +521,7 @@ async def run_polling(settings: Settings) -> None:
         await InboxPoller(dp, bot, app.session_factory, clock=app.clock).run_until(stop)
         log.info("stopped")
     finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        await finish_jobs()
+        await stop_scheduler(scheduler)
         if sending is not None:
             sending.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -136,9 +136,25 @@ async def tracked(job: Callable[[App], Awaitable[Any]], app: App) -> Any:
 
 
 async def finish_jobs(grace: float = 10.0) -> None:
-    """After the scheduler's shutdown: let the jobs already running finish."""
-    if _RUNNING:
-        await asyncio.wait(set(_RUNNING), timeout=grace)
+    """Let the jobs already running finish (up to `grace` seconds)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + grace
+    await asyncio.sleep(0)  # a run submitted just now starts and registers itself
+    while _RUNNING and (left := deadline - loop.time()) > 0:
+        await asyncio.wait(set(_RUNNING), timeout=left)
+
+
+async def stop_scheduler(scheduler: AsyncIOScheduler, grace: float = 10.0) -> None:
+    """Stop starting jobs, let the running ones finish, then shut the scheduler down.
+
+    APScheduler 3's asyncio executor cancels every unfinished job at `shutdown()`, so a
+    job caught mid-query would die with a CancelledError traceback (and its work undone):
+    pause first, wait, and only then shut down."""
+    if not scheduler.running:
+        return
+    scheduler.pause()
+    await finish_jobs(grace)
+    scheduler.shutdown(wait=False)
 
 
 def _every(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import UTC, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -90,3 +90,35 @@ async def test_finish_jobs_waits_for_a_running_job(app: App) -> None:
     await asyncio.sleep(0)
     await finish_jobs()
     assert done == [1] and task.done()
+
+
+async def test_stopping_the_scheduler_lets_a_running_job_finish(app: App) -> None:
+    """APScheduler's executor cancels unfinished jobs at shutdown; a job caught mid-run
+    must finish instead (a cancelled one left a traceback and its work undone)."""
+    import asyncio
+    from datetime import datetime
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.scheduler import stop_scheduler
+
+    started = asyncio.Event()
+    outcome: list[str] = []
+
+    async def slow(_: App) -> None:
+        started.set()
+        try:
+            await asyncio.sleep(0.3)
+            outcome.append("finished")
+        except asyncio.CancelledError:
+            outcome.append("cancelled")
+            raise
+
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(tracked, "date", run_date=datetime.now(UTC), args=[slow, app])
+    scheduler.start()
+    await asyncio.wait_for(started.wait(), 5)
+    await stop_scheduler(scheduler)
+    assert outcome == ["finished"]
+    await asyncio.sleep(0.05)  # AsyncIOScheduler.shutdown runs via call_soon_threadsafe
+    assert not scheduler.running
