@@ -39,6 +39,7 @@ from community.checkins import CheckinRules, parse_bonuses
 from community.policy import CommunityPolicy
 from community.tiers import parse_tiers
 from faq import KnowledgeBase, Matcher, load_kb
+from faq.live import LiveMatcher
 from faq.matcher import DEFAULT_ANSWER_THRESHOLD, DEFAULT_CLARIFY_THRESHOLD
 from handlers import get_routers
 from handlers.deps import ChatOptions, SoldOut
@@ -63,7 +64,7 @@ class App:
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
     kb: KnowledgeBase
-    matcher: Matcher
+    matcher: LiveMatcher
     catalogue: Catalogue
     desk: DeskPolicy
     community: CommunityPolicy
@@ -141,17 +142,22 @@ def campaign_policy(settings: Settings) -> CampaignPolicy:
     )
 
 
-def build_matcher(settings: Settings) -> tuple[KnowledgeBase, Matcher]:
-    """Load and index the FAQ (raises faq.KBError naming every problem)."""
+def build_matcher(settings: Settings) -> tuple[KnowledgeBase, LiveMatcher]:
+    """Load and index the FAQ (raises faq.KBError naming every problem). Phrasings learned
+    from the desk are added later, from the database (`LiveMatcher.relearn`)."""
     kb = load_kb(settings.faq_path)
     answer = settings.faq_answer_threshold
     clarify = settings.faq_clarify_threshold
-    try:
-        matcher = Matcher(
-            kb,
+
+    def build(merged: KnowledgeBase) -> Matcher:
+        return Matcher(
+            merged,
             answer_threshold=DEFAULT_ANSWER_THRESHOLD if answer is None else answer,
             clarify_threshold=DEFAULT_CLARIFY_THRESHOLD if clarify is None else clarify,
         )
+
+    try:
+        matcher = LiveMatcher(kb, build)
     except ValueError as exc:
         raise ConfigError(f"FAQ_ANSWER_THRESHOLD / FAQ_CLARIFY_THRESHOLD: {exc}") from None
     return kb, matcher

@@ -2,6 +2,7 @@
 
 from faq.human import wants_human
 from faq.kb import Entry, KBError, KnowledgeBase, SizeChart, load_kb, parse_kb
+from faq.live import FaqMatcher, LearnedPhrasing, LiveMatcher, merge_learned
 from faq.matcher import Candidate, Matcher, MatchResult, Outcome
 from faq.normalize import normalize
 from faq.sizing import Measurements, SizeAdvice, parse_measurements, recommend
@@ -9,8 +10,11 @@ from faq.sizing import Measurements, SizeAdvice, parse_measurements, recommend
 __all__ = [
     "Candidate",
     "Entry",
+    "FaqMatcher",
     "KBError",
     "KnowledgeBase",
+    "LearnedPhrasing",
+    "LiveMatcher",
     "MatchResult",
     "Matcher",
     "Measurements",
@@ -18,6 +22,7 @@ __all__ = [
     "SizeAdvice",
     "SizeChart",
     "load_kb",
+    "merge_learned",
     "normalize",
     "parse_kb",
     "parse_measurements",

@@ -740,6 +740,11 @@ class Matcher:
             zh_share=zh_share,
         )
 
+    @property
+    def uses_model(self) -> bool:
+        """The lexical matcher runs no model: cheap enough for the event loop."""
+        return False
+
     def match(self, text: str) -> MatchResult:
         """Match one customer message."""
         lang = detect_lang(text[:MAX_QUERY_CHARS])

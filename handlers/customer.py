@@ -9,7 +9,7 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from faq import Matcher
+from faq import FaqMatcher
 from handlers.deps import ChatOptions
 from handlers.filters import HasText, MenuButton, PrivateChat, SlashCommand
 from support import assistant
@@ -74,7 +74,7 @@ async def on_menu(
     session: AsyncSession,
     event_from_user: User,
     texts: Texts,
-    matcher: Matcher,
+    matcher: FaqMatcher,
     desk: DeskPolicy,
     now: datetime,
 ) -> None:
@@ -114,7 +114,7 @@ async def on_question(
     message: Message,
     session: AsyncSession,
     event_from_user: User,
-    matcher: Matcher,
+    matcher: FaqMatcher,
     catalogue: Catalogue,
     desk: DeskPolicy,
     options: ChatOptions,
@@ -151,7 +151,7 @@ async def cb_feedback(
     callback_data: Feedback,
     session: AsyncSession,
     event_from_user: User,
-    matcher: Matcher,
+    matcher: FaqMatcher,
     catalogue: Catalogue,
     lang_override: str | None,
     now: datetime,
@@ -189,7 +189,7 @@ async def cb_pick(
     callback_data: PickAnswer,
     session: AsyncSession,
     event_from_user: User,
-    matcher: Matcher,
+    matcher: FaqMatcher,
     catalogue: Catalogue,
     lang_override: str | None,
     now: datetime,

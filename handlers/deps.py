@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns.policy import CampaignPolicy
 from community.drops import ClaimStatus
 from community.policy import CommunityPolicy
-from faq import Matcher
+from faq import LiveMatcher
 from storage.queries import SeenUser
 from support.tickets import DeskPolicy
 from views.callbacks import ClaimDrop
@@ -59,7 +59,7 @@ class AppData(TypedDict):
     """The Dispatcher's workflow data (app-scoped)."""
 
     catalogue: Catalogue
-    matcher: Matcher
+    matcher: LiveMatcher
     desk: DeskPolicy
     community: CommunityPolicy
     campaigns: CampaignPolicy

@@ -10,6 +10,7 @@ Rules owned here:
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -17,7 +18,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from faq import Entry, Matcher, MatchResult, Outcome, wants_human
+from faq import Entry, FaqMatcher, MatchResult, Outcome, wants_human
 from storage.models import FaqInteraction, UnansweredQuestion, User
 from support.tickets import DeskPolicy, HandoffReason, OpenResult, open_ticket
 
@@ -41,6 +42,14 @@ class Reply:
     result: MatchResult | None = None
     handoff: OpenResult | None = None
     handoff_reason: HandoffReason | None = None
+
+
+async def match_off_loop(matcher: FaqMatcher, text: str) -> MatchResult:
+    """`matcher.match`, in a worker thread when it runs a model (tens of milliseconds of
+    CPU that would stall every other chat's update on the event loop)."""
+    if matcher.uses_model:
+        return await asyncio.to_thread(matcher.match, text)
+    return matcher.match(text)
 
 
 def has_words(text: str) -> bool:
@@ -73,7 +82,7 @@ async def _reset_misses(session: AsyncSession, user_id: int) -> None:
 async def ask(
     session: AsyncSession,
     *,
-    matcher: Matcher,
+    matcher: FaqMatcher,
     user_id: int,
     text: str,
     now: datetime,
@@ -87,7 +96,7 @@ async def ask(
     if not has_words(text):
         return Reply(ReplyKind.EMPTY, lang=None)
 
-    result = matcher.match(text)
+    result = await match_off_loop(matcher, text)
     entry = result.entry if result.outcome is Outcome.ANSWER else None
     best = entry or (result.candidates[0].entry if result.candidates else None)
     interaction = FaqInteraction(
@@ -190,7 +199,7 @@ async def _own_interaction(
 async def give_feedback(
     session: AsyncSession,
     *,
-    matcher: Matcher,
+    matcher: FaqMatcher,
     user_id: int,
     interaction_id: int,
     helpful: bool,
@@ -227,7 +236,7 @@ async def give_feedback(
         )
     )
     await session.commit()
-    result = matcher.match(row.question)
+    result = await match_off_loop(matcher, row.question)
     others = tuple(
         c.entry for c in result.candidates if c.entry.id != row.entry_id and c.entry.action is None
     )
@@ -246,7 +255,7 @@ class PickResult:
 async def pick_candidate(
     session: AsyncSession,
     *,
-    matcher: Matcher,
+    matcher: FaqMatcher,
     user_id: int,
     interaction_id: int,
     entry_id: str,
@@ -276,7 +285,7 @@ async def pick_candidate(
 async def show_topic(
     session: AsyncSession,
     *,
-    matcher: Matcher,
+    matcher: FaqMatcher,
     user_id: int,
     entry_id: str,
     lang: str,

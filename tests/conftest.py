@@ -22,7 +22,7 @@ from bot.app import (
 )
 from bot.config import DEFAULT_FAQ_PATH, Settings
 from bot.local import ChatClient, LocalSession
-from faq import KnowledgeBase, Matcher, load_kb
+from faq import KnowledgeBase, LiveMatcher, Matcher, load_kb
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 from views.texts import Catalogue
@@ -99,6 +99,11 @@ def matcher(kb: KnowledgeBase) -> Matcher:
     return Matcher(kb)
 
 
+def live(kb: KnowledgeBase, matcher: Matcher) -> LiveMatcher:
+    """A live matcher over the session's shared one; what it learns builds a new one."""
+    return LiveMatcher(kb, lambda merged: matcher if merged is kb else Matcher(merged))
+
+
 @pytest.fixture(scope="session")
 def catalogue() -> Catalogue:
     return Catalogue()
@@ -144,7 +149,7 @@ async def app(
         engine=eng,
         session_factory=create_session_factory(eng),
         kb=kb,
-        matcher=matcher,
+        matcher=live(kb, matcher),
         catalogue=catalogue,
         desk=desk_policy(settings),
         community=community_policy(settings),

@@ -45,7 +45,7 @@ from faq import KnowledgeBase, Matcher
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 from storage.models import Csat, CustomerTopic, OutboxMessage, Ticket, TicketMessage, User
-from tests.conftest import Clock
+from tests.conftest import Clock, live
 from views.texts import Catalogue
 
 SUPPORT = -1001234567890
@@ -132,7 +132,7 @@ async def build_desk(
         engine=eng,
         session_factory=create_session_factory(eng),
         kb=kb,
-        matcher=matcher,
+        matcher=live(kb, matcher),
         catalogue=catalogue,
         desk=desk_policy(settings),
         community=community_policy(settings),
