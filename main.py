@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -48,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="end with one JSON line of metrics")
     ev.add_argument("--answer-threshold", type=float)
     ev.add_argument("--clarify-threshold", type=float)
+    ev.add_argument(
+        "--semantic",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="auto: the embedding model when installed (as the bot); on: require it; off: lexical",
+    )
+    ev.add_argument(
+        "--embedding-cache",
+        default=os.environ.get("FAQ_EMBEDDING_CACHE") or "data/faq-embeddings",
+        help="folder for the FAQ's cached embeddings (default: FAQ_EMBEDDING_CACHE or "
+        "data/faq-embeddings)",
+    )
     un = faq.add_parser(
         "unanswered", help="export questions the bot could not answer (CSV, most asked first)"
     )
@@ -131,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
                 as_json=args.json,
                 answer_threshold=args.answer_threshold,
                 clarify_threshold=args.clarify_threshold,
+                semantic=args.semantic,
+                cache_dir=args.embedding_cache,
             )
         settings = load_settings()
         configure_logging(settings)

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,9 +39,9 @@ from campaigns.schedule import MarketingRules, parse_clock, parse_offsets, parse
 from community.checkins import CheckinRules, parse_bonuses
 from community.policy import CommunityPolicy
 from community.tiers import parse_tiers
-from faq import KnowledgeBase, Matcher, load_kb
+from faq import KnowledgeBase, load_kb
+from faq.factory import ModelRequired, choose_matcher
 from faq.live import LiveMatcher
-from faq.matcher import DEFAULT_ANSWER_THRESHOLD, DEFAULT_CLARIFY_THRESHOLD
 from handlers import get_routers
 from handlers.deps import ChatOptions, SoldOut
 from storage.engine import create_engine, create_session_factory
@@ -143,23 +144,35 @@ def campaign_policy(settings: Settings) -> CampaignPolicy:
 
 
 def build_matcher(settings: Settings) -> tuple[KnowledgeBase, LiveMatcher]:
-    """Load and index the FAQ (raises faq.KBError naming every problem). Phrasings learned
-    from the desk are added later, from the database (`LiveMatcher.relearn`)."""
+    """Load and index the FAQ (raises faq.KBError naming every problem, ConfigError for a
+    bad matcher setting). The hybrid matcher when the embedding model is installed and
+    FAQ_SEMANTIC allows it, else the lexical one; the log says which. Phrasings learned from
+    the desk are added later, from the database (`LiveMatcher.relearn`)."""
     kb = load_kb(settings.faq_path)
-    answer = settings.faq_answer_threshold
-    clarify = settings.faq_clarify_threshold
-
-    def build(merged: KnowledgeBase) -> Matcher:
-        return Matcher(
-            merged,
-            answer_threshold=DEFAULT_ANSWER_THRESHOLD if answer is None else answer,
-            clarify_threshold=DEFAULT_CLARIFY_THRESHOLD if clarify is None else clarify,
-        )
-
     try:
-        matcher = LiveMatcher(kb, build)
+        choice = choose_matcher(
+            settings.faq_semantic,
+            cache_dir=settings.faq_embedding_cache,
+            answer_threshold=settings.faq_answer_threshold,
+            clarify_threshold=settings.faq_clarify_threshold,
+        )
+    except ModelRequired as exc:
+        raise ConfigError(f"FAQ_SEMANTIC=on: {exc}") from None
     except ValueError as exc:
         raise ConfigError(f"FAQ_ANSWER_THRESHOLD / FAQ_CLARIFY_THRESHOLD: {exc}") from None
+    log.info("FAQ matcher: %s", choice.why)
+    started = time.perf_counter()
+    try:
+        matcher = LiveMatcher(kb, choice.build)
+    except ValueError as exc:
+        raise ConfigError(f"FAQ_ANSWER_THRESHOLD / FAQ_CLARIFY_THRESHOLD: {exc}") from None
+    phrasings = sum(len(e.all_questions()) for e in kb.entries)
+    log.info(
+        "FAQ ready: %d entries, %d phrasings in %.1f s",
+        len(kb.entries),
+        phrasings,
+        time.perf_counter() - started,
+    )
     return kb, matcher
 
 
@@ -194,10 +207,15 @@ async def open_database(url: str, *, log_sql: bool = False) -> AsyncEngine:
 async def build_app(
     settings: Settings, *, migrate: bool = True, clock: Callable[[], datetime] = utcnow
 ) -> App:
-    kb, matcher = build_matcher(settings)
     engine = await open_database(settings.database_url, log_sql=settings.log_sql)
-    if migrate:
-        await upgrade(engine)
+    try:
+        if migrate:
+            await upgrade(engine)
+        # After the database: a wrong DATABASE_URL is reported before minutes of embedding.
+        kb, matcher = build_matcher(settings)
+    except BaseException:
+        await engine.dispose()
+        raise
     return App(
         settings=settings,
         engine=engine,

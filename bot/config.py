@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Shanghai"
     default_language: str = "zh"
 
+    # auto: the hybrid matcher when the model is installed (extra "semantic"), else lexical;
+    # on: the hybrid matcher or refuse to start; off: lexical only.
+    faq_semantic: Literal["auto", "on", "off"] = "auto"
+    faq_embedding_cache: Path = Path("data") / "faq-embeddings"
     faq_answer_threshold: float | None = Field(default=None, ge=0, le=1)
     faq_clarify_threshold: float | None = Field(default=None, ge=0, le=1)
     misses_before_handoff: int = Field(default=2, ge=1, le=10)

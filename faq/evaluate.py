@@ -10,13 +10,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from faq.kb import KBError, KnowledgeBase, load_kb
-from faq.matcher import (
-    DEFAULT_ANSWER_THRESHOLD,
-    DEFAULT_CLARIFY_THRESHOLD,
-    Matcher,
-    Outcome,
-)
+from faq.embedding import DEFAULT_CACHE_DIR
+from faq.factory import ModelRequired, SemanticMode, choose_matcher
+from faq.kb import LANGS, KBError, KnowledgeBase, load_kb
+from faq.live import FaqMatcher
+from faq.matcher import Outcome
+from faq.normalize import detect_lang
 
 __all__ = ["CaseError", "EvalCase", "EvalReport", "evaluate", "load_cases", "run_eval_cli"]
 
@@ -76,7 +75,7 @@ def _percentile(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[idx]
 
 
-def evaluate(matcher: Matcher, cases: Sequence[EvalCase]) -> EvalReport:
+def evaluate(matcher: FaqMatcher, cases: Sequence[EvalCase]) -> EvalReport:
     """Run every case through ``matcher`` and compute the metrics (see EvalReport)."""
     covered = answered = correct = top1 = clarified = clarify_hit = 0
     oos = oos_answered = 0
@@ -191,6 +190,24 @@ def format_report(report: EvalReport, *, max_misses: int = 15) -> str:
     return "\n".join(lines)
 
 
+def language_lines(matcher: FaqMatcher, cases: Sequence[EvalCase]) -> list[str]:
+    """One line per language (by `detect_lang` of the question): the goals are per language."""
+    lines = []
+    for lang in LANGS:
+        subset = [c for c in cases if detect_lang(c.question) == lang]
+        if not subset:
+            continue
+        r = evaluate(matcher, subset)
+        helped = r.correct + r.clarify_hit
+        lines.append(
+            f"  {lang}: {r.cases} cases; coverage {r.coverage:.1%}, precision {r.precision:.1%}, "
+            f"self-service {_ratio(helped, r.covered):.1%}, "
+            f"out of scope answered {r.out_of_scope_answer_rate:.1%} "
+            f"({r.out_of_scope_answered}/{r.out_of_scope})"
+        )
+    return lines
+
+
 def run_eval_cli(
     kb_path: str,
     cases_path: str,
@@ -198,8 +215,11 @@ def run_eval_cli(
     as_json: bool,
     answer_threshold: float | None = None,
     clarify_threshold: float | None = None,
+    semantic: SemanticMode = "auto",
+    cache_dir: str | Path | None = DEFAULT_CACHE_DIR,
 ) -> int:
-    """Entry point for ``main.py faq eval``: 0 on success, 2 on a bad KB / cases file."""
+    """Entry point for ``main.py faq eval``: 0 on success, 2 on a bad KB / cases file or
+    settings. Runs the matcher the bot would run (`semantic`: auto, on, off)."""
     try:
         kb = load_kb(kb_path)
         cases = load_cases(cases_path, kb)
@@ -210,25 +230,26 @@ def run_eval_cli(
         print(f"error: bad cases file: {exc}", file=sys.stderr)
         return 2
     try:
-        matcher = Matcher(
-            kb,
-            answer_threshold=(
-                DEFAULT_ANSWER_THRESHOLD if answer_threshold is None else answer_threshold
-            ),
-            clarify_threshold=(
-                DEFAULT_CLARIFY_THRESHOLD if clarify_threshold is None else clarify_threshold
-            ),
+        choice = choose_matcher(
+            semantic,
+            cache_dir=cache_dir,
+            answer_threshold=answer_threshold,
+            clarify_threshold=clarify_threshold,
         )
-    except ValueError as exc:
+        matcher = choice.build(kb)
+    except (ValueError, ModelRequired) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     report = evaluate(matcher, cases)
     print(f"kb: {kb_path} ({len(kb.entries)} entries)  cases: {cases_path}")
+    print(f"matcher: {choice.why}")
     print(
         f"thresholds: answer {matcher.answer_threshold:.2f}, "
         f"clarify {matcher.clarify_threshold:.2f}"
     )
     print(format_report(report))
+    print("by language:")
+    print("\n".join(language_lines(matcher, cases)))
     if as_json:
         print(json.dumps(report.to_json(), ensure_ascii=False, sort_keys=True))
     return 0

@@ -322,6 +322,9 @@ class MatchResult:
     entry: Entry | None
     candidates: tuple[Candidate, ...]
     size_advice: SizeAdvice | None = None
+    # How it was decided: "rule" (size numbers, a request for a person), "lexical" (word
+    # overlap only) or "semantic" (the embedding model took part).
+    route: str = "lexical"
 
 
 @dataclass(frozen=True)
@@ -747,6 +750,10 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """Match one customer message."""
+        return self.match_detailed(text)[0]
+
+    def match_detailed(self, text: str) -> tuple[MatchResult, Analysis | None]:
+        """`match`, with the entry scores behind it (None when a rule decided)."""
         lang = detect_lang(text[:MAX_QUERY_CHARS])
         advice = advise(text, self.kb.size_chart) if self.kb.size_chart is not None else None
         if advice is not None and self._size_entry is not None:
@@ -757,7 +764,8 @@ class Matcher:
                 entry=self._size_entry,
                 candidates=(Candidate(self._size_entry, RULE_CONFIDENCE),),
                 size_advice=advice,
-            )
+                route="rule",
+            ), None
         if self._handoff_entry is not None and wants_human(text):
             return MatchResult(
                 outcome=Outcome.ANSWER,
@@ -765,10 +773,11 @@ class Matcher:
                 confidence=RULE_CONFIDENCE,
                 entry=self._handoff_entry,
                 candidates=(Candidate(self._handoff_entry, RULE_CONFIDENCE),),
-            )
+                route="rule",
+            ), None
         analysis = self.analyze(text)
         if not analysis.ranked:
-            return MatchResult(Outcome.HANDOFF, lang, 0.0, None, (), advice)
+            return MatchResult(Outcome.HANDOFF, lang, 0.0, None, (), advice), analysis
         top = analysis.ranked[0]
         ranked = analysis.ranked
         entries = self._entries
@@ -822,4 +831,4 @@ class Matcher:
             entry=best,
             candidates=tuple(cands),
             size_advice=advice,
-        )
+        ), analysis

@@ -4,6 +4,7 @@ given), the shipped FAQ, and the production Dispatcher driven through a local se
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +29,12 @@ from storage.migrate import upgrade
 from views.texts import Catalogue
 
 T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+
+# Processes the tests start (the bot, `faq eval`) share one embedding cache, so the shipped
+# FAQ is embedded once per machine, not once per test.
+os.environ.setdefault(
+    "FAQ_EMBEDDING_CACHE", str(Path(tempfile.gettempdir()) / "shopbot-test-embeddings")
+)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

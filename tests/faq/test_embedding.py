@@ -53,6 +53,10 @@ class FakeEmbedder:
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         return self._vectors("passage", texts)
 
+    def prepare(self, text: str, kind: str = "query", max_tokens: int | None = None) -> str:
+        """One token per character, as a stand-in for the model's tokenizer."""
+        return text if max_tokens is None else text[:max_tokens]
+
     @property
     def embedded(self) -> list[str]:
         return [t for _, texts in self.calls for t in texts]

@@ -1,0 +1,115 @@
+"""Questions a shop's FAQ does not answer, as reference points for refusing.
+
+The hybrid matcher compares a question with these as well as with the FAQ: a question
+nearer to one of them than to every phrasing of the FAQ entry it would answer with is not
+answered from the FAQ (buttons at most). Two kinds:
+
+- `OFF_TOPIC`: world knowledge, chat with the bot, everyday life. Nothing about shopping.
+- `NEEDS_A_PERSON`: what customers ask shops that a policy FAQ rarely answers: haggling,
+  one product's specifications or stock, becoming a reseller, visiting a store, jobs. A
+  shop whose FAQ does answer one of these keeps it: the entry's own phrasings are nearer
+  to its customers' questions than these generic ones.
+
+Written for this project, not taken from a test set.
+"""
+
+_WORLD: tuple[str, ...] = (
+    "what's the weather like tomorrow",
+    "will it rain this weekend",
+    "who won the football match last night",
+    "tell me a joke",
+    "what is the capital of france",
+    "how old are you",
+    "do you have a girlfriend",
+    "what's your favourite movie",
+    "can you help me with my homework",
+    "what is 17 times 23",
+    "recommend a good book to read",
+    "what time is it in new york",
+    "how do i cook fried rice",
+    "what's the meaning of life",
+    "sing me a song",
+    "who is the president of the united states",
+    "how far is the moon",
+    "can you write a poem for me",
+    "what should i eat for dinner",
+    "how do i fix my wifi",
+    "where can i watch the new movie",
+    "is bitcoin going up",
+    "translate this sentence into french",
+    "how do i lose weight fast",
+    "what are good places to visit in tokyo",
+    "my cat is sick what should i do",
+    "what's the best phone to buy this year",
+    "can you book a taxi for me",
+    "how tall is the eiffel tower",
+    "do aliens exist",
+    "明天天气怎么样",
+    "这周末会下雨吗",
+    "昨晚的球赛谁赢了",
+    "给我讲个笑话",
+    "法国的首都是哪里",
+    "你今年几岁了",
+    "你有男朋友吗",
+    "你最喜欢什么电影",
+    "能帮我写作业吗",
+    "十七乘以二十三等于多少",
+    "推荐一本好看的书",
+    "现在纽约几点了",
+    "蛋炒饭怎么做",
+    "人生的意义是什么",
+    "给我唱首歌",
+    "美国总统是谁",
+    "月亮离地球有多远",
+    "帮我写一首诗",
+    "晚饭吃什么好",
+    "家里的wifi连不上怎么办",
+    "新电影在哪里可以看",
+    "比特币会涨吗",
+    "把这句话翻译成英文",
+    "怎么快速减肥",
+    "去东京旅游有什么好玩的地方",
+    "我家猫生病了怎么办",
+    "今年买什么手机最好",
+    "帮我叫个出租车",
+    "埃菲尔铁塔有多高",
+    "世界上有外星人吗",
+)
+
+_SHOP: tuple[str, ...] = (
+    "can you give me a discount if I buy more",
+    "can you make it cheaper",
+    "is the price negotiable",
+    "does this model have a bigger version",
+    "what material is this one made of",
+    "is this item in stock right now",
+    "when will this product be restocked",
+    "what are the specs of this product",
+    "which one would you recommend for my dad",
+    "how do I become a reseller of your brand",
+    "are you looking for agents in my city",
+    "do you have a physical store I can visit",
+    "are you hiring",
+    "can I work for your company",
+    "is this product authentic",
+    "who makes your products",
+    "能便宜点吗",
+    "买两件可以打折吗",
+    "价格还能再少点吗",
+    "这款有没有大一号的",
+    "这个是什么材质的",
+    "这个现在有货吗",
+    "这款什么时候补货",
+    "这个产品的参数是多少",
+    "帮我推荐一款送给爸爸的",
+    "怎么成为你们的代理",
+    "你们招经销商吗",
+    "你们有实体店吗",
+    "你们公司招人吗",
+    "我想来你们公司上班",
+    "你们的东西是正品吗",
+    "你们的货是哪个厂家生产的",
+)
+
+OFF_TOPIC: tuple[str, ...] = _WORLD
+NEEDS_A_PERSON: tuple[str, ...] = _SHOP
