@@ -166,8 +166,10 @@ async def ask(
     before (their Telegram language). Small talk is answered before the matcher runs."""
     if len(text) > MAX_QUESTION_CHARS:
         return Reply(ReplyKind.TOO_LONG, lang=None)
-    if not has_words(text):
-        return Reply(ReplyKind.EMPTY, lang=None)
+    if not has_words(text):  # emoji, punctuation: nothing stored, the language kept
+        kept = lang or await _last_language(session, user_id)
+        await session.rollback()  # end the read: no connection held while the bot replies
+        return Reply(ReplyKind.EMPTY, lang=kept)
 
     said = words_language(text)
     if said is None:  # nothing to judge by: keep the customer's language

@@ -212,6 +212,16 @@ async def test_a_message_without_words_keeps_the_customers_language(
     assert langs == ["zh", "zh"]
 
 
+async def test_emoji_alone_keep_the_customers_language(
+    make_client: MakeClient, app: App, catalogue: Catalogue
+) -> None:
+    client = make_client(user_id=4008, first_name="Li", language_code="en")
+    await client.send("多久发货")
+    [out] = await client.send("👍👍")
+    assert out.text == catalogue.get("zh", "empty-text")
+    assert await _count(app, FaqInteraction) == 1  # nothing stored for it
+
+
 async def test_a_first_wordless_message_follows_the_telegram_language(
     make_client: MakeClient,
 ) -> None:
