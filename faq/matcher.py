@@ -816,6 +816,8 @@ class Matcher:
                 )
             cands.append(Candidate(entries[r.entry_index], round(c, 4)))
         best = self._entries[top.entry_index]
+        # Decide on the confidence that is reported: shown at 0.70 against 0.70 answers.
+        conf = round(conf, 4)
         if conf >= self.answer_threshold and best is not self._handoff_entry:
             # The handoff entry is answered only through the explicit-request rule above: a
             # message that merely resembles it ("are you a bot?") gets buttons, not a transfer.

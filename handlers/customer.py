@@ -130,9 +130,11 @@ async def on_question(
         now=now,
         desk=desk,
         lang=lang_override,
+        usual_lang=texts.lang,
         misses_before_handoff=options.misses_before_handoff,
     )
-    # Answer in the customer's chosen language, else in the language they wrote in.
+    # Answer in the customer's chosen language, else in the language they wrote in (a
+    # message without words keeps the language they last wrote in).
     texts = catalogue.for_lang(lang_override or reply.lang or texts.lang)
     text, markup = render_reply(texts, reply, desk=desk.enabled)
     await message.answer(text, reply_markup=markup)

@@ -57,7 +57,9 @@ class FaqInteraction(Base):
     lang: Mapped[str] = mapped_column(String(8))
     entry_id: Mapped[str | None] = mapped_column(String(64), index=True)
     confidence: Mapped[float] = mapped_column(Float)
-    outcome: Mapped[str] = mapped_column(String(16))  # answer | clarify | handoff
+    # answer | clarify | handoff | picked | menu, or small talk (faq.smalltalk.Talk):
+    # greeting | thanks | goodbye | complaint
+    outcome: Mapped[str] = mapped_column(String(16))
     feedback: Mapped[str | None] = mapped_column(String(8))  # up | down
     feedback_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(index=True)
@@ -138,6 +140,8 @@ class Ticket(Base):
     close_note: Mapped[str | None] = mapped_column(Text)
     reopen_count: Mapped[int] = mapped_column(default=0, server_default="0")
     out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The customer complained (投诉, "I want to complain"): the card and topic say so.
+    complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     sla_due_at: Mapped[datetime | None]
     sla_breached_at: Mapped[datetime | None]
     sla_alert_level: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -3,6 +3,11 @@
 Rules owned here:
 - every question is stored with its outcome (`faq_interactions`), and every question the bot
   could not answer is kept for managers (`unanswered_questions`);
+- small talk (faq.smalltalk: greeting, thanks, goodbye) is answered before the matcher runs,
+  stored with its own outcome, and is neither a miss nor an unanswered question; a
+  complaint opens a ticket at once, marked as a complaint;
+- a message whose words show no language (a link, a date, an order number) is answered in
+  the customer's language: the one they chose, else the one they last wrote in;
 - misses in a row (`users.consecutive_misses`) reaching the limit open a ticket;
 - feedback belongs to the customer who asked: a forged or foreign interaction id is refused,
   and feedback is given once (conditional UPDATE on `feedback IS NULL`).
@@ -15,10 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faq import Entry, FaqMatcher, MatchResult, Outcome, wants_human
+from faq.language import words_language
+from faq.smalltalk import Talk, small_talk
 from storage.models import FaqInteraction, UnansweredQuestion, User
 from support.tickets import DeskPolicy, HandoffReason, OpenResult, open_ticket
 
@@ -32,6 +39,16 @@ class ReplyKind(StrEnum):
     HUMAN = "human"  # a ticket was opened (or the open one found)
     EMPTY = "empty"  # nothing to read: emoji, punctuation, blank
     TOO_LONG = "too_long"
+    GREETING = "greeting"  # a greeting back, with the menu
+    THANKS = "thanks"  # "you're welcome"
+    GOODBYE = "goodbye"  # bye / ok / 好的: a short "I'm here if you need me"
+
+
+SMALL_TALK_REPLIES = {
+    Talk.GREETING: ReplyKind.GREETING,
+    Talk.THANKS: ReplyKind.THANKS,
+    Talk.GOODBYE: ReplyKind.GOODBYE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +96,57 @@ async def _reset_misses(session: AsyncSession, user_id: int) -> None:
     )
 
 
+async def _last_language(session: AsyncSession, user_id: int) -> str | None:
+    """The language of the customer's latest question (what they last wrote in)."""
+    return await session.scalar(
+        select(FaqInteraction.lang)
+        .where(FaqInteraction.user_id == user_id)
+        .order_by(FaqInteraction.id.desc())
+        .limit(1)
+    )
+
+
+async def _small_talk(
+    session: AsyncSession,
+    *,
+    talk: Talk,
+    user_id: int,
+    text: str,
+    lang: str,
+    now: datetime,
+    desk: DeskPolicy,
+) -> Reply:
+    """Greeting, thanks, goodbye: recorded with its own outcome, never a miss, never an
+    unanswered question. A complaint goes to a person at once, on a ticket marked so."""
+    interaction = FaqInteraction(
+        user_id=user_id,
+        question=text,
+        lang=lang,
+        entry_id=None,
+        confidence=0.0,
+        outcome=talk.value,
+        created_at=now,
+    )
+    session.add(interaction)
+    await session.flush()
+    if talk is not Talk.COMPLAINT:
+        await session.commit()
+        return Reply(SMALL_TALK_REPLIES[talk], lang, interaction.id)
+    await _reset_misses(session, user_id)
+    reason = HandoffReason.COMPLAINT
+    handoff = await open_ticket(
+        session,
+        desk,
+        user_id=user_id,
+        reason=reason,
+        question=text,
+        lang=lang,
+        now=now,
+        complaint=True,
+    )
+    return Reply(ReplyKind.HUMAN, lang, interaction.id, None, handoff, reason)
+
+
 async def ask(
     session: AsyncSession,
     *,
@@ -88,21 +156,45 @@ async def ask(
     now: datetime,
     desk: DeskPolicy,
     lang: str | None = None,
+    usual_lang: str | None = None,
     misses_before_handoff: int = 2,
 ) -> Reply:
-    """Answer one free-text question; commits what happened before the bot replies."""
+    """Answer one free-text question; commits what happened before the bot replies.
+
+    `lang`: the language the customer chose (it wins); `usual_lang`: the one to keep when
+    the message shows none (a link, a date, an order number) and they have not written
+    before (their Telegram language). Small talk is answered before the matcher runs."""
     if len(text) > MAX_QUESTION_CHARS:
         return Reply(ReplyKind.TOO_LONG, lang=None)
-    if not has_words(text):
-        return Reply(ReplyKind.EMPTY, lang=None)
+    if not has_words(text):  # emoji, punctuation: nothing stored, the language kept
+        kept = lang or await _last_language(session, user_id)
+        await session.rollback()  # end the read: no connection held while the bot replies
+        return Reply(ReplyKind.EMPTY, lang=kept)
+
+    said = words_language(text)
+    if said is None:  # nothing to judge by: keep the customer's language
+        said = lang or await _last_language(session, user_id) or usual_lang
+
+    talk = small_talk(text)
+    if talk is Talk.COMPLAINT or (talk is not None and not wants_human(text)):
+        return await _small_talk(
+            session,
+            talk=talk,
+            user_id=user_id,
+            text=text,
+            lang=said or "en",
+            now=now,
+            desk=desk,
+        )
 
     result = await match_off_loop(matcher, text)
+    said = said or result.lang
     entry = result.entry if result.outcome is Outcome.ANSWER else None
     best = entry or (result.candidates[0].entry if result.candidates else None)
     interaction = FaqInteraction(
         user_id=user_id,
         question=text,
-        lang=result.lang,
+        lang=said,
         entry_id=best.id if best else None,
         confidence=round(result.confidence, 4),
         outcome=result.outcome.value,
@@ -119,10 +211,10 @@ async def ask(
             user_id=user_id,
             reason=reason,
             question=text,
-            lang=lang or result.lang,
+            lang=lang or said,
             now=now,
         )
-        return Reply(ReplyKind.HUMAN, result.lang, interaction.id, result, handoff, reason)
+        return Reply(ReplyKind.HUMAN, said, interaction.id, result, handoff, reason)
 
     # Asking for a person in words wins even when the FAQ has no `action: handoff` entry.
     if wants_human(text) or (entry is not None and entry.action == "handoff"):
@@ -131,14 +223,14 @@ async def ask(
     if entry is not None:
         await _reset_misses(session, user_id)
         await session.commit()
-        return Reply(ReplyKind.ANSWER, result.lang, interaction.id, result)
+        return Reply(ReplyKind.ANSWER, said, interaction.id, result)
 
     session.add(
         UnansweredQuestion(
             user_id=user_id,
             interaction_id=interaction.id,
             question=text,
-            lang=result.lang,
+            lang=said,
             best_entry_id=interaction.entry_id,
             confidence=interaction.confidence,
             reason="clarify" if result.outcome is Outcome.CLARIFY else "no_match",
@@ -154,7 +246,7 @@ async def ask(
         if result.outcome is Outcome.CLARIFY and result.candidates
         else (ReplyKind.NO_MATCH)
     )
-    return Reply(kind, result.lang, interaction.id, result)
+    return Reply(kind, said, interaction.id, result)
 
 
 async def request_human(

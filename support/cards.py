@@ -1,6 +1,7 @@
-"""What a ticket card shows, read in one place: the customer, the FAQ answers they were
-shown (and which they disliked), order numbers they mentioned, their earlier tickets and
-rating, and the assigned agent. views/desk.py turns it into text."""
+"""What a ticket card shows, read in one place: the customer, what the bot answered them
+(and which answers they disliked) apart from what it could not answer, order numbers they
+mentioned, their earlier tickets and rating, and the assigned agent. views/desk.py turns it
+into text."""
 
 from __future__ import annotations
 
@@ -16,10 +17,16 @@ SHOWN_ON_CARD = 5
 ORDERS_ON_CARD = 5
 
 
+# faq_interactions outcomes: the customer was shown an answer, or the bot had none (it
+# offered choices, or nothing). Small talk (greeting, thanks, complaint...) is neither.
+ANSWERED = frozenset({"answer", "picked", "menu"})
+NOT_ANSWERED = frozenset({"clarify", "handoff"})
+
+
 @dataclass(frozen=True, slots=True)
 class ShownAnswer:
     question: str
-    answer: str
+    answer: str  # the entry shown (answered) or the bot's best guess, else "-"
     disliked: bool
 
 
@@ -27,7 +34,8 @@ class ShownAnswer:
 class CardFacts:
     ticket: Ticket
     user: User | None
-    faq_shown: tuple[ShownAnswer, ...]
+    bot_answered: tuple[ShownAnswer, ...]  # what the bot answered before the handoff
+    bot_missed: tuple[ShownAnswer, ...]  # what it could not answer
     orders: tuple[str, ...]
     previous_tickets: int
     previous_csat: float | None
@@ -48,16 +56,19 @@ async def card_facts(session: AsyncSession, ticket: Ticket) -> CardFacts:
             .limit(50)
         )
     )
-    shown = []
-    for m in [m for m in msgs if m.direction == "context"][-SHOWN_ON_CARD:]:
+    answered: list[ShownAnswer] = []
+    missed: list[ShownAnswer] = []
+    for m in msgs:
         info = m.entities if isinstance(m.entities, dict) else {}
-        shown.append(
-            ShownAnswer(
-                question=m.text or "",
-                answer=str(info.get("entry") or info.get("outcome") or "-"),
-                disliked=info.get("feedback") == "down",
-            )
+        outcome = info.get("outcome")
+        if m.direction != "context" or outcome not in ANSWERED | NOT_ANSWERED:
+            continue
+        shown = ShownAnswer(
+            question=m.text or "",
+            answer=str(info.get("entry") or "-"),
+            disliked=info.get("feedback") == "down",
         )
+        (answered if outcome in ANSWERED else missed).append(shown)
     orders = find_order_numbers([m.text or "" for m in msgs] + [ticket.question or ""])
     count, avg = (
         await session.execute(
@@ -73,7 +84,8 @@ async def card_facts(session: AsyncSession, ticket: Ticket) -> CardFacts:
     return CardFacts(
         ticket=ticket,
         user=user,
-        faq_shown=tuple(shown),
+        bot_answered=tuple(answered[-SHOWN_ON_CARD:]),
+        bot_missed=tuple(missed[-SHOWN_ON_CARD:]),
         orders=tuple(orders[:ORDERS_ON_CARD]),
         previous_tickets=int(count or 0),
         previous_csat=float(avg) if avg is not None else None,

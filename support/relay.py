@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from faq.smalltalk import is_complaint
 from storage import outbox
 from storage.models import OutboxMessage, Ticket, TicketMessage, User
 from support.tickets import (
@@ -33,6 +34,7 @@ from support.tickets import (
     group_lane,
     group_note,
     latest_ticket,
+    mark_complaint,
     open_uncommitted,
     refresh_card,
     reopen_for_message,
@@ -179,6 +181,8 @@ async def _relay_in(
     if isinstance(stored, RelayResult):
         return stored
     ticket, row = stored
+    if msg.text and not ticket.complaint and is_complaint(msg.text):
+        await mark_complaint(session, policy, ticket, now)
     was_answered = ticket.state == "answered"
     values: dict[str, Any] = {"last_customer_at": now}
     if was_answered:  # the customer is waiting for an answer again

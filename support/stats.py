@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from faq.smalltalk import Talk
 from storage.models import Agent, Csat, FaqInteraction, Ticket
 
 DESK = "desk"
@@ -197,7 +198,12 @@ async def support_stats(
                     )
                     for _, since in windows
                 )
-            ).where(FaqInteraction.created_at >= earliest, FaqInteraction.created_at <= now)
+            ).where(
+                FaqInteraction.created_at >= earliest,
+                FaqInteraction.created_at <= now,
+                # "hi" and "thanks" are not questions for the FAQ
+                FaqInteraction.outcome.not_in([talk.value for talk in Talk]),
+            )
         )
     ).one()
 

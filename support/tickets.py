@@ -46,6 +46,7 @@ class HandoffReason(StrEnum):
     MISSES = "misses"
     FEEDBACK = "feedback"
     FOLLOWUP = "followup"  # wrote again soon after a close
+    COMPLAINT = "complaint"  # complained (投诉, "I want to complain"): a person at once
 
 
 class Kind(StrEnum):
@@ -418,10 +419,20 @@ async def open_ticket(
     question: str | None,
     lang: str,
     now: datetime,
+    complaint: bool = False,
 ) -> OpenResult:
-    """Open (or find, or reopen) the customer's ticket and queue its card; commits."""
+    """Open (or find, or reopen) the customer's ticket and queue its card; commits.
+
+    `complaint`: the ticket is marked as a complaint (a found or reopened one too)."""
     result = await open_uncommitted(
-        session, policy, user_id=user_id, reason=reason, question=question, lang=lang, now=now
+        session,
+        policy,
+        user_id=user_id,
+        reason=reason,
+        question=question,
+        lang=lang,
+        now=now,
+        complaint=complaint,
     )
     await session.commit()
     return result
@@ -436,6 +447,7 @@ async def open_uncommitted(
     question: str | None,
     lang: str,
     now: datetime,
+    complaint: bool = False,
 ) -> OpenResult:
     """`open_ticket` for a use case that does more in the same transaction: the caller
     commits (a lost race rolls back what came before, so call it first)."""
@@ -443,6 +455,8 @@ async def open_uncommitted(
         select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id.desc()).limit(1)
     )
     if existing is not None and existing.state != "closed":
+        if complaint:
+            await mark_complaint(session, policy, existing, now)
         return await _describe(session, policy, existing, now, created=False)
     if (
         existing is not None
@@ -450,6 +464,8 @@ async def open_uncommitted(
         and now - existing.closed_at <= policy.reopen_window
         and await _reopen(session, policy, existing, now)
     ):
+        if complaint:
+            await mark_complaint(session, policy, existing, now)
         return await _describe(session, policy, existing, now, created=False, reopened=True)
 
     out_of_hours = not policy.is_open(now)
@@ -463,6 +479,7 @@ async def open_uncommitted(
         opened_at=now,
         last_customer_at=now,
         out_of_hours=out_of_hours,
+        complaint=complaint,
         sla_due_at=due,
         next_alert_at=due,
     )
@@ -478,6 +495,8 @@ async def open_uncommitted(
         return await _describe(session, policy, other, now, created=False)
     await _context(session, ticket, now - policy.context_window, now)
     event(session, ticket.id, "opened", now, user_id, reason=reason.value)
+    if complaint:
+        event(session, ticket.id, "complaint", now, user_id)
     if policy.enabled:
         await outbox.enqueue(
             session,
@@ -491,6 +510,24 @@ async def open_uncommitted(
         if policy.auto_assign:
             await _auto_assign(session, ticket, now)
     return await _describe(session, policy, ticket, now, created=True)
+
+
+async def mark_complaint(
+    session: AsyncSession, policy: DeskPolicy, ticket: Ticket, now: datetime
+) -> bool:
+    """Mark an existing ticket as a complaint and redraw its card and topic name; False
+    when it was marked before. The caller commits."""
+    marked = await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.complaint.is_(False))
+        .values(complaint=True)
+    )
+    if not marked.rowcount:  # type: ignore[attr-defined]
+        return False
+    await session.refresh(ticket, ["complaint"])
+    event(session, ticket.id, "complaint", now, ticket.user_id)
+    await refresh_card(session, policy, ticket, now)
+    return True
 
 
 async def _describe(

@@ -29,6 +29,7 @@ STATE_ICONS = {"new": "🆕", "assigned": "🙋", "waiting": "⏳", "answered": 
 
 
 BREACH_ICON = "🔥"
+COMPLAINT_ICON = "⚠️"  # after the state icon in the topic name of a complaint
 
 
 def state_icon(ticket: Ticket) -> str:
@@ -60,6 +61,7 @@ def render_card(t: Texts, facts: CardFacts, *, reply_mode: bool) -> str:
     username = f" @{user.username}" if user and user.username else ""
     lines = [
         t("card-title", icon=state_icon(ticket), id=ticket.id, state=t(f"state-{ticket.state}")),
+        *([t("card-complaint")] if ticket.complaint else []),
         t(
             "card-customer",
             name=_display_name(user, ticket.user_id),
@@ -71,11 +73,16 @@ def render_card(t: Texts, facts: CardFacts, *, reply_mode: bool) -> str:
     ]
     if ticket.question:
         lines.append(t("card-question", question=clip(ticket.question, 300)))
-    if facts.faq_shown:
-        lines.append(t("card-faq-shown"))
-        for shown in facts.faq_shown:
+    if facts.bot_answered:
+        lines.append(t("card-bot-answered"))
+        for shown in facts.bot_answered:
             answer = f"{shown.answer} 👎" if shown.disliked else shown.answer
             lines.append(t("card-faq-line", question=clip(shown.question, 80), answer=answer))
+    if facts.bot_missed:
+        lines.append(t("card-bot-missed"))
+        lines.extend(
+            t("card-faq-missed-line", question=clip(s.question, 80)) for s in facts.bot_missed
+        )
     if facts.orders:
         lines.append(t("card-orders", orders=", ".join(facts.orders)))
     if facts.previous_tickets:
@@ -106,7 +113,8 @@ def topic_name(t: Texts, ticket: Ticket, user: User | None) -> str:
     name = _display_name(user, ticket.user_id)
     if user and user.username and user.username not in name:
         name = f"{name} @{user.username}"
-    return t("topic-name", icon=state_icon(ticket), name=clip(name, 90), id=ticket.id)[:128]
+    icon = state_icon(ticket) + (COMPLAINT_ICON if ticket.complaint else "")
+    return t("topic-name", icon=icon, name=clip(name, 90), id=ticket.id)[:128]
 
 
 def desk_time(at: datetime, tz: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup
 
 from faq import Entry, SizeAdvice
 from support.assistant import FeedbackResult, FeedbackStatus, Reply, ReplyKind
@@ -42,10 +42,10 @@ def render_human(t: Texts, result: OpenResult, reason: HandoffReason, *, desk: b
     """What the customer is told after asking for a person: the honest state of the queue."""
     if not desk:  # no support group configured: the request is recorded for the team
         if not result.created and not result.reopened:
-            return t("human-already", id=result.ticket_id)
+            return _complaint_first(t, reason, t("human-already", id=result.ticket_id))
         if reason is HandoffReason.MISSES:
             return t("human-after-misses", id=result.ticket_id)
-        return t("human-recorded", id=result.ticket_id)
+        return _complaint_first(t, reason, t("human-recorded", id=result.ticket_id))
     if result.reopened:
         text = t("ticket-reopened")
     elif not result.created:
@@ -60,7 +60,11 @@ def render_human(t: Texts, result: OpenResult, reason: HandoffReason, *, desk: b
         text = t("ticket-opened-no-eta", position=result.position)
     if reason is HandoffReason.MISSES and result.created:
         text = f"{t('ticket-after-misses')} {text}"
-    return text
+    return _complaint_first(t, reason, text)
+
+
+def _complaint_first(t: Texts, reason: HandoffReason, text: str) -> str:
+    return f"{t('complaint-received')} {text}" if reason is HandoffReason.COMPLAINT else text
 
 
 FILE_ATTRS = ("document", "voice", "video", "audio", "animation", "video_note", "sticker")
@@ -106,9 +110,20 @@ def render_feedback_follow_up(
     return None
 
 
+SMALL_TALK_TEXTS = {
+    ReplyKind.GREETING: "smalltalk-greeting",
+    ReplyKind.THANKS: "smalltalk-thanks",
+    ReplyKind.GOODBYE: "smalltalk-goodbye",
+}
+
+
 def render_reply(
     t: Texts, reply: Reply, *, desk: bool = False
-) -> tuple[str, InlineKeyboardMarkup | None]:
+) -> tuple[str, InlineKeyboardMarkup | ReplyKeyboardMarkup | None]:
+    if reply.kind is ReplyKind.GREETING:  # the menu the customer saw on /start
+        return t("smalltalk-greeting"), kb.main_menu(t)
+    if reply.kind in SMALL_TALK_TEXTS:
+        return t(SMALL_TALK_TEXTS[reply.kind]), None
     result = reply.result
     if reply.kind is ReplyKind.ANSWER and result is not None and result.entry is not None:
         assert reply.interaction_id is not None

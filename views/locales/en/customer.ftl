@@ -42,6 +42,10 @@ size-advice-footer = Sizes differ a little by style: check the size chart on the
 
 clarify-intro = I'm not quite sure what you mean. Is it one of these?
 no-match = Sorry, I don't have a good answer to that yet. I've saved your question for the team. You can rephrase it, or talk to a person.
+smalltalk-greeting = Hello! 👋 How can I help? Type your question, or pick a topic below.
+smalltalk-thanks = You're welcome! 😊 If there's anything else, just ask.
+smalltalk-goodbye = 👌 I'm here whenever you need me.
+complaint-received = I'm sorry about this. I've passed it to our team as a complaint.
 empty-text = I can only read words 🙂 Please type your question, for example "how long does shipping take?"
 too-long = That message is very long. Please ask one question in a few sentences, and I'll do my best.
 non-text = Thanks! I can only read text messages for now. Please type your question, or tap "Talk to a human" and a person will look at it.
