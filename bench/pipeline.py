@@ -338,6 +338,8 @@ async def main(args: argparse.Namespace) -> int:
         database_url=db_url,
         faq_path=args.faq,
         flood_max_messages=10**9,
+        faq_semantic=args.semantic,
+        faq_embedding_cache=Path(tmp.name) / "emb" if args.cold_cache else args.embedding_cache,
         _env_file=None,
     )
     app: App = await build_app(settings)
@@ -365,6 +367,8 @@ async def main(args: argparse.Namespace) -> int:
     print(f"versions: {versions_line()}")
     where = "given URL" if args.database_url else "fresh file in a temp dir, migrated"
     print(f"database: {app.engine.dialect.name} ({where})")
+    kind = "hybrid (embedding model)" if app.matcher.uses_model else "lexical"
+    print(f"matcher:  {kind} (--semantic {args.semantic})")
     print(
         f"workload: {n} updates per run, {args.users} users, {rounds} rounds, "
         f"concurrency {c} (gather batches), warm-up {warm}, KB {len(kb.entries)} entries, "
@@ -535,6 +539,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="default: a fresh SQLite file in a temp dir; or postgresql+asyncpg://... "
         "(rows are counted as differences, the database is not wiped)",
     )
+    p.add_argument(
+        "--semantic",
+        choices=("auto", "on", "off"),
+        default="off",
+        help="FAQ matcher: on = hybrid (the embedding model), off = lexical (default)",
+    )
+    p.add_argument("--embedding-cache", type=Path, default=Path("data/faq-embeddings"))
+    p.add_argument("--cold-cache", action="store_true", help="embed the FAQ anew (not timed)")
     p.add_argument("--profile", metavar="FILE", help="also cProfile one sequential pipeline run")
     p.add_argument("-v", "--verbose", action="store_true", help="print every round")
     return p.parse_args(argv)

@@ -44,6 +44,7 @@ from faq.human import wants_human
 from faq.kb import Entry, KnowledgeBase
 from faq.normalize import detect_lang, normalize
 from faq.sizing import SizeAdvice, advise
+from faq.smalltalk import small_talk
 
 __all__ = [
     "DEFAULT_ANSWER_THRESHOLD",
@@ -775,6 +776,10 @@ class Matcher:
                 candidates=(Candidate(self._handoff_entry, RULE_CONFIDENCE),),
                 route="rule",
             ), None
+        if small_talk(text) is not None:
+            # Greetings, thanks and complaints are not FAQ questions: the bot answers them
+            # before matching (support/assistant.py); here they are never an FAQ answer.
+            return MatchResult(Outcome.HANDOFF, lang, 0.0, None, (), advice, route="rule"), None
         analysis = self.analyze(text)
         if not analysis.ranked:
             return MatchResult(Outcome.HANDOFF, lang, 0.0, None, (), advice), analysis
