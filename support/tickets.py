@@ -46,6 +46,7 @@ class HandoffReason(StrEnum):
     MISSES = "misses"
     FEEDBACK = "feedback"
     FOLLOWUP = "followup"  # wrote again soon after a close
+    TRIAGE = "triage"  # an admin handed an unanswered question to the desk (/unanswered)
 
 
 class Kind(StrEnum):
