@@ -77,6 +77,8 @@ class LearnResult:
     entry_id: str | None = None
     question: str = ""
     ticket_id: int | None = None
+    created: bool = False  # the entry was made from the ticket (new entry from my reply)
+    lang: str = ""  # the question's language (NO_LANGUAGE names it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,11 +161,12 @@ async def learned_stamp(session: AsyncSession) -> tuple[int, int, int, int]:
 _RELOADS: weakref.WeakKeyDictionary[LiveMatcher, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-async def reload(session: AsyncSession, live: LiveMatcher) -> bool:
+async def reload(session: AsyncSession, live: LiveMatcher) -> bool | None:
     """Rebuild the matcher in use from the YAML FAQ and every learned row (in a worker
-    thread: the event loop keeps serving); True when it changed. One reload at a time per
-    matcher, reading the rows inside the turn, so a slower rebuild never swaps an older set
-    over a newer one. A failed rebuild is logged and leaves the matcher in use."""
+    thread: the event loop keeps serving); True when it changed, False when nothing did.
+    One reload at a time per matcher, reading the rows inside the turn, so a slower rebuild
+    never swaps an older set over a newer one. A failed rebuild is logged and leaves the
+    matcher in use: None (what was learned is stored; the next reload tries again)."""
     lock = _RELOADS.setdefault(live, asyncio.Lock())
     async with lock:
         learned = await load_learned(session)
@@ -171,7 +174,7 @@ async def reload(session: AsyncSession, live: LiveMatcher) -> bool:
             return await asyncio.to_thread(live.relearn, learned)
         except Exception:
             log.exception("rebuilding the FAQ matcher with what was learned failed")
-            return False
+            return None
 
 
 # --- shared rules --------------------------------------------------------------------------
@@ -263,25 +266,37 @@ async def _commit_learned(session: AsyncSession) -> bool:
 
 
 async def _ticket_question(session: AsyncSession, ticket: Ticket) -> str | None:
-    """The customer's question: the one that brought them to the desk, else their first
-    message in words that is more than a request for a person."""
-    said = (
-        await session.scalars(
-            select(TicketMessage.text)
+    """The customer's question: the one that brought them to the desk, else the last one
+    the bot could not answer before they asked for a person (the ticket's context), else
+    their first message in words that is more than a request for a person."""
+    rows = (
+        await session.execute(
+            select(TicketMessage.direction, TicketMessage.text, TicketMessage.entities)
             .where(
                 TicketMessage.ticket_id == ticket.id,
-                TicketMessage.direction == "in",
+                TicketMessage.direction.in_(("in", "context")),
                 TicketMessage.text.is_not(None),
             )
             .order_by(TicketMessage.id)
-            .limit(20)
+            .limit(50)
         )
     ).all()
-    for text in (ticket.question, *said):
+    missed = [
+        r.text
+        for r in reversed(rows)
+        if r.direction == "context" and _missed(r.entities if isinstance(r.entities, dict) else {})
+    ]
+    said = [r.text for r in rows if r.direction == "in"]
+    for text in (ticket.question, *missed, *said):
         text = (text or "").strip()
-        if text and has_words(text) and not wants_human(text):
+        if text and has_words(text) and not wants_human(text) and not text.startswith("/"):
             return text
     return None
+
+
+def _missed(faq: dict[str, object]) -> bool:
+    """A question of the FAQ conversation the bot did not answer (or answered badly)."""
+    return faq.get("outcome") in ("handoff", "clarify") or faq.get("feedback") == "down"
 
 
 async def _agent_reply(session: AsyncSession, ticket_id: int) -> str | None:
@@ -376,7 +391,7 @@ async def attach_from_ticket(
         now=now,
         register=agent,
     )
-    return LearnResult(result.status, result.entry_id, question, ticket_id)
+    return LearnResult(result.status, result.entry_id, question, ticket_id, lang=result.lang)
 
 
 async def _attach(
@@ -400,7 +415,7 @@ async def _attach(
     assert entry is not None
     if lang not in LANGS or not entry.answer.get(lang):
         await session.rollback()
-        return LearnResult(LearnStatus.NO_LANGUAGE, entry.id, question)
+        return LearnResult(LearnStatus.NO_LANGUAGE, entry.id, question, lang=lang)
     if register is not None:
         await _register(session, register, now)
     await _triage(session, question, "learned", by, now)
@@ -465,7 +480,7 @@ async def entry_from_ticket(
     )
     if made is not None:
         await session.rollback()
-        return LearnResult(LearnStatus.ALREADY, made, question, ticket_id)
+        return LearnResult(LearnStatus.ALREADY, made, question, ticket_id, created=True)
     answer = await _agent_reply(session, ticket_id)
     if answer is None:
         await session.rollback()
@@ -488,9 +503,9 @@ async def entry_from_ticket(
     )
     await _triage(session, question, "learned", agent.user_id, now)
     if not await _commit_learned(session):  # a racing tap made it first
-        return LearnResult(LearnStatus.ALREADY, None, question, ticket_id)
+        return LearnResult(LearnStatus.ALREADY, None, question, ticket_id, created=True)
     await reload(session, live)
-    return LearnResult(LearnStatus.LEARNED, entry_id, question, ticket_id)
+    return LearnResult(LearnStatus.LEARNED, entry_id, question, ticket_id, created=True)
 
 
 # --- /unanswered: triage for admins --------------------------------------------------------
