@@ -1,4 +1,4 @@
-"""Command line: run | shell | faq eval | db upgrade."""
+"""Command line: run | shell | faq eval | faq learn | faq export | faq unanswered | db upgrade."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
+    from faq import Learned
     from support.insights import Gap
 
 # Loggers that write SQL parameters, i.e. what customers wrote: aiosqlite logs every call
@@ -61,6 +62,16 @@ def _parser() -> argparse.ArgumentParser:
         help="folder for the FAQ's cached embeddings (default: FAQ_EMBEDDING_CACHE or "
         "data/faq-embeddings)",
     )
+    le = faq.add_parser(
+        "learn", help="add labelled questions to their entries as phrasings; write the new FAQ"
+    )
+    le.add_argument("--kb", required=True, help="knowledge base YAML")
+    le.add_argument("--cases", required=True, help="CSV with columns question,expected")
+    le.add_argument("--out", required=True, help="YAML file to write the new FAQ to")
+    ex = faq.add_parser(
+        "export", help="write the FAQ in use: FAQ_PATH and what the desk taught it (database)"
+    )
+    ex.add_argument("--out", required=True, help="YAML file to write")
     un = faq.add_parser(
         "unanswered", help="export questions the bot could not answer (CSV, most asked first)"
     )
@@ -130,11 +141,61 @@ def _faq_unanswered(days: int, out: str | None) -> int:
     return 0
 
 
+async def _fetch_learned() -> Learned:
+    """Everything the desk taught the FAQ, from the database at DATABASE_URL."""
+    from bot.app import open_database
+    from storage.engine import create_session_factory
+    from storage.migrate import upgrade
+    from support.learning import load_learned
+
+    settings = load_settings()
+    engine = await open_database(settings.database_url, log_sql=settings.log_sql)
+    try:
+        await upgrade(engine)
+        async with create_session_factory(engine)() as session:
+            return await load_learned(session)
+    finally:
+        await engine.dispose()
+
+
+def _faq_export(out: str) -> int:
+    """FAQ_PATH merged with every learned row, written to `out` in the YAML contract."""
+    from pathlib import Path
+
+    from faq import dump_kb, load_kb, merge_learned
+
+    settings = load_settings()
+    kb = load_kb(settings.faq_path)
+    learned = asyncio.run(_fetch_learned())
+    merged = merge_learned(kb, learned)
+    header = (
+        f"Written by `python main.py faq export`: {Path(settings.faq_path).name} "
+        "with what the support desk taught it."
+    )
+    try:
+        Path(out).write_text(dump_kb(merged, header=header), encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{len(merged.entries)} entries ({len(learned.entries)} learned entries, "
+        f"{len(learned.phrasings)} learned phrasings) written to {out}",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "faq" and args.faq_command == "unanswered":
             return _faq_unanswered(args.days, args.out)
+        if args.command == "faq" and args.faq_command == "export":
+            return _faq_export(args.out)
+        if args.command == "faq" and args.faq_command == "learn":
+            from faq.learn import run_learn_cli
+
+            return run_learn_cli(args.kb, args.cases, args.out)
         if args.command == "faq":
             from faq.evaluate import run_eval_cli
 

@@ -46,6 +46,7 @@ from handlers import get_routers
 from handlers.deps import ChatOptions, SoldOut
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
+from support import learning
 from support.hours import parse_hours
 from support.tickets import DeskPolicy, follow_up, latest_ticket, reconcile
 from views.texts import Catalogue
@@ -71,6 +72,9 @@ class App:
     community: CommunityPolicy
     campaigns: CampaignPolicy
     clock: Callable[[], datetime] = field(default=utcnow)
+    # What the FAQ had learned (support.learning.learned_stamp) when the matcher in use was
+    # last rebuilt by the scheduler's job: a new stamp means another process learned more.
+    learned_stamp: tuple[int, ...] | None = None
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -216,10 +220,14 @@ async def build_app(
     except BaseException:
         await engine.dispose()
         raise
+    sessions = create_session_factory(engine)
+    if migrate:  # what the desk taught the FAQ, merged before the first customer asks
+        async with sessions() as session:
+            await learning.reload(session, matcher)
     return App(
         settings=settings,
         engine=engine,
-        session_factory=create_session_factory(engine),
+        session_factory=sessions,
         kb=kb,
         matcher=matcher,
         catalogue=Catalogue(),

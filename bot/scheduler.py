@@ -16,6 +16,7 @@ from campaigns import automations, broadcasts, sales
 from community import announce, drops
 from storage import inbox, outbox
 from storage.queries import prune_processed_updates
+from support import learning
 from support.sla import run_due
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,23 @@ async def support_sla(app: App) -> int:
     if raised:
         log.info("SLA: %d ticket(s) re-alerted", raised)
     return raised
+
+
+async def relearn_faq(app: App) -> bool:
+    """What another process taught the FAQ (a tap handled there): when the learned rows'
+    stamp changed, rebuild the matcher in use from them; True when it changed. A tap
+    handled here has rebuilt it already (support.learning), so then nothing changes."""
+    async with app.session_factory() as session:
+        stamp = await learning.learned_stamp(session)
+        if stamp == app.learned_stamp:
+            return False
+        changed = await learning.reload(session, app.matcher)
+    if changed is None:  # the rebuild failed (logged): try again at the next run
+        return False
+    app.learned_stamp = stamp
+    if changed:
+        log.info("FAQ relearned: %d learned phrasings, %d learned entries", stamp[0], stamp[2])
+    return changed
 
 
 async def start_drops(app: App) -> list[int]:
@@ -197,6 +215,7 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
     _every(scheduler, start_drops, app, seconds=5, job_id="start-drops")
     _every(scheduler, sale_posts, app, seconds=5, job_id="sale-posts")
     _every(scheduler, broadcast_progress, app, seconds=3, job_id="broadcast-progress")
+    _every(scheduler, relearn_faq, app, seconds=5, job_id="relearn-faq")
     if automations.enabled(app.campaigns):
         at = app.campaigns.automations.at
         scheduler.add_job(

@@ -1,8 +1,16 @@
 """FAQ knowledge base and matcher (pure Python: no bot, database or network code here)."""
 
 from faq.human import wants_human
-from faq.kb import Entry, KBError, KnowledgeBase, SizeChart, load_kb, parse_kb
-from faq.live import FaqMatcher, LearnedPhrasing, LiveMatcher, merge_learned
+from faq.kb import Entry, KBError, KnowledgeBase, SizeChart, dump_kb, load_kb, parse_kb, valid_id
+from faq.live import (
+    FaqMatcher,
+    Learned,
+    LearnedEntry,
+    LearnedPhrasing,
+    LiveMatcher,
+    merge_learned,
+    phrasing_key,
+)
 from faq.matcher import Candidate, Matcher, MatchResult, Outcome
 from faq.normalize import normalize
 from faq.sizing import Measurements, SizeAdvice, parse_measurements, recommend
@@ -13,6 +21,8 @@ __all__ = [
     "FaqMatcher",
     "KBError",
     "KnowledgeBase",
+    "Learned",
+    "LearnedEntry",
     "LearnedPhrasing",
     "LiveMatcher",
     "MatchResult",
@@ -21,11 +31,14 @@ __all__ = [
     "Outcome",
     "SizeAdvice",
     "SizeChart",
+    "dump_kb",
     "load_kb",
     "merge_learned",
     "normalize",
     "parse_kb",
     "parse_measurements",
+    "phrasing_key",
     "recommend",
+    "valid_id",
     "wants_human",
 ]

@@ -24,8 +24,10 @@ __all__ = [
     "KnowledgeBase",
     "ShoeSize",
     "SizeChart",
+    "dump_kb",
     "load_kb",
     "parse_kb",
+    "valid_id",
 ]
 
 LANGS: tuple[str, ...] = ("zh", "en")
@@ -36,6 +38,11 @@ ACTIONS: frozenset[str] = frozenset({"handoff"})
 _ID_RE = re.compile(r"^[a-z0-9_]+$")
 # Ids travel in Telegram button data (64 bytes with a prefix and an interaction id).
 MAX_ID_CHARS = 32
+
+
+def valid_id(entry_id: str) -> bool:
+    """An entry id the KB accepts: a-z, 0-9 and _, at most 32 characters."""
+    return _ID_RE.fullmatch(entry_id) is not None and len(entry_id) <= MAX_ID_CHARS
 
 
 class KBError(Exception):
@@ -386,3 +393,76 @@ def parse_kb(data: object, *, source: str = "<kb>") -> KnowledgeBase:
     if problems:
         raise KBError(problems, source)
     return KnowledgeBase(entries=tuple(entries), size_chart=size_chart)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+class _Range(tuple[float, ...]):
+    """A [min, max] pair, written on one line."""
+
+
+class _Dumper(yaml.SafeDumper):
+    """Safe YAML, readable: lists indented under their key, multi-line answers as literal
+    blocks, ranges as [min, max]."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        super().increase_indent(flow, False)
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+def _range(dumper: yaml.SafeDumper, value: _Range) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", list(value), flow_style=True)
+
+
+def _number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _pair(value: tuple[float, float]) -> _Range:
+    return _Range((_number(value[0]), _number(value[1])))
+
+
+_Dumper.add_representer(str, _text)
+_Dumper.add_representer(_Range, _range)
+
+
+def _entry_doc(entry: Entry) -> dict[str, Any]:
+    doc: dict[str, Any] = {"id": entry.id, "topic": entry.topic}
+    if entry.action is not None:
+        doc["action"] = entry.action
+    doc["questions"] = {lang: list(qs) for lang, qs in entry.questions.items()}
+    doc["answer"] = dict(entry.answer)
+    return doc
+
+
+def _size_chart_doc(chart: SizeChart) -> dict[str, Any]:
+    doc: dict[str, Any] = {}
+    if chart.clothing:
+        rows: list[dict[str, Any]] = []
+        for c in chart.clothing:
+            row: dict[str, Any] = {"size": c.size}
+            if c.height_cm is not None:
+                row["height_cm"] = _pair(c.height_cm)
+            if c.weight_kg is not None:
+                row["weight_kg"] = _pair(c.weight_kg)
+            rows.append(row)
+        doc["clothing"] = rows
+    if chart.shoes:
+        doc["shoes"] = [{"size": s.size, "foot_cm": _pair(s.foot_cm)} for s in chart.shoes]
+    return doc
+
+
+def dump_kb(kb: KnowledgeBase, *, header: str = "") -> str:
+    """`kb` as YAML in the contract `load_kb` reads (`parse_kb(yaml.safe_load(dump_kb(kb)))`
+    equals `kb`), Chinese kept as it is; `header` becomes comment lines at the top."""
+    doc: dict[str, Any] = {"entries": [_entry_doc(e) for e in kb.entries]}
+    if kb.size_chart is not None and (kb.size_chart.clothing or kb.size_chart.shoes):
+        doc["size_chart"] = _size_chart_doc(kb.size_chart)
+    body = yaml.dump(doc, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=100, indent=2)
+    comments = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines())
+    return comments + body

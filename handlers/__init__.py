@@ -21,6 +21,7 @@ def get_routers() -> list[Router]:
         customer,
         drops,
         errors,
+        learning,
         membership,
         sales,
         support_group,
@@ -35,6 +36,7 @@ def get_routers() -> list[Router]:
             membership.router,
             admin.router,
             support_group.router,
+            learning.router,
             community_handlers.router,
             drops.router,
             # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,19 +15,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns import automations
 from community.policy import CommunityPolicy
 from community.stats import community_stats
+from faq import LiveMatcher
 from handlers.filters import IsAdmin, PrivateChat
-from support.insights import unanswered_questions
+from handlers.learning import send_page
 from support.stats import support_stats
 from support.tickets import DeskPolicy
 from views.stats import (
     render_campaign_stats,
     render_community_stats,
     render_support_stats,
-    render_unanswered,
 )
 from views.texts import Texts
 
-SHOWN = 10
 COMMUNITY_WINDOWS = (1, 7, 30)  # days: today, the last 7 and the last 30 shop days
 
 REPORTS = ("stats", "unanswered")
@@ -75,10 +74,15 @@ async def cmd_stats(
 
 @reports.message(Command("unanswered"))
 async def cmd_unanswered(
-    message: Message, session: AsyncSession, texts: Texts, now: datetime
+    message: Message,
+    bot: Bot,
+    session: AsyncSession,
+    matcher: LiveMatcher,
+    texts: Texts,
+    now: datetime,
 ) -> None:
-    gaps = await unanswered_questions(session, since=now - timedelta(days=7), limit=SHOWN)
-    await message.answer(render_unanswered(texts, gaps))
+    """Triage: each question with buttons to teach the FAQ, ignore it, or hand it to an agent."""
+    await send_page(bot, message.chat.id, session, matcher, texts, now, offset=0)
 
 
 @elsewhere.message(Command(*REPORTS))

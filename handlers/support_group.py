@@ -15,19 +15,21 @@ from datetime import datetime
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message, ReactionTypeEmoji, User
+from aiogram.types import CallbackQuery, Message, ReactionTypeEmoji, ReplyParameters, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from faq import LiveMatcher
 from handlers.buttons import StaleButton, Tapped
 from handlers.deps import ChatOptions
 from handlers.filters import SupportChat
 from storage.numbers import INT64_MAX, NumberError, read_id
-from support import agents, relay, replies, tickets
+from support import agents, learning, relay, replies, tickets
 from support.agents import AgentOutcome, AgentRef, AgentWrote, CannedStatus, Place
 from support.canned import BadKey, UnknownVariable
 from support.tickets import DeskPolicy, TicketOutcome
 from views import desk as desk_views
 from views import keyboards
+from views import learning as learning_views
 from views.callbacks import TakeTicket, TransferMenu, TransferTo, UseCanned
 from views.render import incoming
 from views.texts import Catalogue, Texts
@@ -256,22 +258,29 @@ async def cmd_close(
     command: CommandObject,
     session: AsyncSession,
     event_from_user: User,
+    matcher: LiveMatcher,
     catalogue: Catalogue,
     options: ChatOptions,
     desk: DeskPolicy,
     now: datetime,
 ) -> None:
     me = agent_of(event_from_user)
-    result = await agents.close(
+    closed = await learning.close_and_offer(
         session,
         desk,
+        matcher,
         where=place_of(message, options),
         agent=me,
         note=(command.args or "").strip() or None,
         now=now,
     )
     t = agents_texts(catalogue, options)
-    await message.reply(desk_views.close_answer(t, result, me.name))
+    answer = desk_views.close_answer(t, closed.action, me.name)
+    if closed.offer is None:
+        await message.reply(answer)
+        return
+    lesson, markup = learning_views.learn_offer(t, closed.offer)
+    await message.reply(f"{answer}\n\n{lesson}", reply_markup=markup)
 
 
 @router.message(Command("reopen"))
@@ -362,9 +371,11 @@ async def cmd_presence(
 @router.callback_query(Tapped(TakeTicket))
 async def cb_card(
     query: CallbackQuery,
+    bot: Bot,
     callback_data: TakeTicket,
     session: AsyncSession,
     event_from_user: User,
+    matcher: LiveMatcher,
     catalogue: Catalogue,
     options: ChatOptions,
     desk: DeskPolicy,
@@ -376,10 +387,25 @@ async def cb_card(
         await query.answer(t("desk-stale-button"), show_alert=True)
         return
     if callback_data.action == "close":
-        closed = await agents.close(
-            session, desk, where=callback_data.ticket, agent=me, note=None, now=now
+        closed = await learning.close_and_offer(
+            session, desk, matcher, where=callback_data.ticket, agent=me, note=None, now=now
         )
-        await query.answer(desk_views.close_answer(t, closed, me.name))
+        await query.answer(desk_views.close_answer(t, closed.action, me.name))
+        if closed.offer is not None and query.message is not None:
+            # The lesson goes where the agents are: the topic, or under the card.
+            lesson, markup = learning_views.learn_offer(t, closed.offer)
+            thread = getattr(query.message, "message_thread_id", None)
+            await bot.send_message(
+                query.message.chat.id,
+                lesson,
+                reply_markup=markup,
+                message_thread_id=thread if options.topics else None,
+                reply_parameters=None
+                if options.topics
+                else ReplyParameters(
+                    message_id=query.message.message_id, allow_sending_without_reply=True
+                ),
+            )
         return
     taken = await agents.take(session, desk, where=callback_data.ticket, agent=me, now=now)
     done = taken.outcome is AgentOutcome.DONE

@@ -82,6 +82,49 @@ class UnansweredQuestion(Base):
     reason: Mapped[str] = mapped_column(String(16))  # no_match | clarify | disliked
     resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # /unanswered triage (resolved then): learned | ignored | handed (to an agent), by whom.
+    triage: Mapped[str | None] = mapped_column(String(8))
+    triaged_by: Mapped[int | None]
+    triaged_at: Mapped[datetime | None]
+
+
+class FaqLearnedPhrasing(Base):
+    """A customer's question added to an FAQ entry from the desk: merged with the YAML FAQ
+    when the matcher is built (faq.live.merge_learned). The same phrasing (case and spaces
+    aside) is stored once per entry: `text_key` is the SHA-256 of faq.phrasing_key(text),
+    a fixed-size key however long the question."""
+
+    __tablename__ = "faq_learned_phrasings"
+    __table_args__ = (UniqueConstraint("entry_id", "text_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(32), index=True)
+    lang: Mapped[str] = mapped_column(String(8))
+    text: Mapped[str] = mapped_column(Text)
+    text_key: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(12))  # ticket | unanswered | cli
+    source_id: Mapped[int | None]  # the ticket's or the unanswered question's id
+    created_by: Mapped[int | None]  # the agent's or admin's Telegram id
+    created_at: Mapped[datetime]
+
+
+class FaqLearnedEntry(Base):
+    """An FAQ entry written from an agent's reply ("new entry from my reply"): the
+    customer's question and the agent's answer, in the customer's language. One per ticket
+    (a second tap finds the first)."""
+
+    __tablename__ = "faq_learned_entries"
+    __table_args__ = (UniqueConstraint("source", "source_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # a KB id, never a YAML one
+    topic: Mapped[str] = mapped_column(String(16))
+    lang: Mapped[str] = mapped_column(String(8))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(12))  # ticket | cli
+    source_id: Mapped[int | None]
+    created_by: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(index=True)
 
 
 OPEN_TICKET = text("state <> 'closed'")

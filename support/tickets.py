@@ -47,6 +47,7 @@ class HandoffReason(StrEnum):
     FEEDBACK = "feedback"
     FOLLOWUP = "followup"  # wrote again soon after a close
     COMPLAINT = "complaint"  # complained (投诉, "I want to complain"): a person at once
+    TRIAGE = "triage"  # an admin handed an unanswered question to the desk (/unanswered)
 
 
 class Kind(StrEnum):

@@ -70,6 +70,42 @@ class UseCanned(CallbackData, prefix="canned"):
     key: str
 
 
+# Teaching the FAQ (support.learning). Entry ids are KB ids (a-z, 0-9, _, at most 32
+# characters): with a ticket or question id the data stays within Telegram's 64 bytes.
+class TeachEntry(CallbackData, prefix="teach"):
+    """A closed ticket's question joins an FAQ entry (the desk)."""
+
+    ticket: int
+    entry: str
+
+
+class TeachNew(CallbackData, prefix="teachnew"):
+    """A closed ticket makes a new FAQ entry of the agent's last reply (the desk)."""
+
+    ticket: int
+
+
+class AttachQuestion(CallbackData, prefix="qadd"):
+    """/unanswered: the question joins an FAQ entry."""
+
+    question: int
+    entry: str
+
+
+class IgnoreQuestion(CallbackData, prefix="qskip"):
+    question: int
+
+
+class HandQuestion(CallbackData, prefix="qhand"):
+    """/unanswered: the question goes to the support desk, for an agent to answer."""
+
+    question: int
+
+
+class MoreQuestions(CallbackData, prefix="qmore"):
+    offset: int  # 0 and up
+
+
 # The community.
 class MemberAction(CallbackData, prefix="member"):
     action: str  # checkin | makeup | buycard

@@ -1,4 +1,4 @@
-"""Managers' reports: /stats (support desk, community, marketing) and /unanswered."""
+"""Managers' reports: /stats (support desk, community, marketing). /unanswered: views.learning."""
 
 from __future__ import annotations
 
@@ -8,11 +8,8 @@ from collections.abc import Sequence
 from campaigns.automations import CampaignStats
 from community.stats import CommunityFigures
 from community.tiers import Tier
-from support.insights import Gap
 from support.stats import WindowFigures, format_duration
 from views.texts import Texts
-
-QUESTION_CHARS = 80
 
 
 def _pct(value: float | None) -> str:
@@ -121,19 +118,4 @@ def render_campaign_stats(t: Texts, figures: list[CampaignStats]) -> str:
         )
         for f in figures
     )
-    return "\n".join(lines)
-
-
-def render_unanswered(t: Texts, gaps: list[Gap]) -> str:
-    """The questions the FAQ missed most (plain text: questions are the customers' words)."""
-    if not gaps:
-        return t("unanswered-none")
-    lines = [t("unanswered-title", count=len(gaps))]
-    for g in gaps:
-        question = " ".join(g.question.split())
-        if len(question) > QUESTION_CHARS:
-            question = question[: QUESTION_CHARS - 1] + "…"
-        guess = g.best_guess or "-"
-        lines.append(t("unanswered-line", times=g.times, question=question, guess=guess))
-    lines.append(t("unanswered-footer"))
     return "\n".join(lines)

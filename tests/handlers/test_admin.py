@@ -13,9 +13,10 @@ async def test_unanswered_lists_gaps_for_admins_only(make_client: MakeClient) ->
 
     await customer.send("do you have a physical store in Paris")
     await customer.send("do you have a physical store in Paris")
-    [report] = await admin.send("/unanswered")
-    assert "2× do you have a physical store in Paris" in (report.text or "")
-    assert "faq unanswered" in (report.text or "")
+    [title, question] = await admin.send("/unanswered")
+    assert "faq unanswered" in (title.text or "")
+    assert "2× «do you have a physical store in Paris»" in (question.text or "")
+    assert [b.text for b in question.buttons][-2:] == ["🙈 Ignore", "🙋 Hand to an agent"]
 
     [refused] = await customer.send("/unanswered")
     assert "don't know that command" in (refused.text or "")

@@ -1,7 +1,7 @@
 """tickets: complaint flag
 
 Revision ID: 5c0e7b1d2a9f
-Revises: 87175f33d729
+Revises: b7c3e1a94f20
 Create Date: 2026-12-08 10:00:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c0e7b1d2a9f"
-down_revision: str | None = "87175f33d729"
+down_revision: str | None = "b7c3e1a94f20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
