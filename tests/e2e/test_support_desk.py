@@ -392,3 +392,57 @@ async def test_a_burst_of_messages_reaches_the_agents_in_order(
     await bot.stop()
     copies = [c for c in api.calls[mark:] if c.method == "copyMessage"]
     assert [c.params["message_id"] for c in copies] == sent
+
+
+async def test_an_agent_teaches_the_faq_and_the_next_customer_is_answered(
+    api: FakeBotAPI, bot: BotProcess
+) -> None:
+    """The learning loop in the real process: a question the FAQ does not know goes to a
+    ticket; the agent answers and closes; one tap on "new entry from my reply"; another
+    customer asking the same way gets the agent's answer from the bot, without a restart."""
+    question = "can I bring my dog to your shop"
+    reply = "Dogs are welcome in all our stores, on a lead."
+    await bot.start()
+    mark = len(api.calls)
+    _say(api, CUSTOMER, question)
+    first = await api.wait_for(
+        "sendMessage", _ok(_text_to(CUSTOMER, "")), timeout=STEP, after=mark
+    )
+    assert reply not in str(first.params.get("text"))
+    topic, card = await _open_ticket(api)
+    thread = int(topic.result["message_thread_id"])
+
+    mark = len(api.calls)
+    answer = _say(api, AGENT, reply, **_in_topic(thread))
+    await api.wait_for("copyMessage", _copied(CUSTOMER, GROUP, answer), timeout=STEP, after=mark)
+
+    # The close offers the lesson in the topic: the matcher's guesses and a new entry.
+    mark = len(api.calls)
+    _say(api, AGENT, "/close", **_in_topic(thread))
+    offer = await api.wait_for(
+        "sendMessage", _ok(_text_to(GROUP, "Teach the FAQ")), timeout=STEP, after=mark
+    )
+    assert question in str(offer.params["text"])
+    buttons = [b for row in offer.params["reply_markup"]["inline_keyboard"] for b in row]
+    new_entry = next(b for b in buttons if b["callback_data"].startswith("teachnew:"))
+    assert new_entry["callback_data"] == f"teachnew:{_ticket_id(card)}"
+
+    mark = len(api.calls)
+    api.push_update(api.callback_query(AGENT, new_entry["callback_data"], offer.result))
+    await api.wait_for("answerCallbackQuery", timeout=STEP, after=mark)
+    done = await api.wait_for(
+        "editMessageText",
+        _ok(lambda c: "New FAQ entry" in str(c.params.get("text"))),
+        timeout=STEP,
+        after=mark,
+    )
+    assert done.params["message_id"] == offer.result["message_id"]
+
+    # Another customer, same question: the bot answers with the agent's words.
+    other = CUSTOMER + 1
+    mark = len(api.calls)
+    _say(api, other, question)
+    got = await api.wait_for("sendMessage", _ok(_text_to(other, reply)), timeout=STEP, after=mark)
+    assert got.params["chat_id"] == other
+    assert not [c for c in api.calls[mark:] if c.method == "createForumTopic"]
+    await bot.stop()
