@@ -41,6 +41,7 @@ from faq.matcher import (
     Matcher,
     MatchResult,
     Outcome,
+    novelty,
 )
 from faq.offtopic import NEEDS_A_PERSON, OFF_TOPIC
 
@@ -60,9 +61,9 @@ FAST_THRESHOLD = 0.90
 W_SQ = 0.3  # best cosine between the question and one of the entry's phrasings
 W_SA = 0.3  # cosine between the question and the entry's answer (as a passage)
 W_LEX = 0.05  # the lexical matcher's entry score
-# conf = sigmoid(SEM_COEFS . (1, margin, sq, sa, lex_agree, known, log_len)); fitted by
+# conf = sigmoid(SEM_COEFS . (1, margin, sq, sa, lex_agree, known, log_len, novel)); fitted by
 # bench/fit_semantic.py (see SemanticFeatures for the terms).
-SEM_COEFS: tuple[float, ...] = (-11.601, 149.186, 7.936, 1.669, 1.178, 1.548, 0.675)
+SEM_COEFS: tuple[float, ...] = (-13.615, 127.489, 11.838, 3.781, 1.059, 0.001, 0.996, -3.807)
 DEFAULT_ANSWER_THRESHOLD = 0.80
 DEFAULT_CLARIFY_THRESHOLD = 0.10
 # Confidence ceiling for a question nearer to small talk / world knowledge than to the FAQ.
@@ -85,9 +86,19 @@ class SemanticFeatures:
     lex_agree: float  # the lexical confidence when its best entry is the same, else 0
     known: float  # share of the question's words the FAQ knows (lexical analysis)
     log_len: float  # log(1 + content words)
+    novel: float  # idf-weighted share of the question's words the entry never uses
 
     def vector(self) -> tuple[float, ...]:
-        return (1.0, self.margin, self.sq, self.sa, self.lex_agree, self.known, self.log_len)
+        return (
+            1.0,
+            self.margin,
+            self.sq,
+            self.sa,
+            self.lex_agree,
+            self.known,
+            self.log_len,
+            self.novel,
+        )
 
 
 def semantic_confidence(f: SemanticFeatures, coefs: Sequence[float] = SEM_COEFS) -> float:
@@ -110,6 +121,8 @@ class Evidence:
     known: float
     n_content: int
     off_topic: float  # best cosine with an OFF_TOPIC sentence
+    units: tuple[tuple[str, float], ...]  # the question's content units and their idf
+    vocabularies: Sequence[frozenset[str]]  # per entry: the units of its phrasings and answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +146,7 @@ def fuse(ev: Evidence, weights: tuple[float, float, float] = (W_SQ, W_SA, W_LEX)
         lex_agree=ev.lexical_confidence if ev.lexical_best == top else 0.0,
         known=ev.known,
         log_len=math.log1p(ev.n_content),
+        novel=novelty(ev.units, ev.vocabularies[top]),
     )
     return Scored(order, fused, features)
 
@@ -167,6 +181,10 @@ class HybridMatcher:
         self._entries: tuple[Entry, ...] = kb.entries
         self._handoff = kb.handoff_entry()
         self._index = {e.id: i for i, e in enumerate(kb.entries)}
+        self._vocabularies = tuple(
+            self.lexical.vocabulary([*(q for _l, q in e.all_questions()), *e.answer.values()])
+            for e in kb.entries
+        )
 
         phrasings: list[str] = []
         starts: list[int] = []
@@ -240,6 +258,8 @@ class HybridMatcher:
             known=float(analysis.known) if analysis is not None else 0.0,
             n_content=analysis.n_content if analysis is not None else 0,
             off_topic=float(np.max(self._off_topic @ vec)) if len(self._off_topic) else -1.0,
+            units=analysis.units if analysis is not None else (),
+            vocabularies=self._vocabularies,
         )
 
     def match(self, text: str) -> MatchResult:

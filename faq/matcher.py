@@ -350,6 +350,9 @@ class Analysis:
     has_features: bool
     n_content: int = 0  # content tokens in the query (English words + Chinese runs' chars)
     zh_share: float = 0.0  # share of those that are Chinese characters
+    # The query's content units (English stems, Chinese bigrams; typos corrected) with
+    # their idf: what `Matcher.novelty` weighs against an entry's words.
+    units: tuple[tuple[str, float], ...] = ()
 
     @property
     def score(self) -> float:
@@ -506,6 +509,23 @@ def _accumulate(
             strict=True,
         )
     )
+
+
+def _is_unit(feature: str) -> bool:
+    """An English stem or a Chinese bigram (not a concept, a bigram of stems or one Han
+    character): a word the question asks about."""
+    return feature.startswith("w:") or (feature.startswith("z:") and len(feature) == 4)
+
+
+def novelty(units: Iterable[tuple[str, float]], vocabulary: frozenset[str]) -> float:
+    """The idf-weighted share of a question's content units that an entry's vocabulary
+    lacks: near 0 when the entry talks about everything asked, 1 when about none of it."""
+    total = missing = 0.0
+    for unit, weight in units:
+        total += weight
+        if unit not in vocabulary:
+            missing += weight
+    return missing / total if total else 0.0
 
 
 def _centroid(vectors: Iterable[Vector]) -> Vector:
@@ -673,8 +693,13 @@ class Matcher:
         w_counts, c_counts, _ = _tf_features(tokens)
         qw = _weigh(w_counts, self._idf_word, self._default_idf)
         qc = _weigh(c_counts, self._idf_char, self._default_idf)
+        units = tuple(
+            (f, self._idf_word.get(f, self._default_idf)) for f in w_counts if _is_unit(f)
+        )
         if not qw and not qc:
-            return Analysis(ranked=(), known=known, has_features=False, n_content=n_content)
+            return Analysis(
+                ranked=(), known=known, has_features=False, n_content=n_content, units=units
+            )
         # Stage 1: word-group scores through the inverted indexes.
         p_scores: dict[int, float] = {}
         e_scores: dict[int, float] = {}
@@ -742,7 +767,17 @@ class Matcher:
             has_features=True,
             n_content=n_content,
             zh_share=zh_share,
+            units=units,
         )
+
+    def vocabulary(self, texts: Iterable[str]) -> frozenset[str]:
+        """The content units (English stems, Chinese bigrams) of `texts`, uncorrected: what
+        an entry's phrasings and answer talk about."""
+        out: set[str] = set()
+        for text in texts:
+            w_counts, _c, _content = _tf_features(normalize(text[:MAX_QUERY_CHARS]).split())
+            out.update(f for f in w_counts if _is_unit(f))
+        return frozenset(out)
 
     @property
     def uses_model(self) -> bool:

@@ -10,13 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from faq import factory
+from faq import factory, hybrid
 from faq.embedding import Vectors
 from faq.factory import ModelRequired, choose_matcher
 from faq.hybrid import OFF_TOPIC_CAP, HybridMatcher
 from faq.kb import KnowledgeBase, load_kb, parse_kb
 from faq.live import LearnedPhrasing, LiveMatcher
-from faq.matcher import Matcher, Outcome
+from faq.matcher import Matcher, Outcome, novelty
 from faq.offtopic import NEEDS_A_PERSON, OFF_TOPIC
 from tests.faq.test_embedding import FakeEmbedder
 
@@ -110,13 +110,19 @@ def test_a_question_near_small_talk_is_never_answered() -> None:
     assert r.confidence <= OFF_TOPIC_CAP and r.outcome is not Outcome.ANSWER
 
 
-def test_off_topic_cap_holds_at_a_low_answer_threshold() -> None:
+def test_off_topic_cap_holds_however_sure_the_fusion_is(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fusion says 0.99; the question sits on a NEEDS_A_PERSON sentence: capped, never
+    answered, buttons at most. The same question away from it is answered."""
+    monkeypatch.setattr(hybrid, "semantic_confidence", lambda features: 0.99)
     fake = Steered()
     m = HybridMatcher(_kb(), fake, answer_threshold=0.6, clarify_threshold=0.1)
     fake.steer["zzz"] = fake.embed_queries([NEEDS_A_PERSON[0]])[0]
     r = m.match("zzz")
-    assert r.confidence <= OFF_TOPIC_CAP < m.answer_threshold
+    assert r.confidence == OFF_TOPIC_CAP < m.answer_threshold
     assert r.outcome is Outcome.CLARIFY
+    fake.steer["zzz"] = fake.embed_queries(["how long does shipping take"])[0]
+    r = m.match("zzz")
+    assert r.outcome is Outcome.ANSWER and r.entry is not None and r.entry.id == "shipping_time"
 
 
 def test_the_handoff_entry_is_not_answered_by_resemblance() -> None:
@@ -248,3 +254,14 @@ def test_off_topic_questions_are_not_answered(shop_hybrid: HybridMatcher, questi
 def test_query_vectors_are_unit_length(shop_hybrid: HybridMatcher) -> None:
     v = shop_hybrid.embedder.embed_queries(["where is my order"])
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-3)
+
+
+def test_novelty_weighs_the_words_an_entry_never_uses() -> None:
+    lex = Matcher(_kb())
+    vocab = lex.vocabulary(["what is your return policy", "Within 7 days.", "怎么退货"])
+    assert novelty(lex.analyze("return policy").units, vocab) == 0.0
+    assert novelty(lex.analyze("extended warranty").units, vocab) == 1.0
+    part = novelty(lex.analyze("return policy for extended warranty").units, vocab)
+    assert 0.0 < part < 1.0
+    assert novelty(lex.analyze("退货").units, vocab) == 0.0
+    assert novelty((), vocab) == 0.0
