@@ -88,6 +88,10 @@ class Embedder(Protocol):
         embedder's own bound) from its start."""
         ...
 
+    def token_count(self, text: str, kind: Kind = "query") -> int:
+        """Tokens the model would read for ``text`` uncut (prefix and specials included)."""
+        ...
+
 
 def embed_as(embedder: Embedder, texts: Sequence[str], kind: Kind) -> Vectors:
     """``embed_queries`` or ``embed_passages`` by ``kind``."""

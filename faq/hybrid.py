@@ -223,18 +223,20 @@ class HybridMatcher:
         pieces = [p.strip() for p in _SENTENCE_RE.split(text) if p and p.strip()][:MAX_PIECES]
         if len(pieces) < 2:
             return prepared
+        # Token counts per sentence (the prefix and specials counted once), and how many
+        # known words each holds: a window's are the sums.
+        overhead = self.embedder.token_count("")
+        sizes = [max(1, self.embedder.token_count(p) - overhead) for p in pieces]
+        known = [self.lexical.known_words(p) for p in pieces]
         best, best_score = prepared, -1.0
         for i in range(len(pieces)):
-            window = pieces[i]
-            for piece in pieces[i + 1 :]:
-                longer = f"{window} {piece}"
-                if len(self.embedder.prepare(longer, "query", max_tokens=bound)) < len(longer):
-                    break
-                window = longer
-            a = self.lexical.analyze(window)
-            score = a.known * a.n_content  # content words the FAQ knows
+            j, used = i + 1, overhead + sizes[i]
+            while j < len(pieces) and used + sizes[j] <= bound:
+                used += sizes[j]
+                j += 1
+            score = sum(known[i:j])
             if score > best_score:
-                best, best_score = window, score
+                best, best_score = " ".join(pieces[i:j]), score
         return self.embedder.prepare(best, "query", max_tokens=bound)
 
     def evidence(self, text: str, lexical: MatchResult, analysis: Analysis | None) -> Evidence:

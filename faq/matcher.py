@@ -770,6 +770,12 @@ class Matcher:
             units=units,
         )
 
+    def known_words(self, text: str) -> float:
+        """How many of the content words of `text` the FAQ knows (a Chinese character counts
+        half); cheaper than `analyze` (no scoring)."""
+        _tokens, known, n_content, _zh = self._query_tokens(normalize(text[:MAX_QUERY_CHARS]))
+        return known * n_content
+
     def vocabulary(self, texts: Iterable[str]) -> frozenset[str]:
         """The content units (English stems, Chinese bigrams) of `texts`, uncorrected: what
         an entry's phrasings and answer talk about."""

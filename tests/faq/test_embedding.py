@@ -57,6 +57,9 @@ class FakeEmbedder:
         """One token per character, as a stand-in for the model's tokenizer."""
         return text if max_tokens is None else text[:max_tokens]
 
+    def token_count(self, text: str, kind: str = "query") -> int:
+        return len(text)
+
     @property
     def embedded(self) -> list[str]:
         return [t for _, texts in self.calls for t in texts]
