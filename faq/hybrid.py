@@ -63,7 +63,7 @@ W_SA = 0.3  # cosine between the question and the entry's answer (as a passage)
 W_LEX = 0.05  # the lexical matcher's entry score
 # conf = sigmoid(SEM_COEFS . (1, margin, sq, sa, lex_agree, known, log_len, novel)); fitted by
 # bench/fit_semantic.py (see SemanticFeatures for the terms).
-SEM_COEFS: tuple[float, ...] = (-13.615, 127.489, 11.838, 3.781, 1.059, 0.001, 0.996, -3.807)
+SEM_COEFS: tuple[float, ...] = (-13.925, 124.902, 12.527, 3.461, 1.119, -0.143, 1.107, -3.954)
 DEFAULT_ANSWER_THRESHOLD = 0.80
 DEFAULT_CLARIFY_THRESHOLD = 0.10
 # Confidence ceiling for a question nearer to small talk / world knowledge than to the FAQ.
