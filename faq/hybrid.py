@@ -41,6 +41,7 @@ from faq.matcher import (
     Matcher,
     MatchResult,
     Outcome,
+    decide,
     novelty,
 )
 from faq.offtopic import NEEDS_A_PERSON, OFF_TOPIC
@@ -283,12 +284,12 @@ class HybridMatcher:
         for i in scored.order[1:]:
             share = float(scored.fused[i]) / top_score if top_score > 0 else 0.0
             cands.append(Candidate(entries[i], round(min(conf, conf * share), 4)))
-        if conf >= self.answer_threshold and best is not self._handoff:
-            outcome = Outcome.ANSWER
-        elif conf >= self.clarify_threshold:
-            outcome = Outcome.CLARIFY
-        else:
-            outcome = Outcome.HANDOFF
+        outcome = decide(
+            conf,
+            handoff=best is self._handoff,
+            answer_threshold=self.answer_threshold,
+            clarify_threshold=self.clarify_threshold,
+        )
         return replace(
             lexical,
             outcome=outcome,

@@ -511,6 +511,19 @@ def _accumulate(
     )
 
 
+def decide(
+    confidence: float, *, handoff: bool, answer_threshold: float, clarify_threshold: float
+) -> Outcome:
+    """Answer, buttons or a person for a (rounded) confidence. The handoff entry is never
+    answered by resemblance (only the explicit-request rule answers it): a message that
+    merely resembles it ("are you a bot?") gets buttons, not a transfer."""
+    if confidence >= answer_threshold and not handoff:
+        return Outcome.ANSWER
+    if confidence >= clarify_threshold:
+        return Outcome.CLARIFY
+    return Outcome.HANDOFF
+
+
 def _is_unit(feature: str) -> bool:
     """An English stem or a Chinese bigram (not a concept, a bigram of stems or one Han
     character): a word the question asks about."""
@@ -864,14 +877,12 @@ class Matcher:
         best = self._entries[top.entry_index]
         # Decide on the confidence that is reported: shown at 0.70 against 0.70 answers.
         conf = round(conf, 4)
-        if conf >= self.answer_threshold and best is not self._handoff_entry:
-            # The handoff entry is answered only through the explicit-request rule above: a
-            # message that merely resembles it ("are you a bot?") gets buttons, not a transfer.
-            outcome = Outcome.ANSWER
-        elif conf >= self.clarify_threshold:
-            outcome = Outcome.CLARIFY
-        else:
-            outcome = Outcome.HANDOFF
+        outcome = decide(
+            conf,
+            handoff=best is self._handoff_entry,
+            answer_threshold=self.answer_threshold,
+            clarify_threshold=self.clarify_threshold,
+        )
         return MatchResult(
             outcome=outcome,
             lang=lang,
