@@ -9,15 +9,16 @@ The decision, per question (docs/faq.md explains why):
    these answers are right 98-99% of the time on a rich FAQ, and they are the cheap ones:
    the model costs 15-50 ms a question on one core, the lexical matcher about one.
 3. **Fusion**: otherwise the question is embedded (at most ``QUERY_TOKENS`` tokens of it:
-   for a long message, the sentence the lexical matcher finds most telling) and every entry
-   gets ``W_SQ * best phrasing cosine + W_SA * answer cosine + W_LEX * lexical score``. The
-   entry with the highest wins; the confidence is a logistic function of features that mean
-   the same on any FAQ (the margin to the runner-up, the cosines, whether the lexical
-   matcher agrees and how sure it is, how much of the question the FAQ's words know, the
-   question's length), fitted by ``bench/fit_semantic.py`` on some FAQs and reported on
-   others.
-4. **Off-topic guard**: a question nearer to one of ``faq.offtopic.OFF_TOPIC`` than to any
-   phrasing of the winning entry is never answered (buttons at most).
+   for a long message, the run of sentences with the most words the FAQ knows) and every
+   entry gets ``W_SQ * best phrasing cosine + W_SA * answer cosine + W_LEX * lexical
+   score``. The entry with the highest wins; the confidence is a logistic function of
+   features that mean the same on any FAQ (the margin to the runner-up, the cosines, whether
+   the lexical matcher agrees and how sure it is, how much of the question the FAQ's words
+   know, the question's length, how many of its words the entry never uses), fitted by
+   ``bench/fit_semantic.py`` on some FAQs and reported on others.
+4. **Refusal guard**: a question nearer to one of ``faq.offtopic``'s sentences (small talk,
+   world knowledge, what a policy FAQ rarely answers) than to any phrasing of the winning
+   entry is never answered (buttons at most).
 
 The model, the KB's vectors (cached on disk by :class:`faq.embedding.EmbeddingCache`) and
 this module are pure computation: no network, no database.
@@ -50,10 +51,11 @@ __all__ = [
     "DEFAULT_ANSWER_THRESHOLD",
     "DEFAULT_CLARIFY_THRESHOLD",
     "FAST_THRESHOLD",
-    "HybridMatcher",
     "Evidence",
+    "HybridMatcher",
     "SemanticFeatures",
     "fuse",
+    "semantic_confidence",
 ]
 
 # Lexical confidence at which the lexical answer stands without the model.
