@@ -13,7 +13,7 @@ import pytest
 from faq.kb import LANGS, load_kb
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "faqs"
-SHOPS = ("cosmetics", "electronics", "home")
+SHOPS = ("cosmetics", "electronics", "home", "pets")
 
 
 @pytest.mark.parametrize("shop", SHOPS)
