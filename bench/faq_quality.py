@@ -63,6 +63,20 @@ SETS = (
         "tuning",
     ),
     (
+        "home (3 phrasings)",
+        "tests/data/faqs/home.yaml",
+        0,
+        "tests/data/faqs/home.csv",
+        "tuning",
+    ),
+    (
+        "pets (3 phrasings)",
+        "tests/data/faqs/pets.yaml",
+        0,
+        "tests/data/faqs/pets.csv",
+        "reported",
+    ),
+    (
         "electronics (3 phrasings)",
         "tests/data/faqs/electronics.yaml",
         0,

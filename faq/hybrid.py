@@ -61,12 +61,12 @@ __all__ = [
 # Lexical confidence at which the lexical answer stands without the model.
 FAST_THRESHOLD = 0.90
 # Entry score weights (bench/fit_semantic.py: best mean top-1 on the tuning FAQs).
-W_SQ = 0.3  # best cosine between the question and one of the entry's phrasings
-W_SA = 0.3  # cosine between the question and the entry's answer (as a passage)
-W_LEX = 0.05  # the lexical matcher's entry score
+W_SQ = 0.7  # best cosine between the question and one of the entry's phrasings
+W_SA = 0.6  # cosine between the question and the entry's answer (as a passage)
+W_LEX = 0.1  # the lexical matcher's entry score
 # conf = sigmoid(SEM_COEFS . (1, margin, sq, sa, lex_agree, known, log_len, novel)); fitted by
 # bench/fit_semantic.py (see SemanticFeatures for the terms).
-SEM_COEFS: tuple[float, ...] = (-13.925, 124.902, 12.527, 3.461, 1.119, -0.143, 1.107, -3.954)
+SEM_COEFS: tuple[float, ...] = (-14.928, 54.597, 9.043, 8.935, 1.046, -0.077, 0.874, -4.156)
 DEFAULT_ANSWER_THRESHOLD = 0.80
 DEFAULT_CLARIFY_THRESHOLD = 0.10
 # Confidence ceiling for a question nearer to small talk / world knowledge than to the FAQ.
