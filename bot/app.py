@@ -147,6 +147,10 @@ def campaign_policy(settings: Settings) -> CampaignPolicy:
     )
 
 
+def _model_failed(exc: Exception) -> None:
+    log.error("FAQ model failed on a question (answered by the lexical matcher): %r", exc)
+
+
 def build_matcher(settings: Settings) -> tuple[KnowledgeBase, LiveMatcher]:
     """Load and index the FAQ (raises faq.KBError naming every problem, ConfigError for a
     bad matcher setting). The hybrid matcher when the embedding model is installed and
@@ -159,6 +163,7 @@ def build_matcher(settings: Settings) -> tuple[KnowledgeBase, LiveMatcher]:
             cache_dir=settings.faq_embedding_cache,
             answer_threshold=settings.faq_answer_threshold,
             clarify_threshold=settings.faq_clarify_threshold,
+            on_model_error=_model_failed,
         )
     except ModelRequired as exc:
         raise ConfigError(f"FAQ_SEMANTIC=on: {exc}") from None

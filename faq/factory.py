@@ -40,6 +40,7 @@ def choose_matcher(
     answer_threshold: float | None = None,
     clarify_threshold: float | None = None,
     embedder: Embedder | None = None,
+    on_model_error: Callable[[Exception], object] | None = None,
 ) -> MatcherChoice:
     """The matcher to build for `mode`. Thresholds left None take the chosen matcher's own
     defaults (they are calibrated differently). Raises ValueError for thresholds out of
@@ -65,6 +66,7 @@ def choose_matcher(
                 cache_dir=cache_dir,
                 answer_threshold=answer,
                 clarify_threshold=clarify,
+                on_model_error=on_model_error,
             )
 
         return MatcherChoice("hybrid", f"hybrid: lexical + {model.name}", build_hybrid, model)

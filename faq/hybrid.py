@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -168,6 +168,7 @@ class HybridMatcher:
         clarify_threshold: float = DEFAULT_CLARIFY_THRESHOLD,
         fast_threshold: float = FAST_THRESHOLD,
         query_tokens: int = QUERY_TOKENS,
+        on_model_error: Callable[[Exception], object] | None = None,
     ) -> None:
         if not 0.0 <= clarify_threshold <= answer_threshold <= 1.0:
             raise ValueError(
@@ -181,6 +182,7 @@ class HybridMatcher:
         self.clarify_threshold = clarify_threshold
         self.fast_threshold = fast_threshold
         self.query_tokens = query_tokens
+        self.on_model_error = on_model_error
         self._entries: tuple[Entry, ...] = kb.entries
         self._handoff = kb.handoff_entry()
         self._index = {e.id: i for i, e in enumerate(kb.entries)}
@@ -273,7 +275,14 @@ class HybridMatcher:
             return lexical
         if lexical.outcome is Outcome.ANSWER and lexical.confidence >= self.fast_threshold:
             return lexical
-        ev = self.evidence(text, lexical, analysis)
+        try:
+            ev = self.evidence(text, lexical, analysis)
+        except Exception as exc:  # noqa: BLE001 (any failure of the model's engine)
+            # The model failed on this question: the lexical decision still stands (its own
+            # thresholds), rather than no answer at all. The caller is told, to log it.
+            if self.on_model_error is not None:
+                self.on_model_error(exc)
+            return lexical
         scored = fuse(ev)
         conf = semantic_confidence(scored.features)
         if ev.off_topic >= scored.features.sq:

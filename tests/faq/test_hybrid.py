@@ -265,3 +265,27 @@ def test_novelty_weighs_the_words_an_entry_never_uses() -> None:
     assert 0.0 < part < 1.0
     assert novelty(lex.analyze("退货").units, vocab) == 0.0
     assert novelty((), vocab) == 0.0
+
+
+def test_a_model_failure_falls_back_to_the_lexical_decision() -> None:
+    """The engine fails on a question: the lexical matcher's decision is returned (no
+    exception reaches the customer's chat) and the caller is told."""
+
+    class Failing(FakeEmbedder):
+        fail = False
+
+        def embed_queries(self, texts: Sequence[str]) -> Vectors:
+            if self.fail:
+                raise RuntimeError("engine error")
+            return super().embed_queries(texts)
+
+    failing = Failing()
+    errors: list[Exception] = []
+    m = HybridMatcher(_kb(), failing, on_model_error=errors.append)
+    failing.fail = True
+    r = m.match("quokka")  # no word the FAQ knows: the model would decide
+    assert r.route == "lexical" and r.outcome is Outcome.HANDOFF
+    assert [str(e) for e in errors] == ["engine error"]
+    r = m.match("what is your return policy")  # the fast path never needed the model
+    assert r.entry is not None and r.entry.id == "return_policy"
+    assert r.outcome is Outcome.ANSWER and len(errors) == 1
