@@ -41,7 +41,7 @@ from community.policy import CommunityPolicy
 from community.tiers import parse_tiers
 from faq import KnowledgeBase, load_kb
 from faq.factory import ModelRequired, choose_matcher
-from faq.live import LiveMatcher
+from faq.live import Learned, LiveMatcher
 from handlers import get_routers
 from handlers.deps import ChatOptions, SoldOut
 from storage.engine import create_engine, create_session_factory
@@ -151,7 +151,9 @@ def _model_failed(exc: Exception) -> None:
     log.error("FAQ model failed on a question (answered by the lexical matcher): %r", exc)
 
 
-def build_matcher(settings: Settings) -> tuple[KnowledgeBase, LiveMatcher]:
+def build_matcher(
+    settings: Settings, learned: Learned | None = None
+) -> tuple[KnowledgeBase, LiveMatcher]:
     """Load and index the FAQ (raises faq.KBError naming every problem, ConfigError for a
     bad matcher setting). The hybrid matcher when the embedding model is installed and
     FAQ_SEMANTIC allows it, else the lexical one; the log says which. Phrasings learned from
@@ -172,7 +174,7 @@ def build_matcher(settings: Settings) -> tuple[KnowledgeBase, LiveMatcher]:
     log.info("FAQ matcher: %s", choice.why)
     started = time.perf_counter()
     try:
-        matcher = LiveMatcher(kb, choice.build)
+        matcher = LiveMatcher(kb, choice.build, learned if learned is not None else ())
     except ValueError as exc:
         raise ConfigError(f"FAQ_ANSWER_THRESHOLD / FAQ_CLARIFY_THRESHOLD: {exc}") from None
     phrasings = sum(len(e.all_questions()) for e in kb.entries)
@@ -217,18 +219,19 @@ async def build_app(
     settings: Settings, *, migrate: bool = True, clock: Callable[[], datetime] = utcnow
 ) -> App:
     engine = await open_database(settings.database_url, log_sql=settings.log_sql)
+    sessions = create_session_factory(engine)
     try:
+        learned = None
         if migrate:
             await upgrade(engine)
+            # What the desk taught the FAQ, in the first build (one build at start-up).
+            async with sessions() as session:
+                learned = await learning.load_learned(session)
         # After the database: a wrong DATABASE_URL is reported before minutes of embedding.
-        kb, matcher = build_matcher(settings)
+        kb, matcher = build_matcher(settings, learned)
     except BaseException:
         await engine.dispose()
         raise
-    sessions = create_session_factory(engine)
-    if migrate:  # what the desk taught the FAQ, merged before the first customer asks
-        async with sessions() as session:
-            await learning.reload(session, matcher)
     return App(
         settings=settings,
         engine=engine,
