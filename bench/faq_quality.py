@@ -20,10 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from faq.evaluate import evaluate, load_cases  # noqa: E402
+from faq.evaluate import by_language, load_cases  # noqa: E402
 from faq.factory import choose_matcher  # noqa: E402
-from faq.kb import LANGS, KnowledgeBase, load_kb  # noqa: E402
-from faq.normalize import detect_lang  # noqa: E402
+from faq.kb import KnowledgeBase, load_kb  # noqa: E402
 
 SHOP_DEV = "tests/data/shop_dev.csv"
 SETS = (
@@ -115,13 +114,10 @@ def main() -> int:
         cases = load_cases(ROOT / cases_path, kb)
         for name, choice in choices.items():
             matcher = choice.build(kb)
-            for lang in LANGS:
-                sub = [c for c in cases if detect_lang(c.question) == lang]
-                r = evaluate(matcher, sub)
-                helped = (r.correct + r.clarify_hit) / r.covered if r.covered else 0.0
+            for lang, r in by_language(matcher, cases).items():
                 print(
                     f"| {label} | {use} | {name} | {lang} | {r.cases} | {r.accuracy:.1%} "
-                    f"| {r.coverage:.1%} | {r.precision:.1%} | {helped:.1%} "
+                    f"| {r.coverage:.1%} | {r.precision:.1%} | {r.self_service:.1%} "
                     f"| {r.out_of_scope_answer_rate:.1%} ({r.out_of_scope_answered}/"
                     f"{r.out_of_scope}) |"
                 )

@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from faq.evaluate import EvalCase, evaluate, load_cases  # noqa: E402
+from faq.evaluate import EvalCase, by_language, load_cases  # noqa: E402
 from faq.factory import choose_matcher  # noqa: E402
-from faq.kb import LANGS, KnowledgeBase, load_kb  # noqa: E402
-from faq.live import LearnedPhrasing, merge_learned  # noqa: E402
+from faq.kb import KnowledgeBase, load_kb  # noqa: E402
+from faq.live import FaqMatcher, LearnedPhrasing, merge_learned  # noqa: E402
 from faq.normalize import detect_lang  # noqa: E402
 
 DEFAULT_SETS = (
@@ -55,16 +55,12 @@ def trim(kb: KnowledgeBase, n: int) -> KnowledgeBase:
     return dataclasses.replace(kb, entries=entries)
 
 
-def line(label: str, cases: list[EvalCase], matcher: object) -> str:
-    parts = []
-    for lang in LANGS:
-        sub = [c for c in cases if detect_lang(c.question) == lang]
-        r = evaluate(matcher, sub)  # type: ignore[arg-type]
-        helped = (r.correct + r.clarify_hit) / r.covered if r.covered else 0.0
-        parts.append(
-            f"{lang} cov {r.coverage:.0%} prec {r.precision:.1%} self {helped:.0%} "
-            f"oos {r.out_of_scope_answered}/{r.out_of_scope}"
-        )
+def line(label: str, cases: list[EvalCase], matcher: FaqMatcher) -> str:
+    parts = [
+        f"{lang} cov {r.coverage:.0%} prec {r.precision:.1%} self {r.self_service:.0%} "
+        f"oos {r.out_of_scope_answered}/{r.out_of_scope}"
+        for lang, r in by_language(matcher, cases).items()
+    ]
     return f"  {label:22s} " + " | ".join(parts)
 
 

@@ -17,7 +17,15 @@ from faq.live import FaqMatcher
 from faq.matcher import Outcome
 from faq.normalize import detect_lang
 
-__all__ = ["CaseError", "EvalCase", "EvalReport", "evaluate", "load_cases", "run_eval_cli"]
+__all__ = [
+    "CaseError",
+    "EvalCase",
+    "EvalReport",
+    "by_language",
+    "evaluate",
+    "load_cases",
+    "run_eval_cli",
+]
 
 
 class CaseError(Exception):
@@ -57,6 +65,11 @@ class EvalReport:
     precision: float
     out_of_scope_answer_rate: float
     misses: tuple[Miss, ...] = field(default=())
+
+    @property
+    def self_service(self) -> float:
+        """(right answers + clarifications whose buttons hold the right entry) / covered."""
+        return _ratio(self.correct + self.clarify_hit, self.covered)
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -190,22 +203,26 @@ def format_report(report: EvalReport, *, max_misses: int = 15) -> str:
     return "\n".join(lines)
 
 
-def language_lines(matcher: FaqMatcher, cases: Sequence[EvalCase]) -> list[str]:
-    """One line per language (by `detect_lang` of the question): the goals are per language."""
-    lines = []
+def by_language(matcher: FaqMatcher, cases: Sequence[EvalCase]) -> dict[str, EvalReport]:
+    """A report per language present (by `detect_lang` of the question): the goals are
+    per language."""
+    reports: dict[str, EvalReport] = {}
     for lang in LANGS:
         subset = [c for c in cases if detect_lang(c.question) == lang]
-        if not subset:
-            continue
-        r = evaluate(matcher, subset)
-        helped = r.correct + r.clarify_hit
-        lines.append(
-            f"  {lang}: {r.cases} cases; coverage {r.coverage:.1%}, precision {r.precision:.1%}, "
-            f"self-service {_ratio(helped, r.covered):.1%}, "
-            f"out of scope answered {r.out_of_scope_answer_rate:.1%} "
-            f"({r.out_of_scope_answered}/{r.out_of_scope})"
-        )
-    return lines
+        if subset:
+            reports[lang] = evaluate(matcher, subset)
+    return reports
+
+
+def language_lines(matcher: FaqMatcher, cases: Sequence[EvalCase]) -> list[str]:
+    """One line per language for `faq eval`'s text output."""
+    return [
+        f"  {lang}: {r.cases} cases; coverage {r.coverage:.1%}, precision {r.precision:.1%}, "
+        f"self-service {r.self_service:.1%}, "
+        f"out of scope answered {r.out_of_scope_answer_rate:.1%} "
+        f"({r.out_of_scope_answered}/{r.out_of_scope})"
+        for lang, r in by_language(matcher, cases).items()
+    ]
 
 
 def run_eval_cli(
