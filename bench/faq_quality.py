@@ -13,16 +13,16 @@ language (faq.normalize.detect_lang):
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.faqsets import trim  # noqa: E402
 from faq.evaluate import by_language, load_cases  # noqa: E402
 from faq.factory import choose_matcher  # noqa: E402
-from faq.kb import KnowledgeBase, load_kb  # noqa: E402
+from faq.kb import load_kb  # noqa: E402
 
 SHOP_DEV = "tests/data/shop_dev.csv"
 SETS = (
@@ -83,16 +83,6 @@ SETS = (
         "reported",
     ),
 )
-
-
-def trim(kb: KnowledgeBase, n: int) -> KnowledgeBase:
-    if not n:
-        return kb
-    entries = tuple(
-        dataclasses.replace(e, questions={lang: qs[:n] for lang, qs in e.questions.items()})
-        for e in kb.entries
-    )
-    return dataclasses.replace(kb, entries=entries)
 
 
 def main() -> int:

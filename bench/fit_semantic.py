@@ -24,7 +24,6 @@ Copy the printed constants into faq/hybrid.py.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import itertools
 import sys
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.faqsets import trim  # noqa: E402
 from faq.embedding import load_embedder  # noqa: E402
 from faq.evaluate import load_cases  # noqa: E402
 from faq.hybrid import (  # noqa: E402
@@ -58,14 +58,6 @@ class Row:
     fast: bool  # answered by the lexical fast path
     fast_entry: int
     ev: Evidence
-
-
-def trim(kb: KnowledgeBase, n: int) -> KnowledgeBase:
-    entries = tuple(
-        dataclasses.replace(e, questions={lang: qs[:n] for lang, qs in e.questions.items()})
-        for e in kb.entries
-    )
-    return dataclasses.replace(kb, entries=entries)
 
 
 def tuning_sets() -> dict[str, tuple[KnowledgeBase, Path]]:

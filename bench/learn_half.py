@@ -16,7 +16,6 @@ per language with tests/data/shop_holdout.csv.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -24,9 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.faqsets import trim  # noqa: E402
 from faq.evaluate import EvalCase, by_language, load_cases  # noqa: E402
 from faq.factory import choose_matcher  # noqa: E402
-from faq.kb import KnowledgeBase, load_kb  # noqa: E402
+from faq.kb import load_kb  # noqa: E402
 from faq.live import FaqMatcher, LearnedPhrasing, merge_learned  # noqa: E402
 from faq.normalize import detect_lang  # noqa: E402
 
@@ -45,14 +45,6 @@ def halves(cases: list[EvalCase]) -> tuple[list[EvalCase], list[EvalCase]]:
         (a if seen[c.expected] % 2 == 0 else b).append(c)
         seen[c.expected] += 1
     return a, b
-
-
-def trim(kb: KnowledgeBase, n: int) -> KnowledgeBase:
-    entries = tuple(
-        dataclasses.replace(e, questions={lang: qs[:n] for lang, qs in e.questions.items()})
-        for e in kb.entries
-    )
-    return dataclasses.replace(kb, entries=entries)
 
 
 def line(label: str, cases: list[EvalCase], matcher: FaqMatcher) -> str:
