@@ -8,7 +8,6 @@ import re
 import sys
 import time
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, TextIO
 
 from pydantic import SecretStr
@@ -16,7 +15,7 @@ from pydantic import SecretStr
 from bot.app import App, build_app, create_bot, create_dispatcher, create_sender, utcnow
 from bot.config import Settings
 from bot.local import Button, ChatClient, LocalSession, Outgoing
-from faq.embedding import CACHE_FILE
+from faq.hybrid import has_cache
 from storage.models import CustomerTopic
 
 LOCAL_TOKEN = SecretStr("1:local-shell")
@@ -149,8 +148,7 @@ async def run_shell(
     def clock() -> datetime:
         return utcnow() + offset
 
-    cached = Path(settings.faq_embedding_cache) / "phrasings" / CACHE_FILE
-    if settings.faq_semantic != "off" and not cached.exists():
+    if settings.faq_semantic != "off" and not has_cache(settings.faq_embedding_cache):
         print(
             "(first start: the FAQ is being read by the language model, about half a minute;"
             " later starts take a second)",

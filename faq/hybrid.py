@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from faq.embedding import Embedder, EmbeddingCache, Kind, Vectors, embed_as
+from faq.embedding import CACHE_FILE, Embedder, EmbeddingCache, Kind, Vectors, embed_as
 from faq.kb import Entry, KnowledgeBase
 from faq.matcher import (
     Analysis,
@@ -55,6 +55,7 @@ __all__ = [
     "HybridMatcher",
     "SemanticFeatures",
     "fuse",
+    "has_cache",
     "semantic_confidence",
 ]
 
@@ -309,6 +310,12 @@ class HybridMatcher:
             candidates=tuple(cands),
             route="semantic",
         )
+
+
+def has_cache(cache_dir: Path | str) -> bool:
+    """Whether `cache_dir` holds the phrasings' vectors of an earlier start (a start
+    without them embeds the whole FAQ first)."""
+    return (Path(cache_dir) / "phrasings" / CACHE_FILE).exists()
 
 
 def _embed(
