@@ -5,8 +5,8 @@ The decision, per question (docs/faq.md explains why):
 1. **Rules** (the lexical matcher's): size numbers answer with a size, a request for a
    person goes to a person. No model.
 2. **Lexical fast path**: when the lexical matcher's own confidence is at least
-   ``FAST_THRESHOLD``, its answer stands and the model is not run. On the FAQs measured
-   these answers are right 98-99% of the time on a rich FAQ, and they are the cheap ones:
+   ``FAST_THRESHOLD``, its answer stands and the model is not run. On the tuning FAQs
+   these answers were right 98-99% of the time on a rich FAQ, and they are the cheap ones:
    the model costs 15-50 ms a question on one core, the lexical matcher about one.
 3. **Fusion**: otherwise the question is embedded (at most ``QUERY_TOKENS`` tokens of it:
    for a long message, the run of sentences with the most words the FAQ knows) and every
