@@ -461,8 +461,11 @@ class Sender:
                     continue
                 if full:
                     continue
+                # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancel that comes
+                # in the same instant as the wakeup, and the sender would never stop.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wakeup.wait(), timeout=idle)
+                    async with asyncio.timeout(idle):
+                        await self.wakeup.wait()
         finally:
             await self._land(flying)
 

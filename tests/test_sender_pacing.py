@@ -322,6 +322,21 @@ async def test_stopping_puts_the_rows_waiting_for_a_slot_back_at_once(
     assert sender.pacer.all.booked == 0
 
 
+async def test_a_stop_that_comes_with_a_wakeup_still_stops_the_sender(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # A send that lands wakes the idle sender; the stop can come in the same instant. Under
+    # Python 3.11's asyncio.wait_for the wakeup won and the stop was lost: the sender ran on
+    # and whoever awaited it after cancelling waited forever.
+    sender = sender_for(session_factory, Recorder(), rate=50)
+    task = asyncio.create_task(sender.run_forever(idle=30))
+    await asyncio.sleep(0.3)  # nothing queued: it is waiting for a wakeup
+    sender.wake()
+    task.cancel()
+    done, _ = await asyncio.wait({task}, timeout=5)
+    assert done == {task} and task.cancelled()
+
+
 # -- pacing at the request (Sender.attach) ------------------------------------------------
 
 
