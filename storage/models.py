@@ -636,3 +636,67 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(64))  # e.g. sale:3, broadcast:7, drop:2
     detail: Mapped[Any | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class Order(Base):
+    """A shop order as the shop's platform exported or posted it; the shop's id is the key.
+
+    Written by `orders.intake` only (CSV import and ``POST /api/orders``), so a re-sent
+    order updates its row and never makes a second one.
+    """
+
+    __tablename__ = "orders"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'paid', 'shipped', 'in_transit', 'delivered', "
+            "'cancelled', 'returned', 'refunded')",
+            name="status_known",
+        ),
+        CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        Index("ix_orders_telegram_id", "telegram_id"),
+        Index("ix_orders_phone", "phone"),
+        Index("ix_orders_status_eta", "status", "eta"),
+    )
+
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    telegram_id: Mapped[int | None]
+    phone: Mapped[str | None] = mapped_column(String(20))  # digits only, country code first
+    status: Mapped[str] = mapped_column(String(16))
+    carrier: Mapped[str | None] = mapped_column(String(64))
+    tracking_number: Mapped[str | None] = mapped_column(String(64))
+    items: Mapped[str] = mapped_column(Text, default="")
+    amount_minor: Mapped[int]  # in the currency's minor unit (分, cents)
+    currency: Mapped[str] = mapped_column(String(3))
+    paid_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    eta: Mapped[datetime | None]
+    # The last logistics events the shop sent, oldest first: [{"at": ISO, "text": str}].
+    events: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CustomerPhone(Base):
+    """A phone number a customer shared with Telegram's own contact button (the contact's
+    user_id was the sender's): orders placed with that number are theirs."""
+
+    __tablename__ = "customer_phones"
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)  # digits only
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    shared_at: Mapped[datetime]
+
+
+class OrderLink(Base):
+    """An order linked to a customer by the shop's signed deep link."""
+
+    __tablename__ = "order_links"
+
+    order_id: Mapped[str] = mapped_column(
+        ForeignKey("orders.order_id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    linked_at: Mapped[datetime]

@@ -1,0 +1,86 @@
+"""Who an order belongs to, and a customer's orders.
+
+An order is a customer's when its ``telegram_id`` is theirs, when it was placed with a phone
+number they shared with Telegram's own contact button, or when they opened the shop's signed
+deep link for it. Everything shown about an order goes through these functions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import CustomerPhone, Order, OrderLink
+
+_NOT_DIGITS = re.compile(r"\D+")
+MIN_PHONE_DIGITS = 6
+
+
+def normalize_phone(raw: str | None, country_code: str = "86") -> str | None:
+    """Digits only, country code first; None when it is not a phone number.
+
+    "+86 138-0013-8000", "008613800138000" and "13800138000" (with country code 86) are all
+    "8613800138000". A number without "+" or "00" is taken as a national one of
+    `country_code` (a leading trunk 0 dropped) unless it already starts with that code.
+    """
+    if raw is None:
+        return None
+    text = raw.strip()
+    international = text.startswith("+") or text.startswith("00")
+    digits = _NOT_DIGITS.sub("", text)
+    if text.startswith("00"):
+        digits = digits[2:]
+    if len(digits) < MIN_PHONE_DIGITS or len(digits) > 15:
+        return None
+    if not international and country_code and not digits.startswith(country_code):
+        digits = country_code + digits.lstrip("0")
+    return digits
+
+
+def _belongs_to(user_id: int) -> ColumnElement[bool]:
+    phones = select(CustomerPhone.phone).where(CustomerPhone.user_id == user_id)
+    linked = select(OrderLink.order_id).where(OrderLink.user_id == user_id)
+    return or_(
+        Order.telegram_id == user_id,
+        Order.phone.in_(phones),
+        Order.order_id.in_(linked),
+    )
+
+
+async def orders_of(session: AsyncSession, user_id: int, *, limit: int = 5) -> list[Order]:
+    """The customer's most recent orders, newest first."""
+    stmt = (
+        select(Order)
+        .where(_belongs_to(user_id))
+        .order_by(Order.created_at.desc(), Order.order_id.desc())
+        .limit(limit)
+    )
+    return list((await session.scalars(stmt)).all())
+
+
+async def order_for(session: AsyncSession, user_id: int, order_id: str) -> Order | None:
+    """The order if it is the customer's; None for an unknown order and for someone else's
+    alike (a stranger learns nothing from the difference)."""
+    stmt = select(Order).where(Order.order_id == order_id, _belongs_to(user_id))
+    return (await session.scalars(stmt)).first()
+
+
+async def owners(session: AsyncSession, order: Order) -> list[int]:
+    """Every customer the order belongs to (usually one), in a stable order."""
+    found: set[int] = set()
+    if order.telegram_id is not None:
+        found.add(order.telegram_id)
+    if order.phone:
+        found.update(
+            await session.scalars(
+                select(CustomerPhone.user_id).where(CustomerPhone.phone == order.phone)
+            )
+        )
+    found.update(
+        await session.scalars(
+            select(OrderLink.user_id).where(OrderLink.order_id == order.order_id)
+        )
+    )
+    return sorted(found)
