@@ -689,13 +689,13 @@ class CustomerPhone(Base):
 
 
 class OrderLink(Base):
-    """An order linked to a customer by the shop's signed deep link."""
+    """An order linked to a customer by the shop's signed deep link. No foreign key to
+    `orders`: the link on the shop's order page may be opened before the order reaches the
+    bot, and it counts once the order arrives."""
 
     __tablename__ = "order_links"
 
-    order_id: Mapped[str] = mapped_column(
-        ForeignKey("orders.order_id", ondelete="CASCADE"), primary_key=True
-    )
+    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )

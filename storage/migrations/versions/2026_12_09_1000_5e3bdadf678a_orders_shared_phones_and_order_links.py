@@ -81,12 +81,6 @@ def upgrade() -> None:
         ),
         sa.Column("linked_at", storage.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["order_id"],
-            ["orders.order_id"],
-            name=op.f("fk_order_links_order_id_orders"),
-            ondelete="CASCADE",
-        ),
-        sa.ForeignKeyConstraint(
             ["user_id"],
             ["users.id"],
             name=op.f("fk_order_links_user_id_users"),
