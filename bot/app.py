@@ -38,7 +38,7 @@ from campaigns.policy import AutomationRules, CampaignPolicy
 from campaigns.schedule import MarketingRules, parse_clock, parse_offsets, parse_quiet_hours
 from community.checkins import CheckinRules, parse_bonuses
 from community.policy import CommunityPolicy
-from community.tiers import parse_tiers
+from community.tiers import parse_tier_agents, parse_tiers
 from faq import KnowledgeBase, load_kb
 from faq.factory import ModelRequired, choose_matcher
 from faq.live import Learned, LiveMatcher
@@ -83,6 +83,7 @@ class App:
 def desk_policy(settings: Settings) -> DeskPolicy:
     s = settings
     hours = parse_hours(s.support_hours, s.support_holidays, s.timezone)
+    tiers = parse_tiers(s.tiers)
     return DeskPolicy(
         chat_id=s.support_chat_id,
         sla_seconds=s.support_first_response_sla_seconds,
@@ -98,6 +99,9 @@ def desk_policy(settings: Settings) -> DeskPolicy:
         auto_assign=s.support_auto_assign,
         admin_ids=s.admin_ids,
         order_pattern=s.support_order_pattern,
+        vip_tier=s.vip_tier,
+        tier_agents=parse_tier_agents(s.support_tier_agents, tiers),
+        tier_names=tuple(tier.label(s.agents_language) for tier in tiers),
     )
 
 

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     support_context_minutes: int = Field(default=30, ge=0, le=7 * 24 * 60)
     support_album_wait_ms: int = Field(default=1200, ge=0, le=10_000)
     support_order_pattern: str = r"(?<!\d)\d{10,20}(?!\d)"
+    support_vip_tier: str = "金卡"  # a tier name (zh or en) or number; empty: no VIP queue
+    support_tier_agents: str = ""  # e.g. "金卡=123456789, 钻石=987654321"
 
     # The community: tiers, check-ins, make-up cards.
     tiers: str = ""  # e.g. "普通/Regular:0, 银卡/Silver:500:1.2"; empty: the four defaults
@@ -194,17 +196,30 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check_community(self) -> Settings:
         from community.checkins import parse_bonuses
-        from community.tiers import parse_tiers
+        from community.tiers import parse_tier_agents, parse_tiers
 
         for name, check in (
             ("TIERS", lambda: parse_tiers(self.tiers)),
             ("CHECKIN_BONUSES", lambda: parse_bonuses(self.checkin_bonuses)),
+            ("SUPPORT_VIP_TIER", lambda: self.vip_tier),
+            (
+                "SUPPORT_TIER_AGENTS",
+                lambda: parse_tier_agents(self.support_tier_agents, parse_tiers(self.tiers)),
+            ),
         ):
             try:
                 check()
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
         return self
+
+    @property
+    def vip_tier(self) -> int | None:
+        """SUPPORT_VIP_TIER as an index into TIERS; None when it is empty."""
+        from community.tiers import find_tier, parse_tiers
+
+        name = self.support_vip_tier.strip()
+        return find_tier(parse_tiers(self.tiers), name) if name else None
 
     @model_validator(mode="after")
     def _check_campaigns(self) -> Settings:

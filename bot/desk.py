@@ -218,7 +218,12 @@ class Desk:
         """The ticket's card as it is now: text and buttons."""
         async with self.sf() as s:
             ticket = await self._ticket(s, row)
-            text = render_card(self.t, await card_facts(s, ticket), reply_mode=not self.topics)
+            text = render_card(
+                self.t,
+                await card_facts(s, ticket),
+                reply_mode=not self.topics,
+                tier_names=self.policy.tier_names,
+            )
             await s.commit()  # ends the read; loaded rows stay usable
         markup = kb.ticket_card(
             self.t, ticket.id, open_=ticket.state != "closed", taken=ticket.assignee_id is not None

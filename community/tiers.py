@@ -135,3 +135,33 @@ def multiplier_for(tiers: Sequence[Tier], index: int) -> float:
     if not tiers:
         return 1.0
     return tiers[max(0, min(index, len(tiers) - 1))].multiplier
+
+
+def find_tier(tiers: tuple[Tier, ...], name: str) -> int:
+    """The index of the tier called `name` (its Chinese or English name, any case, or its
+    number counted from 0); ValueError naming the known tiers when there is none."""
+    wanted = name.strip()
+    if wanted.isdigit() and int(wanted) < len(tiers):
+        return int(wanted)
+    for i, tier in enumerate(tiers):
+        if wanted.casefold() in (tier.name_zh.casefold(), tier.name_en.casefold()):
+            return i
+    known = ", ".join(f"{t.name_zh}/{t.name_en}" for t in tiers)
+    raise ValueError(f"no tier called {wanted!r} (the tiers are {known})")
+
+
+def parse_tier_agents(spec: str, tiers: tuple[Tier, ...]) -> tuple[tuple[int, int], ...]:
+    """Parse `"金卡=123456789, Diamond=987654321"`: (tier index, agent's Telegram id) pairs,
+    one agent per tier. Empty: none."""
+    pairs: dict[int, int] = {}
+    for part in (p.strip() for p in spec.replace("，", ",").split(",")):
+        if not part:
+            continue
+        name, sep, agent = (x.strip() for x in part.replace("＝", "=").partition("="))
+        if not sep or not agent.lstrip("-").isdigit():
+            raise ValueError(f"{part!r}: expected tier=agent's Telegram id")
+        index = find_tier(tiers, name)
+        if index in pairs:
+            raise ValueError(f"{part!r}: tier {name!r} has an agent already")
+        pairs[index] = int(agent)
+    return tuple(sorted(pairs.items()))

@@ -185,6 +185,8 @@ class Ticket(Base):
     out_of_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # The customer complained (投诉, "I want to complain"): the card and topic say so.
     complaint: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The customer's tier was at or above SUPPORT_VIP_TIER when it opened: it goes first.
+    vip: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     sla_due_at: Mapped[datetime | None]
     sla_breached_at: Mapped[datetime | None]
     sla_alert_level: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -1,7 +1,7 @@
-"""What a ticket card shows, read in one place: the customer, what the bot answered them
-(and which answers they disliked) apart from what it could not answer, order numbers they
-mentioned, their earlier tickets and rating, and the assigned agent. views/desk.py turns it
-into text."""
+"""What a ticket card shows, read in one place: the customer, their tier, what the bot
+answered them (and which answers they disliked) apart from what it could not answer, order
+numbers they mentioned, their last orders from the shop, their earlier tickets and rating,
+and the assigned agent. views/desk.py turns it into text."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Agent, Csat, Ticket, TicketMessage, User
+from orders.ownership import orders_of
+from storage.models import Agent, Csat, Member, Order, Ticket, TicketMessage, User
 from support.canned import find_order_numbers
 
 SHOWN_ON_CARD = 5
 ORDERS_ON_CARD = 5
+SHOP_ORDERS_ON_CARD = 3  # the customer's last orders from the shop
 
 
 # faq_interactions outcomes: the customer was shown an answer, or the bot had none (it
@@ -36,7 +38,9 @@ class CardFacts:
     user: User | None
     bot_answered: tuple[ShownAnswer, ...]  # what the bot answered before the handoff
     bot_missed: tuple[ShownAnswer, ...]  # what it could not answer
-    orders: tuple[str, ...]
+    orders: tuple[str, ...]  # order numbers the customer mentioned
+    shop_orders: tuple[Order, ...]  # their last orders the shop sent (orders.ownership)
+    tier: int  # their membership tier now (an index into the community's tiers)
     previous_tickets: int
     previous_csat: float | None
     agent_name: str | None
@@ -81,12 +85,16 @@ async def card_facts(session: AsyncSession, ticket: Ticket) -> CardFacts:
     agent = (
         await session.get(Agent, ticket.assignee_id) if ticket.assignee_id is not None else None
     )
+    shop_orders = await orders_of(session, ticket.user_id, limit=SHOP_ORDERS_ON_CARD)
+    tier = await session.scalar(select(Member.tier).where(Member.user_id == ticket.user_id))
     return CardFacts(
         ticket=ticket,
         user=user,
         bot_answered=tuple(answered[-SHOWN_ON_CARD:]),
         bot_missed=tuple(missed[-SHOWN_ON_CARD:]),
         orders=tuple(orders[:ORDERS_ON_CARD]),
+        shop_orders=tuple(shop_orders),
+        tier=int(tier or 0),
         previous_tickets=int(count or 0),
         previous_csat=float(avg) if avg is not None else None,
         agent_name=agent.name if agent is not None else None,

@@ -31,6 +31,7 @@ from storage.models import (
     Csat,
     CustomerTopic,
     FaqInteraction,
+    Member,
     Ticket,
     TicketEvent,
     TicketMessage,
@@ -95,6 +96,20 @@ class DeskPolicy:
     auto_assign: bool = False
     admin_ids: tuple[int, ...] = ()
     order_pattern: str = r"(?<!\d)\d{10,20}(?!\d)"
+    # Customers at or above this membership tier (an index into the community's tiers) are
+    # VIPs: their tickets go before the others' and are marked. None: nobody is.
+    vip_tier: int | None = None
+    # (tier index, agent's Telegram id): the tier's dedicated agent, assigned first when on duty.
+    tier_agents: tuple[tuple[int, int], ...] = ()
+    tier_names: tuple[str, ...] = ()  # in the agents' language, for the card
+
+    def dedicated_agent(self, tier: int) -> int | None:
+        """The agent of the highest tier at or below `tier` that has one."""
+        found = [agent for index, agent in self.tier_agents if index <= tier]
+        return found[-1] if found else None
+
+    def is_vip(self, tier: int) -> bool:
+        return self.vip_tier is not None and tier >= self.vip_tier
 
     @property
     def enabled(self) -> bool:
@@ -294,10 +309,13 @@ async def route_customer(
 async def queue_position(session: AsyncSession, ticket: Ticket) -> int:
     if ticket.state != "new":
         return 0
+    # VIP tickets go first; within each kind, first come first served.
+    earlier = Ticket.id < ticket.id
+    before = (
+        and_(Ticket.vip.is_(True), earlier) if ticket.vip else (Ticket.vip.is_(True) | earlier)
+    )
     ahead = await session.scalar(
-        select(func.count())
-        .select_from(Ticket)
-        .where(Ticket.state == "new", Ticket.id < ticket.id)
+        select(func.count()).select_from(Ticket).where(Ticket.state == "new", before)
     )
     return 1 + int(ahead or 0)
 
@@ -357,6 +375,27 @@ async def _context(session: AsyncSession, ticket: Ticket, since: datetime, now: 
         )
 
 
+async def _member_tier(session: AsyncSession, user_id: int) -> int:
+    return int(await session.scalar(select(Member.tier).where(Member.user_id == user_id)) or 0)
+
+
+async def _assign_first(
+    session: AsyncSession, policy: DeskPolicy, ticket: Ticket, tier: int, now: datetime
+) -> None:
+    """The tier's dedicated agent when they are on duty, else (with auto-assign on) the
+    least busy agent on duty, else nobody: the ticket waits in the queue."""
+    dedicated = policy.dedicated_agent(tier)
+    if dedicated is not None:
+        on_duty = await session.scalar(
+            select(Agent.user_id).where(Agent.user_id == dedicated, Agent.online)
+        )
+        if on_duty is not None:
+            await _assign_to(session, ticket, on_duty, now, dedicated=True)
+            return
+    if policy.auto_assign:
+        await _auto_assign(session, ticket, now)
+
+
 async def _auto_assign(session: AsyncSession, ticket: Ticket, now: datetime) -> None:
     load = (
         select(func.count())
@@ -372,6 +411,12 @@ async def _auto_assign(session: AsyncSession, ticket: Ticket, now: datetime) -> 
     )
     if agent_id is None:
         return
+    await _assign_to(session, ticket, agent_id, now)
+
+
+async def _assign_to(
+    session: AsyncSession, ticket: Ticket, agent_id: int, now: datetime, *, dedicated: bool = False
+) -> None:
     await session.execute(
         update(Ticket)
         .where(Ticket.id == ticket.id, Ticket.assignee_id.is_(None))
@@ -380,7 +425,8 @@ async def _auto_assign(session: AsyncSession, ticket: Ticket, now: datetime) -> 
     await session.execute(
         update(Agent).where(Agent.user_id == agent_id).values(last_assigned_at=now)
     )
-    event(session, ticket.id, "assigned", now, agent_id, auto=True)
+    extra = {"dedicated": True} if dedicated else {}
+    event(session, ticket.id, "assigned", now, agent_id, auto=True, **extra)
     await session.refresh(ticket)
 
 
@@ -471,6 +517,7 @@ async def open_uncommitted(
 
     out_of_hours = not policy.is_open(now)
     due = policy.next_open(now) + timedelta(seconds=policy.sla_seconds)
+    tier = await _member_tier(session, user_id)
     ticket = Ticket(
         user_id=user_id,
         reason=reason.value,
@@ -481,6 +528,7 @@ async def open_uncommitted(
         last_customer_at=now,
         out_of_hours=out_of_hours,
         complaint=complaint,
+        vip=policy.is_vip(tier),
         sla_due_at=due,
         next_alert_at=due,
     )
@@ -508,8 +556,7 @@ async def open_uncommitted(
             dedupe_key=f"card:{ticket.id}",
             now=now,
         )
-        if policy.auto_assign:
-            await _auto_assign(session, ticket, now)
+        await _assign_first(session, policy, ticket, tier, now)
     return await _describe(session, policy, ticket, now, created=True)
 
 

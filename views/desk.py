@@ -8,6 +8,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
 
+from orders.money import format_amount
 from storage.models import Ticket, User
 from support.agents import (
     AgentAction,
@@ -30,6 +31,7 @@ STATE_ICONS = {"new": "🆕", "assigned": "🙋", "waiting": "⏳", "answered": 
 
 BREACH_ICON = "🔥"
 COMPLAINT_ICON = "⚠️"  # after the state icon in the topic name of a complaint
+VIP_ICON = "⭐"  # after the state icon in the topic name of a VIP's ticket
 
 
 def state_icon(ticket: Ticket) -> str:
@@ -55,13 +57,16 @@ def clip(text: str | None, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def render_card(t: Texts, facts: CardFacts, *, reply_mode: bool) -> str:
+def render_card(
+    t: Texts, facts: CardFacts, *, reply_mode: bool, tier_names: tuple[str, ...] = ()
+) -> str:
     """The ticket card in the support group, from what support.cards gathered."""
     ticket, user = facts.ticket, facts.user
     username = f" @{user.username}" if user and user.username else ""
     lines = [
         t("card-title", icon=state_icon(ticket), id=ticket.id, state=t(f"state-{ticket.state}")),
         *([t("card-complaint")] if ticket.complaint else []),
+        *([t("card-vip")] if ticket.vip else []),
         t(
             "card-customer",
             name=_display_name(user, ticket.user_id),
@@ -71,6 +76,8 @@ def render_card(t: Texts, facts: CardFacts, *, reply_mode: bool) -> str:
         ),
         t("card-reason", reason=ticket.reason),
     ]
+    if facts.tier < len(tier_names):
+        lines.append(t("card-tier", tier=tier_names[facts.tier]))
     if ticket.question:
         lines.append(t("card-question", question=clip(ticket.question, 300)))
     if facts.bot_answered:
@@ -85,6 +92,18 @@ def render_card(t: Texts, facts: CardFacts, *, reply_mode: bool) -> str:
         )
     if facts.orders:
         lines.append(t("card-orders", orders=", ".join(facts.orders)))
+    if facts.shop_orders:
+        lines.append(t("card-shop-orders"))
+        lines.extend(
+            t(
+                "card-shop-order",
+                order=o.order_id,
+                status=o.status,
+                amount=format_amount(o.amount_minor, o.currency),
+                date=o.created_at.strftime("%Y-%m-%d"),
+            )
+            for o in facts.shop_orders
+        )
     if facts.previous_tickets:
         avg = (
             t("card-previous-csat", avg=f"{facts.previous_csat:.1f}")
@@ -114,6 +133,7 @@ def topic_name(t: Texts, ticket: Ticket, user: User | None) -> str:
     if user and user.username and user.username not in name:
         name = f"{name} @{user.username}"
     icon = state_icon(ticket) + (COMPLAINT_ICON if ticket.complaint else "")
+    icon += VIP_ICON if ticket.vip else ""
     return t("topic-name", icon=icon, name=clip(name, 90), id=ticket.id)[:128]
 
 

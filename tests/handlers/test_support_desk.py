@@ -44,7 +44,16 @@ from bot.sender import Sender
 from faq import KnowledgeBase, Matcher
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.models import Csat, CustomerTopic, OutboxMessage, Ticket, TicketMessage, User
+from storage.models import (
+    Csat,
+    CustomerTopic,
+    Member,
+    Order,
+    OutboxMessage,
+    Ticket,
+    TicketMessage,
+    User,
+)
 from tests.conftest import Clock, live
 from views.texts import Catalogue
 
@@ -802,3 +811,37 @@ async def test_forged_customer_buttons_are_answered_politely(
     assert len(answers) == 1 and "失效" in (answers[0].text or "")
     assert no_errors_logged(caplog) == []
     assert (await desk.ticket()).state == "new"
+
+
+# --- issue 12: VIPs and their dedicated agent --------------------------------------------
+
+
+async def test_a_gold_customer_goes_first_to_their_dedicated_agent_and_is_marked(
+    tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
+) -> None:
+    gen = build_desk(
+        tmp_path, kb, matcher, catalogue, clock,
+        support_vip_tier="金卡", support_tier_agents=f"金卡={AGENT_B}",
+    )  # fmt: skip
+    async for desk in gen:
+        async with desk.app.session_factory() as s:
+            s.add(User(id=CUSTOMER, first_name="Lin", first_seen=clock(), last_seen=clock()))
+            await s.flush()
+            s.add(Member(user_id=CUSTOMER, tier=2, updated_at=clock()))
+            s.add(
+                Order(
+                    order_id="880123", telegram_id=CUSTOMER, status="shipped",
+                    amount_minor=39900, currency="CNY", created_at=clock(), updated_at=clock(),
+                )
+            )  # fmt: skip
+            await s.commit()
+        await desk.agent_b.send("/online")
+        await desk.customer.send("/human")
+        ticket = await desk.ticket()
+        assert ticket.vip and ticket.assignee_id == AGENT_B
+        sent = await desk.flush()
+        topic = next(o for o in sent if o.method == "createForumTopic")
+        assert "⭐" in str(topic.request.name)
+        card = next(o for o in sent if o.method == "sendMessage" and o.chat_id == SUPPORT)
+        assert "⭐ VIP" in (card.text or "") and "会员等级：金卡" in (card.text or "")
+        assert "#880123 · shipped · 399.00 CNY" in (card.text or "")
