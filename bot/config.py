@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     checkin_bonuses: str = "7:50,30:200"
     makeup_card_price: int = Field(default=100, ge=0, le=1_000_000)
     makeup_card_every: int = Field(default=0, ge=0, le=365)
+    # 购物得积分: points per whole unit of an order's currency, credited once when delivered.
+    purchase_points_per_unit: float = Field(default=0.0, ge=0, le=1000)
+    purchase_points_window_days: int = Field(default=30, ge=1, le=365)
     welcome_delete_minutes: int = Field(default=5, ge=0, le=24 * 60)
     antispam_new_member_hours: int = Field(default=24, ge=0, le=24 * 30)
 

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import App
 from campaigns import automations, broadcasts, sales
 from community import announce, drops
+from orders.purchases import PurchasePoints, credit_delivered
 from storage import inbox, outbox
 from storage.queries import prune_processed_updates
 from support import learning
@@ -175,6 +176,19 @@ async def stop_scheduler(scheduler: AsyncIOScheduler, grace: float = 10.0) -> No
     scheduler.shutdown(wait=False)
 
 
+async def purchase_points(app: App) -> int:
+    s = app.settings
+    rule = PurchasePoints(
+        s.purchase_points_per_unit, timedelta(days=s.purchase_points_window_days)
+    )
+    credited = await credit_delivered(
+        app.session_factory, rule, now=app.clock(), tiers=app.community.tiers
+    )
+    if credited:
+        log.info("purchase points: %d delivered order(s) credited", credited)
+    return credited
+
+
 def _every(
     scheduler: AsyncIOScheduler,
     job: Callable[[App], Awaitable[Any]],
@@ -243,6 +257,8 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
                 id="automations-catch-up",
                 replace_existing=True,
             )
+    if app.settings.purchase_points_per_unit > 0:
+        _every(scheduler, purchase_points, app, seconds=60, job_id="purchase-points")
     if app.desk.enabled:
         # The timers live in the tickets' rows, so this job only has to look often.
         _every(scheduler, support_sla, app, seconds=15, job_id="support-sla")

@@ -57,11 +57,12 @@ class Reason(StrEnum):
     ADJUST = "adjust"  # by an admin, with a reason
     MAKEUP = "makeup"  # a make-up card bought with points
     REWARD = "reward"  # granted for an activity or a campaign
+    PURCHASE = "purchase"  # 购物得积分: a delivered order (ref: the shop's order id)
 
 
 # Credits for these count towards `earned` (tiers, leaderboards); a positive REDEEM (a
 # refund) or EXPIRY correction gives points back but does not count as earning.
-EARNING = frozenset({Reason.CHECKIN, Reason.BONUS, Reason.REWARD, Reason.ADJUST})
+EARNING = frozenset({Reason.CHECKIN, Reason.BONUS, Reason.REWARD, Reason.ADJUST, Reason.PURCHASE})
 
 
 class ChangeCode(StrEnum):
