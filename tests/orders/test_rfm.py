@@ -5,16 +5,25 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from campaigns import segments
+from campaigns import broadcasts, segments
+from campaigns.schedule import MarketingRules
 from campaigns.segments import Segment, audience, toggled
 from orders.ownership import orders_of, owned_orders
 from orders.rfm import RfmRules, minor_units
-from storage.models import CustomerPhone, Order, OrderLink, User
+from storage.models import (
+    Broadcast,
+    BroadcastRecipient,
+    CustomerPhone,
+    Order,
+    OrderLink,
+    User,
+)
 from tests.conftest import T0
 
 NOW = T0
@@ -197,6 +206,18 @@ def test_a_segment_stored_before_the_groups_still_loads() -> None:
     assert Segment.from_json(seg.to_json()) == seg
     assert Segment.from_json({**old, "sleeping": True, "later": 1}).sleeping
     assert not Segment.from_json({"high_value": "yes"}).high_value  # forged: off
+
+
+async def test_a_draft_stored_with_an_old_segment_still_starts(session: AsyncSession) -> None:
+    await shop(session)
+    old = {"new": False, "active": True, "dormant": False, "tier_min": None, "language": "zh"}
+    session.add(Broadcast(id=1, text="Hi", segment=old, status="draft", created_at=NOW))
+    await session.commit()
+    rules = MarketingRules(ZoneInfo("UTC"), daily_cap=0)
+    started = await broadcasts.start(session, 1, rules=rules, now=NOW, rfm_rules=RfmRules())
+    assert started is not None and started.total == 1  # HIGH, the one reading Chinese
+    queued = await session.scalars(select(BroadcastRecipient.user_id))
+    assert list(queued) == [HIGH]
 
 
 @pytest.mark.parametrize("group", ["high_value", "at_risk", "sleeping"])
