@@ -44,6 +44,7 @@ from faq.factory import ModelRequired, choose_matcher
 from faq.live import Learned, LiveMatcher
 from handlers import get_routers
 from handlers.deps import ChatOptions, SoldOut
+from orders.rfm import RfmRules
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 from support import learning
@@ -146,6 +147,14 @@ def campaign_policy(settings: Settings) -> CampaignPolicy:
             winback_coupon=s.winback_coupon.strip(),
             coupon_days=s.automation_coupon_days,
             at=parse_clock(s.automation_time),
+        ),
+        rfm=RfmRules(
+            recent_days=s.rfm_recent_days,
+            sleeping_days=s.rfm_sleeping_days,
+            window_days=s.rfm_window_days,
+            frequent_orders=s.rfm_frequent_orders,
+            big_spend=s.rfm_big_spend,
+            currency=s.shop_currency,
         ),
         admin_ids=s.admin_ids,
     )

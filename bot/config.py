@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     winback_coupon: str = ""
     automation_coupon_days: int = Field(default=14, ge=1, le=365)
 
+    # Order groups of segments (RFM, orders/rfm.py): recent / long ago, frequent, big spend.
+    shop_currency: str = "CNY"  # ISO 4217; only orders in it count toward spend
+    rfm_recent_days: int = Field(default=30, ge=1, le=3650)
+    rfm_sleeping_days: int = Field(default=90, ge=1, le=3650)
+    rfm_window_days: int = Field(default=365, ge=1, le=3650)
+    rfm_frequent_orders: int = Field(default=3, ge=1, le=10_000)
+    rfm_big_spend: int = Field(default=1000, ge=1, le=1_000_000_000)  # in major units (元)
+
     # The outbox sender: Telegram's limits, with a margin.
     sender_global_per_second: float = Field(default=25.0, gt=0, le=1000)
     sender_private_per_second: float = Field(default=1.0, gt=0, le=1000)
@@ -146,6 +154,14 @@ class Settings(BaseSettings):
         if value is not None and value not in LANGUAGES:
             raise ValueError(f"must be one of {', '.join(LANGUAGES)}")
         return value
+
+    @field_validator("shop_currency")
+    @classmethod
+    def _check_currency(cls, value: str) -> str:
+        code = value.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", code):
+            raise ValueError(f"{value!r} is not a currency code like CNY or USD")
+        return code
 
     @field_validator("support_order_pattern")
     @classmethod
@@ -243,6 +259,19 @@ class Settings(BaseSettings):
         ):
             if on and not coupon.strip():
                 raise ValueError(f"{name}: the automation is on, so say what the coupon gives")
+        return self
+
+    @model_validator(mode="after")
+    def _check_rfm(self) -> Settings:
+        from orders.rfm import RfmRules, check_rules
+
+        check_rules(
+            RfmRules(
+                recent_days=self.rfm_recent_days,
+                sleeping_days=self.rfm_sleeping_days,
+                window_days=self.rfm_window_days,
+            )
+        )
         return self
 
     @property

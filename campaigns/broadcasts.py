@@ -53,6 +53,7 @@ from campaigns.schedule import MarketingRules
 from campaigns.segments import Segment, audience, subscribed
 from community import drops
 from community.drops import DropError
+from orders.rfm import RfmRules
 from storage import audit, outbox
 from storage.models import Broadcast, BroadcastRecipient, OutboxMessage, User
 
@@ -271,10 +272,12 @@ async def start(
     progress_chat_id: int | None = None,
     progress_message_id: int | None = None,
     user_ids: Sequence[int] | None = None,
+    rfm_rules: RfmRules | None = None,
 ) -> Started | None:
-    """Turn a draft into ``sending`` and queue it for its recipients: the segment's audience,
-    or the subscribers among `user_ids` when given. None when it was not a draft (started
-    already, or cancelled). Sends wait for the end of the quiet hours. Commits."""
+    """Turn a draft into ``sending`` and queue it for its recipients: the segment's audience
+    (its order groups by `rfm_rules`), or the subscribers among `user_ids` when given. None
+    when it was not a draft (started already, or cancelled). Sends wait for the end of the
+    quiet hours. Commits."""
     started = await _queue(
         session,
         broadcast_id,
@@ -283,6 +286,7 @@ async def start(
         progress_chat_id=progress_chat_id,
         progress_message_id=progress_message_id,
         user_ids=user_ids,
+        rfm_rules=rfm_rules,
     )
     if started is None:
         await session.rollback()
@@ -300,6 +304,7 @@ async def _queue(
     progress_chat_id: int | None,
     progress_message_id: int | None,
     user_ids: Sequence[int] | None,
+    rfm_rules: RfmRules | None = None,
 ) -> Started | None:
     """`start` without the commit (None: not a draft, nothing written)."""
     b = BROADCASTS
@@ -320,7 +325,8 @@ async def _queue(
         return None
 
     if user_ids is None:
-        sources = [audience(Segment.from_json(started.segment), now=now)]
+        segment = Segment.from_json(started.segment)
+        sources = [audience(segment, now=now, rfm_rules=rfm_rules)]
     else:
         wanted = sorted(set(user_ids))
         sources = [
@@ -435,9 +441,11 @@ class BroadcastDraft:
         return "\n".join(p for p in parts if p.strip())
 
 
-async def audience_size(session: AsyncSession, segment: Segment, *, now: datetime) -> int:
+async def audience_size(
+    session: AsyncSession, segment: Segment, *, now: datetime, rfm_rules: RfmRules | None = None
+) -> int:
     """How many subscribers the segment reaches now. Ends the read (commits)."""
-    n = await segments.count(session, segment, now=now)
+    n = await segments.count(session, segment, now=now, rfm_rules=rfm_rules)
     await session.commit()
     return n
 
@@ -450,10 +458,15 @@ class PreviewFacts:
 
 
 async def preview(
-    session: AsyncSession, draft: BroadcastDraft, *, guard: CopyGuard, now: datetime
+    session: AsyncSession,
+    draft: BroadcastDraft,
+    *,
+    guard: CopyGuard,
+    now: datetime,
+    rfm_rules: RfmRules | None = None,
 ) -> PreviewFacts:
     """Who the draft would reach and what the copy guard says of it. Ends the read."""
-    count = await audience_size(session, draft.segment, now=now)
+    count = await audience_size(session, draft.segment, now=now, rfm_rules=rfm_rules)
     checked = draft.guarded_text
     hits = guard.check(checked)
     return PreviewFacts(count=count, hits=hits, marked=guard.mark(checked) if hits else "")
@@ -491,7 +504,7 @@ async def launch(
     if hits and not override:
         raise BroadcastError(GUARD)
     _check_content(draft.html, draft.photo, draft.buttons, kind="manual")
-    n = await segments.count(session, draft.segment, now=now)
+    n = await segments.count(session, draft.segment, now=now, rfm_rules=policy.rfm)
     if n == 0:
         await session.rollback()
         raise BroadcastError(NOBODY)
@@ -521,6 +534,7 @@ async def launch(
         progress_chat_id=progress_chat_id,
         progress_message_id=progress_message_id,
         user_ids=None,
+        rfm_rules=policy.rfm,
     )
     await session.commit()
     total, capped = (started.total, started.capped) if started else (0, 0)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from campaigns.copyguard import CopyGuard
 from campaigns.schedule import MarketingRules
+from orders.rfm import RfmRules
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class CampaignPolicy:
     marketing: MarketingRules = field(default_factory=lambda: MarketingRules(ZoneInfo("UTC")))
     guard: CopyGuard = field(default_factory=CopyGuard)
     automations: AutomationRules = field(default_factory=AutomationRules)
+    rfm: RfmRules = field(default_factory=RfmRules)  # the order groups of segments
     admin_ids: tuple[int, ...] = ()
 
     @property

@@ -3,6 +3,8 @@
 Subscribers are users who started the bot in private (`started_at`), did not /unsubscribe
 and have not blocked it. Every filter chosen narrows the audience further (AND): a segment
 of `new` and `language="zh"` is the new users who read Chinese. The empty segment is "all".
+The order groups `high_value`, `at_risk` and `sleeping` are `orders.rfm`'s, with the
+thresholds of the `RfmRules` given.
 """
 
 from __future__ import annotations
@@ -15,11 +17,14 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from orders import rfm
+from orders.rfm import RfmRules
 from storage.models import Member, User
 from storage.numbers import NumberError, read_int
 
 LANGUAGES = ("zh", "en")
 STREAKS = (7, 30)  # the check-in streaks a manager can pick
+FLAGS = ("new", "active", "dormant", *rfm.GROUPS)  # the on/off filters
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,11 @@ class Segment:
     tier_min: int | None = None  # members.tier >= this
     streak_min: int | None = None  # members.streak >= this
     language: str | None = None  # the user's effective language
+    # Customers by their orders (orders.rfm); a segment stored before these existed reads
+    # them as off.
+    high_value: bool = False  # recent, frequent, big
+    at_risk: bool = False  # frequent and big, but not recent
+    sleeping: bool = False  # long ago, rare, small
 
     @property
     def is_all(self) -> bool:
@@ -61,16 +71,19 @@ class Segment:
             tier_min=number("tier_min"),
             streak_min=number("streak_min"),
             language=language if language in LANGUAGES else None,
+            high_value=flag("high_value"),
+            at_risk=flag("at_risk"),
+            sleeping=flag("sleeping"),
         )
 
 
 def toggled(segment: Segment, value: str, *, tiers: int) -> Segment | None:
-    """The segment after a tap on a filter button (`value`: ``new``, ``active``,
-    ``dormant``, ``all``, ``lang=zh``, ``tier=N`` with N in 1..tiers-1, ``streak=N`` with N
-    in STREAKS); None for a value no button carries (forged)."""
+    """The segment after a tap on a filter button (`value`: one of FLAGS, ``all``,
+    ``lang=zh``, ``tier=N`` with N in 1..tiers-1, ``streak=N`` with N in STREAKS); None for
+    a value no button carries (forged)."""
     name, _, arg = value.partition("=")
     current = segment.to_json()
-    if name in ("new", "active", "dormant") and not arg:
+    if name in FLAGS and not arg:
         current[name] = not current[name]
     elif name == "all" and not arg:
         return Segment()
@@ -106,8 +119,10 @@ def audience(
     new_days: int = 7,
     active_days: int = 7,
     dormant_days: int = 30,
+    rfm_rules: RfmRules | None = None,
 ) -> Select[tuple[int]]:
-    """`SELECT users.id` of the segment's members (no ORDER BY: for counts and INSERTs)."""
+    """`SELECT users.id` of the segment's members (no ORDER BY: for counts and INSERTs).
+    The order groups use `rfm_rules` (None: the defaults)."""
     query = select(User.id).where(subscribed())
     if segment.new:
         # New to the shop (the group, or any chat with the bot), not merely to the private
@@ -135,12 +150,17 @@ def audience(
                 and_(User.language.is_(None), or_(code == lang, code.like(f"{lang}-%"))),
             )
         )
+    for name in rfm.GROUPS:
+        if getattr(segment, name):
+            query = query.where(rfm.in_group(name, User.id, rfm_rules or RfmRules(), now=now))
     # SQLAlchemy 2.1 spells a one-column select Select[int]; the API keeps the 2.0 spelling.
     return cast("Select[tuple[int]]", query)
 
 
-async def count(session: AsyncSession, segment: Segment, *, now: datetime) -> int:
+async def count(
+    session: AsyncSession, segment: Segment, *, now: datetime, rfm_rules: RfmRules | None = None
+) -> int:
     """How many users the segment reaches now. Leaves the transaction to the caller."""
-    members = audience(segment, now=now).subquery()
+    members = audience(segment, now=now, rfm_rules=rfm_rules).subquery()
     n = await session.scalar(select(func.count()).select_from(members))
     return int(n or 0)

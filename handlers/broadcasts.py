@@ -24,12 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns import broadcasts, segments
 from campaigns.broadcasts import BroadcastDraft, BroadcastError
-from campaigns.copyguard import CopyGuard
 from campaigns.policy import CampaignPolicy
 from campaigns.segments import Segment
 from community.policy import CommunityPolicy
 from community.tiers import Tier
 from handlers.filters import IsAdmin, PrivateChat
+from orders.rfm import RfmRules
 from storage.numbers import NumberError, read_id
 from views import keyboards
 from views.broadcasts import (
@@ -118,13 +118,14 @@ async def _show_segment(
     texts: Texts,
     now: datetime,
     tiers: tuple[Tier, ...],
+    rfm_rules: RfmRules,
     *,
     edit: bool,
 ) -> None:
     await state.set_state(BroadcastDialog.segment)
     seg = Segment.from_json((await state.get_data()).get("segment"))
-    count = await broadcasts.audience_size(session, seg, now=now)
-    text = render_segment(texts, seg, tiers, count)
+    count = await broadcasts.audience_size(session, seg, now=now, rfm_rules=rfm_rules)
+    text = render_segment(texts, seg, tiers, count, rfm_rules)
     markup = keyboards.broadcast_segment(texts, seg, tiers)
     if edit:
         await target.edit_text(text, reply_markup=markup)
@@ -138,12 +139,14 @@ async def _show_preview(
     session: AsyncSession,
     texts: Texts,
     now: datetime,
-    guard: CopyGuard,
+    campaigns: CampaignPolicy,
 ) -> bool:
     """The message as recipients see it, then the count and the copy guard's verdict;
     False (nothing shown) when the segment reaches nobody."""
     draft = BroadcastDraft.from_json(await state.get_data())
-    facts = await broadcasts.preview(session, draft, guard=guard, now=now)
+    facts = await broadcasts.preview(
+        session, draft, guard=campaigns.guard, now=now, rfm_rules=campaigns.rfm
+    )
     if facts.count == 0:
         return False
     await state.set_state(BroadcastDialog.preview)
@@ -217,7 +220,7 @@ async def on_message(
         return
     await state.update_data(html=body, plain=plain, photo=photo)
     if (await state.get_data()).get("editing"):
-        if not await _show_preview(message, state, session, texts, now, campaigns.guard):
+        if not await _show_preview(message, state, session, texts, now, campaigns):
             await state.set_state(BroadcastDialog.segment)
             await message.answer(texts("bc-nobody"))
         return
@@ -252,6 +255,7 @@ async def on_coupon(
     texts: Texts,
     now: datetime,
     community: CommunityPolicy,
+    campaigns: CampaignPolicy,
 ) -> None:
     coupon = (message.text or "").strip()
     if not coupon or coupon.startswith("/"):
@@ -263,7 +267,9 @@ async def on_coupon(
         await message.answer(texts("bc-coupon-too-long", limit=broadcasts.COUPON_LIMIT))
         return
     await state.update_data(coupon=coupon)
-    await _show_segment(message, state, session, texts, now, community.tiers, edit=False)
+    await _show_segment(
+        message, state, session, texts, now, community.tiers, campaigns.rfm, edit=False
+    )
 
 
 @admin.message(StateFilter(BroadcastDialog.segment, BroadcastDialog.preview))
@@ -320,12 +326,15 @@ async def cb_skip_coupon(
     texts: Texts,
     now: datetime,
     community: CommunityPolicy,
+    campaigns: CampaignPolicy,
 ) -> None:
     await state.update_data(coupon=None)
     await query.answer()
     message = _shown(query)
     if message is not None:
-        await _show_segment(message, state, session, texts, now, community.tiers, edit=False)
+        await _show_segment(
+            message, state, session, texts, now, community.tiers, campaigns.rfm, edit=False
+        )
 
 
 @admin.callback_query(BroadcastForm.filter(F.action == "seg"), BroadcastDialog.segment)
@@ -337,6 +346,7 @@ async def cb_segment(
     texts: Texts,
     now: datetime,
     community: CommunityPolicy,
+    campaigns: CampaignPolicy,
 ) -> None:
     current = Segment.from_json((await state.get_data()).get("segment"))
     changed = segments.toggled(current, callback_data.value, tiers=len(community.tiers))
@@ -347,7 +357,9 @@ async def cb_segment(
         return
     await state.update_data(segment=changed.to_json())
     await query.answer()
-    await _show_segment(message, state, session, texts, now, community.tiers, edit=True)
+    await _show_segment(
+        message, state, session, texts, now, community.tiers, campaigns.rfm, edit=True
+    )
 
 
 @admin.callback_query(BroadcastForm.filter(F.action == "preview"), BroadcastDialog.segment)
@@ -362,7 +374,7 @@ async def cb_preview(
     message = _shown(query)
     if message is None:
         await query.answer(texts("bc-dialogue-over"), show_alert=True)
-    elif not await _show_preview(message, state, session, texts, now, campaigns.guard):
+    elif not await _show_preview(message, state, session, texts, now, campaigns):
         await query.answer(texts("bc-nobody"), show_alert=True)
     else:
         await query.answer()

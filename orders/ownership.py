@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, Subquery, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import CustomerPhone, Order, OrderLink
@@ -84,3 +84,21 @@ async def owners(session: AsyncSession, order: Order) -> list[int]:
         )
     )
     return sorted(found)
+
+
+def owned_orders() -> Subquery:
+    """Every (``user_id``, ``order_id``) of an order and a customer it is theirs, for all
+    customers at once: the same three rules as `orders_of` and `order_for` (telegram_id,
+    shared phone, signed link), set-based for questions about many customers (segments).
+    A pair is listed once when more than one rule holds; an order shared by two customers
+    (one phone, two accounts) is listed for each."""
+    by_id = select(Order.telegram_id.label("user_id"), Order.order_id).where(
+        Order.telegram_id.is_not(None)
+    )
+    by_phone = select(CustomerPhone.user_id, Order.order_id).join(
+        Order, Order.phone == CustomerPhone.phone
+    )
+    by_link = select(OrderLink.user_id, Order.order_id).join(
+        Order, Order.order_id == OrderLink.order_id
+    )
+    return union(by_id, by_phone, by_link).subquery("owned_orders")

@@ -27,6 +27,11 @@ def test_defaults_need_nothing_but_run_needs_a_token() -> None:
         ({"admin_ids": "12,abc"}, "ADMIN_IDS"),
         ({"default_language": "fr"}, "DEFAULT_LANGUAGE"),
         ({"faq_answer_threshold": 1.5}, "FAQ_ANSWER_THRESHOLD"),
+        ({"rfm_sleeping_days": 30}, "RFM_SLEEPING_DAYS must be more than RFM_RECENT_DAYS"),
+        ({"rfm_window_days": 20}, "RFM_WINDOW_DAYS must be more than RFM_RECENT_DAYS"),
+        ({"rfm_big_spend": 0}, "RFM_BIG_SPEND"),
+        ({"rfm_frequent_orders": "three"}, "RFM_FREQUENT_ORDERS"),
+        ({"shop_currency": "yuan"}, "SHOP_CURRENCY"),
     ],
 )
 def test_bad_setting_is_named(overrides: dict[str, object], named: str) -> None:
@@ -55,3 +60,22 @@ def test_env_example_documents_every_setting_and_loads(
     (tmp_path / ".env").write_text(example.read_text(encoding="utf-8"))
     settings = load_settings()
     assert settings.bot_token is None and settings.support_chat_id is None
+
+
+def test_rfm_settings_reach_the_campaign_policy() -> None:
+    from bot.app import campaign_policy
+
+    rules = campaign_policy(
+        load_settings(
+            _env_file=None,
+            rfm_recent_days=14,
+            rfm_sleeping_days=60,
+            rfm_window_days=180,
+            rfm_frequent_orders=2,
+            rfm_big_spend=500,
+            shop_currency=" usd ",
+        )
+    ).rfm
+    assert (rules.recent_days, rules.sleeping_days, rules.window_days) == (14, 60, 180)
+    assert (rules.frequent_orders, rules.big_spend, rules.currency) == (2, 500, "USD")
+    assert rules.big_spend_minor == 50_000

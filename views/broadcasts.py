@@ -20,6 +20,7 @@ from campaigns.broadcasts import (
 )
 from campaigns.segments import Segment
 from community.tiers import Tier
+from orders.rfm import RfmRules
 from views.texts import Texts
 
 BAR = 10  # cells of the progress bar
@@ -94,8 +95,11 @@ def with_footer(t: Texts, text: str) -> str:
     return f"{text}\n\n{t('bc-footer')}" if text.strip() else t("bc-footer")
 
 
-def describe_segment(t: Texts, seg: Segment, tiers: Sequence[Tier]) -> str:
-    """The filters chosen, e.g. "new, language 中文", or "all subscribers"."""
+def describe_segment(
+    t: Texts, seg: Segment, tiers: Sequence[Tier], rfm: RfmRules | None = None
+) -> str:
+    """The filters chosen, e.g. "new, language 中文", or "all subscribers"; the order
+    groups with their thresholds (`rfm`, None: the defaults)."""
     parts: list[str] = []
     if seg.new:
         parts.append(t("bc-seg-new"))
@@ -110,15 +114,33 @@ def describe_segment(t: Texts, seg: Segment, tiers: Sequence[Tier]) -> str:
         parts.append(t("bc-seg-streak", days=seg.streak_min))
     if seg.language is not None:
         parts.append(t("bc-seg-language", language=LANGUAGE_NAMES.get(seg.language, "?")))
+    rules = rfm or RfmRules()
+    limits = {
+        "recent": rules.recent_days,
+        "sleeping": rules.sleeping_days,
+        "window": rules.window_days,
+        "orders": rules.frequent_orders,
+        "spend": rules.big_spend,
+        "currency": rules.currency,
+    }
+    for on, key in (
+        (seg.high_value, "bc-seg-high-value"),
+        (seg.at_risk, "bc-seg-at-risk"),
+        (seg.sleeping, "bc-seg-sleeping"),
+    ):
+        if on:
+            parts.append(t(key, **limits))
     return ", ".join(parts) if parts else t("bc-seg-all")
 
 
-def render_segment(t: Texts, seg: Segment, tiers: Sequence[Tier], count: int) -> str:
+def render_segment(
+    t: Texts, seg: Segment, tiers: Sequence[Tier], count: int, rfm: RfmRules | None = None
+) -> str:
     """The segment step: the filters and the recipients they reach now."""
     return "\n".join(
         [
             t("bc-segment-title"),
-            t("bc-segment-filters", filters=describe_segment(t, seg, tiers)),
+            t("bc-segment-filters", filters=describe_segment(t, seg, tiers, rfm)),
             t("bc-segment-count", count=count),
         ]
     )

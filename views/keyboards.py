@@ -233,6 +233,9 @@ def broadcast_segment(t: Texts, seg: Segment, tiers: Sequence[Tier]) -> InlineKe
     add(t("bc-btn-new"), "new", seg.new)
     add(t("bc-btn-active"), "active", seg.active)
     add(t("bc-btn-dormant"), "dormant", seg.dormant)
+    add(t("bc-btn-high-value"), "high_value", seg.high_value)
+    add(t("bc-btn-at-risk"), "at_risk", seg.at_risk)
+    add(t("bc-btn-sleeping"), "sleeping", seg.sleeping)
     for code, name in LANGUAGE_NAMES.items():
         add(t("bc-btn-language", language=name), f"lang={code}", seg.language == code)
     for i in range(1, len(tiers)):
@@ -243,7 +246,7 @@ def broadcast_segment(t: Texts, seg: Segment, tiers: Sequence[Tier]) -> InlineKe
     kb.button(text=t("bc-btn-preview"), callback_data=BroadcastForm(action="preview"))
     kb.button(text=t("bc-btn-abort"), callback_data=BroadcastForm(action="abort"))
     tier_row = max(len(tiers) - 1, 0)
-    kb.adjust(3, len(LANGUAGE_NAMES), *([tier_row] if tier_row else []), len(STREAKS), 1, 2)
+    kb.adjust(3, 3, len(LANGUAGE_NAMES), *([tier_row] if tier_row else []), len(STREAKS), 1, 2)
     return kb.as_markup()
 
 

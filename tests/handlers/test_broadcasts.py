@@ -5,6 +5,7 @@ the copy guard's override, coupons for the recipients only, and bad or forged in
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,14 @@ from bot.local import ChatClient, Outgoing
 from campaigns import broadcasts
 from campaigns.copyguard import CopyGuard, Hit
 from faq import KnowledgeBase, Matcher
-from storage.models import AuditEntry, Broadcast, BroadcastRecipient, CouponCode, CouponDrop
+from storage.models import (
+    AuditEntry,
+    Broadcast,
+    BroadcastRecipient,
+    CouponCode,
+    CouponDrop,
+    Order,
+)
 from tests.conftest import Clock
 from tests.handlers.test_support_desk import ADMIN, Desk, M, build_desk
 from views.texts import Catalogue
@@ -316,3 +324,92 @@ def test_every_refusal_reads_in_both_languages(catalogue: Catalogue) -> None:
         en = render_refusal(catalogue.for_lang("en"), error)
         assert zh != en and "bc-" not in zh + en and "{" not in zh + en, reason
         assert not any(c.isascii() and c.isalpha() for c in zh), (reason, zh)
+
+
+# --- order groups (RFM) in the segment step ---------------------------------------------
+
+
+@pytest.fixture
+async def rfm_shop(
+    tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
+) -> AsyncIterator[Desk]:
+    """Two orders and ¥300 are frequent and big here (RFM_* settings)."""
+    async for d in build_desk(
+        tmp_path, kb, matcher, catalogue, clock, rfm_frequent_orders=2, rfm_big_spend=300
+    ):
+        yield d
+
+
+async def add_orders(shop: Desk, *orders: tuple[str, int, int, int, str]) -> None:
+    """(order id, customer, days ago, yuan, status)."""
+    now = shop.clock()
+    async with shop.app.session_factory() as s:
+        for order_id, customer, days, yuan, status in orders:
+            at = now - timedelta(days=days)
+            s.add(
+                Order(
+                    order_id=order_id,
+                    telegram_id=customer,
+                    status=status,
+                    amount_minor=yuan * 100,
+                    currency="CNY",
+                    created_at=at,
+                    updated_at=at,
+                )
+            )
+        await s.commit()
+
+
+async def test_order_groups_toggle_count_and_reach_their_customers(rfm_shop: Desk) -> None:
+    shop = rfm_shop
+    await subscribers(shop, 91, 92, 93, 94)
+    await add_orders(
+        shop,
+        ("A1", 91, 3, 200, "paid"), ("A2", 91, 20, 200, "delivered"),  # high value
+        ("B1", 92, 60, 200, "delivered"), ("B2", 92, 70, 200, "shipped"),  # at risk
+        ("B3", 92, 1, 900, "cancelled"),  # not a purchase: 92 stays "not recent"
+        ("C1", 93, 120, 50, "delivered"),  # sleeping
+        ("D1", 94, 5, 200, "paid"), ("D2", 94, 6, 200, "refunded"),  # one purchase: none
+    )  # fmt: skip
+    boss = admin(shop)
+    await boss.send("/broadcast")
+    await boss.send("Hello buyers")
+    await boss.click("Skip")
+    screen = await boss.click("Skip")
+    assert "Recipients now: 5" in texts_of(screen)  # the four and the admin
+
+    screen = await boss.click("High value")
+    assert "Recipients now: 1" in texts_of(screen)
+    assert "high value (last order ≤ 30 days ago; ≥ 2 orders and ≥ 300 CNY" in texts_of(screen)
+    assert "✅ 💎 High value" in [b.text for b in screen[-1].buttons]
+    screen = await boss.click("At risk")  # and: nobody is both
+    assert "Recipients now: 0" in texts_of(screen)
+    screen = await boss.click("High value")  # off again
+    assert "Recipients now: 1" in texts_of(screen) and "high value" not in texts_of(screen)
+    assert "💎 High value" in [b.text for b in screen[-1].buttons]
+    await boss.click("At risk")
+    screen = await boss.click("Sleeping")
+    assert "Recipients now: 1" in texts_of(screen) and "sleeping buyers" in texts_of(screen)
+    await boss.click("Sleeping")
+
+    # Sent with the shop's thresholds too (by the defaults, 91 would not be high value).
+    await boss.click("High value")
+    await boss.click("Preview")
+    await boss.click("Send")
+    sent = [o for o in await shop.flush() if o.method == "sendMessage" and o.chat_id != ADMIN]
+    assert [o.chat_id for o in sent] == [91]
+    async with shop.app.session_factory() as s:
+        stored = await s.scalar(select(Broadcast.segment))
+    assert stored is not None and stored["high_value"] is True and stored["sleeping"] is False
+
+
+async def test_the_order_groups_read_in_chinese(shop: Desk) -> None:
+    boss = person(shop, ADMIN, "zh")
+    await boss.send("/broadcast")
+    await boss.send("你好")
+    await boss.click("跳过 ➡️")
+    await boss.click("跳过 ➡️")
+    screen = await boss.click("💎 高价值")
+    assert "高价值（最近一单 ≤ 30 天前；365 天内 ≥ 3 单且消费 ≥ 1000 CNY）" in texts_of(screen)
+    assert {"✅ 💎 高价值", "⚠️ 流失风险", "💤 久未下单"} <= {b.text for b in screen[-1].buttons}
+    assert "当前收件人：0" in texts_of(screen)
