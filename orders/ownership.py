@@ -8,8 +8,9 @@ deep link for it. Everything shown about an order goes through these functions.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
-from sqlalchemy import ColumnElement, Subquery, or_, select, union
+from sqlalchemy import ColumnElement, Subquery, func, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import CustomerPhone, Order, OrderLink
@@ -39,6 +40,12 @@ def normalize_phone(raw: str | None, country_code: str = "86") -> str | None:
     return digits
 
 
+def ordered_at() -> ColumnElement[datetime]:
+    """When the customer ordered: ``paid_at`` when the shop sent it, else when the bot first
+    saw the order (``created_at`` is the import's time, not the purchase's)."""
+    return func.coalesce(Order.paid_at, Order.created_at)
+
+
 def _belongs_to(user_id: int) -> ColumnElement[bool]:
     phones = select(CustomerPhone.phone).where(CustomerPhone.user_id == user_id)
     linked = select(OrderLink.order_id).where(OrderLink.user_id == user_id)
@@ -54,7 +61,7 @@ async def orders_of(session: AsyncSession, user_id: int, *, limit: int = 5) -> l
     stmt = (
         select(Order)
         .where(_belongs_to(user_id))
-        .order_by(Order.created_at.desc(), Order.order_id.desc())
+        .order_by(ordered_at().desc(), Order.order_id.desc())
         .limit(limit)
     )
     return list((await session.scalars(stmt)).all())

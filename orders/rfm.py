@@ -4,7 +4,8 @@ Per customer, from the orders that are theirs (`orders.ownership.owned_orders`: 
 telegram_id, shared phone or signed link) and count as purchases (PURCHASED: paid, shipped,
 in transit, delivered; not pending, cancelled, returned or refunded):
 
-* recency: the date of the last purchase, ever (an order's date is its ``created_at``);
+* recency: the date of the last purchase, ever (an order's date is
+  ``ownership.ordered_at``: its paid_at, else when the bot first saw it);
 * frequency: purchases dated within the last `window_days`;
 * money: what those purchases cost, counting only orders in the shop's `currency` (amounts
   in different currencies cannot be added; an order in another currency still counts for
@@ -27,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
-from orders.ownership import owned_orders
+from orders.ownership import ordered_at, owned_orders
 from storage.models import Order
 
 PURCHASED = ("paid", "shipped", "in_transit", "delivered")
@@ -69,7 +70,7 @@ def customers(rules: RfmRules, *, now: datetime) -> Select[Any]:
     """Per customer with at least one purchase: ``user_id``, ``last_at`` (the last
     purchase), ``orders`` and ``spend`` (minor units) in the window. No ORDER BY."""
     owned = owned_orders()
-    dated = Order.created_at
+    dated = ordered_at()
     in_window = dated >= now - timedelta(days=rules.window_days)
     counted = and_(in_window, Order.currency == rules.currency.upper())
     return (

@@ -227,3 +227,14 @@ def test_the_buttons_toggle_each_group(group: str) -> None:
     off = toggled(on, group, tiers=4)
     assert off == Segment(language="en")
     assert toggled(Segment(), f"{group}=1", tiers=4) is None
+
+
+async def test_an_imported_order_is_dated_by_its_payment_not_by_its_import(
+    session: AsyncSession,
+) -> None:
+    await shop(session)
+    # Last year's order imported today: paid 200 days ago, first seen by the bot now.
+    session.add(order("IMPORTED", 0, 50, telegram_id=NEVER, paid_at=NOW - timedelta(days=200)))
+    await session.commit()
+    assert NEVER in await members(session, Segment(sleeping=True))
+    assert NEVER not in await members(session, Segment(high_value=True))
