@@ -44,6 +44,7 @@ from faq.factory import ModelRequired, choose_matcher
 from faq.live import Learned, LiveMatcher
 from handlers import get_routers
 from handlers.deps import ChatOptions, SoldOut
+from orders.returns import ReturnPolicy, parse_reasons, parse_statuses
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
 from support import learning
@@ -144,6 +145,17 @@ def campaign_policy(settings: Settings) -> CampaignPolicy:
             at=parse_clock(s.automation_time),
         ),
         admin_ids=s.admin_ids,
+    )
+
+
+def return_policy(settings: Settings) -> ReturnPolicy:
+    s = settings
+    return ReturnPolicy(
+        window_days=s.return_window_days,
+        defect_window_days=s.return_defect_window_days,
+        photo_reasons=parse_reasons(s.return_photo_reasons),
+        statuses=parse_statuses(s.return_statuses),
+        not_received_statuses=parse_statuses(s.return_not_received_statuses),
     )
 
 
@@ -357,6 +369,7 @@ def create_dispatcher(
         desk=app.desk,
         community=app.community,
         campaigns=app.campaigns,
+        returns=return_policy(s),
         admin_ids=s.admin_ids,
         sold_out=sold_out,
         options=ChatOptions(

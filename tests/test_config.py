@@ -27,6 +27,10 @@ def test_defaults_need_nothing_but_run_needs_a_token() -> None:
         ({"admin_ids": "12,abc"}, "ADMIN_IDS"),
         ({"default_language": "fr"}, "DEFAULT_LANGUAGE"),
         ({"faq_answer_threshold": 1.5}, "FAQ_ANSWER_THRESHOLD"),
+        ({"return_photo_reasons": "quality,broken"}, "RETURN_PHOTO_REASONS: unknown reason"),
+        ({"return_statuses": "lost"}, "RETURN_STATUSES: unknown order status"),
+        ({"return_not_received_statuses": ","}, "RETURN_NOT_RECEIVED_STATUSES"),
+        ({"return_window_days": -1}, "RETURN_WINDOW_DAYS"),
     ],
 )
 def test_bad_setting_is_named(overrides: dict[str, object], named: str) -> None:
