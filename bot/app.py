@@ -293,8 +293,9 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
         )
     if app.desk.enabled:
         from bot.desk import Desk
+        from bot.returns import ReturnDelivery
 
-        Desk(
+        desk = Desk(
             bot,
             app.session_factory,
             app.catalogue,
@@ -303,7 +304,9 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
             agents_language=s.agents_language,
             signature=s.support_agent_identity == "signature",
             clock=app.clock,
-        ).install(sender)
+        )
+        desk.install(sender)
+        ReturnDelivery(desk).install(sender)  # case cards share the desk's topics
     return sender
 
 
@@ -369,7 +372,7 @@ def create_dispatcher(
         desk=app.desk,
         community=app.community,
         campaigns=app.campaigns,
-        returns=return_policy(s),
+        returns_policy=return_policy(s),
         admin_ids=s.admin_ids,
         sold_out=sold_out,
         options=ChatOptions(
@@ -496,6 +499,7 @@ async def set_commands(
                 "start",
                 "help",
                 "human",
+                "return",
                 "checkin",
                 "me",
                 "mycoupons",

@@ -64,7 +64,7 @@ class AppData(TypedDict):
     desk: DeskPolicy
     community: CommunityPolicy
     campaigns: CampaignPolicy
-    returns: ReturnPolicy
+    returns_policy: ReturnPolicy
     admin_ids: tuple[int, ...]
     sold_out: SoldOut
     options: ChatOptions
