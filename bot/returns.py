@@ -9,7 +9,8 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InputMediaPhoto, MediaUnion
@@ -60,6 +61,7 @@ class ReturnDelivery:
         """The customer's photos: one photo, or an album. A photo Telegram refuses (a file id
         gone stale) does not hold back the card, which says how many there were."""
         desk = self.desk
+        call: Coroutine[Any, Any, object]
         if len(photos) == 1:
             call = desk.bot.send_photo(desk.chat_id, photos[0], **target.kwargs())
         else:

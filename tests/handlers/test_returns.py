@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from aiogram.exceptions import TelegramBadRequest
 from sqlalchemy import select
 
 from bot.local import ChatClient, Outgoing
@@ -15,7 +16,7 @@ from faq import KnowledgeBase, Matcher
 from orders.returns import REJECT_REASONS, CaseStatus, Reason, Refusal, Resolution
 from storage.models import AfterSalesCase, Order, OutboxMessage, Ticket
 from tests.conftest import Clock
-from tests.handlers.test_support_desk import AGENT, SUPPORT, Desk, build_desk
+from tests.handlers.test_support_desk import AGENT, ANY_CALL, SUPPORT, Desk, build_desk
 from views.returns import CaseAction, ReturnForm, ReturnStart
 from views.texts import Catalogue
 
@@ -376,3 +377,42 @@ def test_every_dynamic_key_exists(catalogue: Catalogue) -> None:
         ]  # fmt: skip
     )
     assert set(dynamic) <= keys
+
+
+async def open_quality_case(ann: ChatClient) -> None:
+    await start(ann)
+    await ann.click("All items")
+    await ann.click("Quality")
+    await ann.send_content(photo=PHOTO)
+    await ann.click("Done")
+    await ann.click("Refund")
+    await ann.click("Send the request")
+
+
+async def test_a_photo_telegram_refuses_does_not_hold_back_the_card(
+    desk: Desk, ann: ChatClient
+) -> None:
+    await add_order(desk)
+    await open_quality_case(ann)
+    desk.local.fail_next(
+        "sendPhoto",
+        TelegramBadRequest(method=ANY_CALL, message="Bad Request: wrong file identifier"),
+    )
+    sent = await desk.flush()
+    assert [o.method for o in sent] == ["createForumTopic", "sendPhoto", "sendMessage"]
+    assert "照片：1 张" in (sent[-1].text or "")  # the agents read zh here
+    assert sent[-1].buttons
+
+
+async def test_reply_mode_posts_the_card_in_the_group(
+    tmp_path: Path, kb: KnowledgeBase, matcher: Matcher, catalogue: Catalogue, clock: Clock
+) -> None:
+    async for desk in build_desk(tmp_path, kb, matcher, catalogue, clock, mode="reply"):
+        c = desk.customer
+        ann = ChatClient(c.dp, c.bot, desk.local, user_id=ANN, first_update_id=20_000_000)
+        await add_order(desk)
+        await open_quality_case(ann)
+        sent = await desk.flush()
+        assert [o.method for o in sent] == ["sendPhoto", "sendMessage"]
+        assert sent[-1].chat_id == SUPPORT
+        assert sent[-1].request.message_thread_id is None
