@@ -281,10 +281,12 @@ async def test_a_second_case_for_the_same_order_is_refused(
     assert len(await cases(desk)) == 1
 
 
-async def test_two_dialogues_racing_to_the_same_order_open_one_case(
+async def test_a_case_opened_meanwhile_refuses_the_confirm(
     desk: Desk, ann: ChatClient, catalogue: Catalogue
 ) -> None:
-    """The checks pass for both; the database's unique index refuses the second."""
+    """The reason step passed, then a case for the order appeared (another replica): the
+    confirm is checked again and told why. (Two inserts racing past that check are refused
+    by the unique index: tests/orders/test_returns.py races them on PostgreSQL.)"""
     await add_order(desk)
     await start(ann)
     await ann.click("All items")
