@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.local import ChatClient, Outgoing
 from faq import KnowledgeBase, Matcher
+from orders import returns
 from orders.returns import REJECT_REASONS, CaseStatus, Reason, Refusal, Resolution
 from storage.models import AfterSalesCase, Order, OutboxMessage, Ticket
 from tests.conftest import Clock
@@ -418,3 +419,31 @@ async def test_reply_mode_posts_the_card_in_the_group(
         assert [o.method for o in sent] == ["sendPhoto", "sendMessage"]
         assert sent[-1].chat_id == SUPPORT
         assert sent[-1].request.message_thread_id is None
+
+
+async def test_the_database_refuses_a_second_case_the_check_missed(
+    desk: Desk, ann: ChatClient, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As if another replica's case was committed between the check and the insert."""
+    await add_order(desk)
+    await start(ann)  # the customer is known from here on
+    async with desk.app.session_factory() as s:
+        s.add(
+            AfterSalesCase(
+                order_id="A100", user_id=ANN, lang="en", items="x", reason="size",
+                resolution="refund", status="approved", created_at=desk.clock(),
+            )
+        )  # fmt: skip
+        await s.commit()
+
+    async def none_active(*_: object) -> bool:
+        return False
+
+    monkeypatch.setattr(returns, "_has_active_case", none_active)
+    await ann.click("All items")
+    await ann.click("Changed my mind")
+    await ann.click("Refund")
+    out = await ann.click("Send the request")
+    assert en(catalogue, "returns-refused-case_open") in texts_of(out)
+    assert len(await cases(desk)) == 1
+    assert await desk.count(OutboxMessage) == 0
