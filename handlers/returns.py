@@ -457,6 +457,26 @@ async def show_markup(query: CallbackQuery, bot: Bot, markup: InlineKeyboardMark
         )
 
 
+async def case_menu(
+    query: CallbackQuery, bot: Bot, t: Texts, action: str, card: returns.CaseCard | None
+) -> None:
+    """Decline: the reasons to pick from, while the case is open; Back: the card again. A
+    card that is out of date is redrawn as the case is now."""
+    if card is None:
+        await query.answer(t("case-not-found"), show_alert=True)
+        return
+    status = card.case.status
+    if action == "reject" and status == returns.CaseStatus.OPEN:
+        await query.answer(t("case-choose-reason"))
+        await show_markup(query, bot, views.reject_reasons(t, card.case.id))
+        return
+    if action == "reject":
+        await query.answer(t("case-already", state=t(f"returns-state-{status}")), show_alert=True)
+    else:
+        await query.answer()
+    await redraw(query, bot, t, card)
+
+
 @desk.callback_query(Tapped(CaseAction))
 async def cb_case(
     query: CallbackQuery,
@@ -473,13 +493,7 @@ async def cb_case(
     t = catalogue.for_lang(options.agents_language)
     action, case_id = callback_data.action, callback_data.case
     if action in ("reject", "back"):
-        card = await returns.case_card(session, case_id)
-        await query.answer(
-            t("case-choose-reason") if card is not None and action == "reject" else None
-        )
-        if card is not None:
-            markup = views.reject_reasons(t, case_id) if action == "reject" else None
-            await show_markup(query, bot, markup or views.case_buttons(t, card.case))
+        await case_menu(query, bot, t, action, await returns.case_card(session, case_id))
         return
     if action not in DECISIONS:
         await query.answer(t("desk-stale-button"))

@@ -447,3 +447,40 @@ async def test_the_database_refuses_a_second_case_the_check_missed(
     assert en(catalogue, "returns-refused-case_open") in texts_of(out)
     assert len(await cases(desk)) == 1
     assert await desk.count(OutboxMessage) == 0
+
+
+async def test_back_restores_the_card_and_decline_on_a_decided_case_says_so(
+    desk: Desk, ann: ChatClient
+) -> None:
+    await add_order(desk)
+    await start(ann)
+    await ann.click("All items")
+    await ann.click("Changed my mind")
+    await ann.click("Refund")
+    await ann.click("Send the request")
+    [case] = await cases(desk)
+    card = (await desk.flush())[-1]
+    await desk.agent.send("/online")
+    reject = CaseAction(case=case.id, action="reject").pack()
+    await desk.agent.press(reject, message_id=card.message_id)
+    out = await desk.agent.press(
+        CaseAction(case=case.id, action="back").pack(), message_id=card.message_id
+    )
+    [edit] = [o for o in out if o.method == "editMessageText"]
+    assert [b.callback_data for b in edit.buttons] == [b.callback_data for b in card.buttons]
+    await desk.agent.press(
+        CaseAction(case=case.id, action="approve").pack(), message_id=card.message_id
+    )
+    # A stale card: Decline now says it was decided, and the card is redrawn.
+    out = await desk.agent_b.press(reject, message_id=card.message_id)
+    assert out[0].show_alert
+    [edit] = [o for o in out if o.method == "editMessageText"]
+    assert [b.callback_data for b in edit.buttons] == [
+        CaseAction(case=case.id, action="refund").pack()
+    ]
+    out = await desk.agent.press(
+        CaseAction(case=10**6, action="back").pack(), message_id=card.message_id
+    )
+    assert out[0].show_alert  # no such case
+    [case] = await cases(desk)
+    assert case.status == "approved"
