@@ -471,7 +471,7 @@ async def case_menu(
         await show_markup(query, bot, views.reject_reasons(t, card.case.id))
         return
     if action == "reject":
-        await query.answer(t("case-already", state=t(f"returns-state-{status}")), show_alert=True)
+        await query.answer(t("case-already", state=t(f"case-state-{status}")), show_alert=True)
     else:
         await query.answer()
     await redraw(query, bot, t, card)
@@ -509,7 +509,7 @@ async def cb_case(
         shop_name=options.shop_name,
     )
     card = decided.card
-    state = t(f"returns-state-{card.case.status}") if card is not None else ""
+    state = t(f"case-state-{card.case.status}") if card is not None else ""
     toasts = {
         DecisionOutcome.DONE: t("case-done", state=state),
         DecisionOutcome.ALREADY: t("case-already", state=state),

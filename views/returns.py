@@ -242,7 +242,7 @@ def desk_card(t: Texts, card: CaseCard) -> str:
             "case-card-title",
             icon=CARD_ICONS.get(case.status, "•"),
             id=case.id,
-            state=t(f"returns-state-{case.status}"),
+            state=t(f"case-state-{case.status}"),
         ),
         t("case-card-customer", name=name, username=username, user_id=case.user_id),
         t(

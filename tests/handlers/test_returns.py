@@ -363,6 +363,7 @@ def test_every_dynamic_key_exists(catalogue: Catalogue) -> None:
         [f"returns-reason-{r.value}" for r in Reason]
         + [f"returns-resolution-{r.value}" for r in Resolution]
         + [f"returns-state-{s.value}" for s in CaseStatus]
+        + [f"case-state-{s.value}" for s in CaseStatus]
         + [f"returns-refused-{r.value}" for r in Refusal]
         + [f"returns-reject-{r}" for r in REJECT_REASONS]
         + [
