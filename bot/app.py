@@ -44,6 +44,7 @@ from faq.factory import ModelRequired, choose_matcher
 from faq.live import Learned, LiveMatcher
 from handlers import get_routers
 from handlers.deps import ChatOptions, SoldOut
+from orders.returns import ReturnPolicy, parse_reasons, parse_statuses
 from orders.rfm import RfmRules
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -157,6 +158,17 @@ def campaign_policy(settings: Settings) -> CampaignPolicy:
             currency=s.shop_currency,
         ),
         admin_ids=s.admin_ids,
+    )
+
+
+def return_policy(settings: Settings) -> ReturnPolicy:
+    s = settings
+    return ReturnPolicy(
+        window_days=s.return_window_days,
+        defect_window_days=s.return_defect_window_days,
+        photo_reasons=parse_reasons(s.return_photo_reasons),
+        statuses=parse_statuses(s.return_statuses),
+        not_received_statuses=parse_statuses(s.return_not_received_statuses),
     )
 
 
@@ -294,8 +306,9 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
         )
     if app.desk.enabled:
         from bot.desk import Desk
+        from bot.returns import ReturnDelivery
 
-        Desk(
+        desk = Desk(
             bot,
             app.session_factory,
             app.catalogue,
@@ -304,7 +317,9 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
             agents_language=s.agents_language,
             signature=s.support_agent_identity == "signature",
             clock=app.clock,
-        ).install(sender)
+        )
+        desk.install(sender)
+        ReturnDelivery(desk).install(sender)  # case cards share the desk's topics
     return sender
 
 
@@ -370,6 +385,7 @@ def create_dispatcher(
         desk=app.desk,
         community=app.community,
         campaigns=app.campaigns,
+        returns_policy=return_policy(s),
         admin_ids=s.admin_ids,
         sold_out=sold_out,
         options=ChatOptions(
@@ -496,6 +512,7 @@ async def set_commands(
                 "start",
                 "help",
                 "human",
+                "return",
                 "checkin",
                 "me",
                 "mycoupons",

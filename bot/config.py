@@ -110,6 +110,14 @@ class Settings(BaseSettings):
     rfm_frequent_orders: int = Field(default=3, ge=1, le=10_000)
     rfm_big_spend: int = Field(default=1000, ge=1, le=1_000_000_000)  # in major units (元)
 
+    # Returns and exchanges (orders.returns): windows after delivery, which reasons need a
+    # photo, which order statuses may be returned (and which count as "not received").
+    return_window_days: int = Field(default=7, ge=0, le=365)
+    return_defect_window_days: int = Field(default=15, ge=0, le=365)
+    return_photo_reasons: str = "quality,wrong_item"
+    return_statuses: str = "delivered"
+    return_not_received_statuses: str = "shipped,in_transit"
+
     # The outbox sender: Telegram's limits, with a margin.
     sender_global_per_second: float = Field(default=25.0, gt=0, le=1000)
     sender_private_per_second: float = Field(default=1.0, gt=0, le=1000)
@@ -272,6 +280,24 @@ class Settings(BaseSettings):
                 window_days=self.rfm_window_days,
             )
         )
+        return self
+
+    @model_validator(mode="after")
+    def _check_returns(self) -> Settings:
+        from orders.returns import parse_reasons, parse_statuses
+
+        try:
+            parse_reasons(self.return_photo_reasons)
+        except ValueError as exc:
+            raise ValueError(f"RETURN_PHOTO_REASONS: {exc}") from None
+        for name, raw in (
+            ("RETURN_STATUSES", self.return_statuses),
+            ("RETURN_NOT_RECEIVED_STATUSES", self.return_not_received_statuses),
+        ):
+            try:
+                parse_statuses(raw)
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
         return self
 
     @property

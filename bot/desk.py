@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.sender import ObsoleteRow, Pacer, RetryLater, Sender
+from orders.ownership import orders_of
 from storage import outbox
 from storage.models import (
     Agent,
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 TOPIC_GONE = ("thread not found", "topic_deleted", "topic_id_invalid", "topic not found")
 TOPIC_CLOSED = "topic_closed"
 HISTORY_MESSAGES = 15
+SHOP_ORDERS_ON_CARD = 3  # the customer's last orders from the shop, on the ticket card
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +222,11 @@ class Desk:
             ticket = await self._ticket(s, row)
             text = render_card(
                 self.t,
-                await card_facts(s, ticket),
+                await card_facts(
+                    s,
+                    ticket,
+                    shop_orders=await orders_of(s, ticket.user_id, limit=SHOP_ORDERS_ON_CARD),
+                ),
                 reply_mode=not self.topics,
                 tier_names=self.policy.tier_names,
             )

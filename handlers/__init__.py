@@ -23,6 +23,7 @@ def get_routers() -> list[Router]:
         errors,
         learning,
         membership,
+        returns,
         sales,
         support_group,
         support_private,
@@ -39,6 +40,9 @@ def get_routers() -> list[Router]:
             learning.router,
             community_handlers.router,
             drops.router,
+            # Customers' return dialogue (FSM states) and agents' taps on case cards: before
+            # community_group's catch-all for group buttons and the customer's catch-alls.
+            returns.router,
             # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
             sales.router,
             broadcasts.router,

@@ -18,6 +18,7 @@ from campaigns.policy import CampaignPolicy
 from community.drops import ClaimStatus
 from community.policy import CommunityPolicy
 from faq import LiveMatcher
+from orders.returns import ReturnPolicy
 from storage.queries import SeenUser
 from support.tickets import DeskPolicy
 from views.callbacks import ClaimDrop
@@ -63,6 +64,7 @@ class AppData(TypedDict):
     desk: DeskPolicy
     community: CommunityPolicy
     campaigns: CampaignPolicy
+    returns_policy: ReturnPolicy
     admin_ids: tuple[int, ...]
     sold_out: SoldOut
     options: ChatOptions

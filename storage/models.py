@@ -702,3 +702,52 @@ class OrderLink(Base):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
     )
     linked_at: Mapped[datetime]
+
+
+ACTIVE_CASE = text("status IN ('open', 'approved')")
+
+
+class AfterSalesCase(Base):
+    """A customer's return or exchange request for one order (orders.returns).
+
+    open -> approved (return instructions sent) -> refunded (refund paid or exchange sent),
+    or open -> rejected. One open or approved case per order, guarded by the database.
+    """
+
+    __tablename__ = "after_sales_cases"
+    __table_args__ = (
+        Index(
+            "uq_after_sales_cases_order_active",
+            "order_id",
+            unique=True,
+            sqlite_where=ACTIVE_CASE,
+            postgresql_where=ACTIVE_CASE,
+        ),
+        Index("ix_after_sales_cases_user_created", "user_id", "created_at"),
+        CheckConstraint(
+            "status IN ('open', 'approved', 'rejected', 'refunded')", name="status_known"
+        ),
+        CheckConstraint(
+            "reason IN ('no_reason', 'size', 'quality', 'wrong_item', 'not_received')",
+            name="reason_known",
+        ),
+        CheckConstraint("resolution IN ('refund', 'exchange')", name="resolution_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    lang: Mapped[str] = mapped_column(String(8))  # the customer's, for what they are told
+    items: Mapped[str] = mapped_column(Text)  # what is returned, in the customer's words
+    reason: Mapped[str] = mapped_column(String(16))
+    resolution: Mapped[str] = mapped_column(String(8))  # refund | exchange
+    new_size: Mapped[str | None] = mapped_column(String(64))  # exchange: size or variant
+    photos: Mapped[list[str] | None] = mapped_column(JSON)  # Telegram file_ids
+    status: Mapped[str] = mapped_column(String(8), default="open", server_default="open")
+    reject_reason: Mapped[str | None] = mapped_column(String(16))
+    instructions: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None]
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[int | None]

@@ -5,18 +5,17 @@ and the assigned agent. views/desk.py turns it into text."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from orders.ownership import orders_of
 from storage.models import Agent, Csat, Member, Order, Ticket, TicketMessage, User
 from support.canned import find_order_numbers
 
 SHOWN_ON_CARD = 5
 ORDERS_ON_CARD = 5
-SHOP_ORDERS_ON_CARD = 3  # the customer's last orders from the shop
 
 
 # faq_interactions outcomes: the customer was shown an answer, or the bot had none (it
@@ -46,8 +45,11 @@ class CardFacts:
     agent_name: str | None
 
 
-async def card_facts(session: AsyncSession, ticket: Ticket) -> CardFacts:
-    """Everything the card of `ticket` shows (read only)."""
+async def card_facts(
+    session: AsyncSession, ticket: Ticket, *, shop_orders: Sequence[Order] = ()
+) -> CardFacts:
+    """Everything the card of `ticket` shows (read only). `shop_orders`: the customer's last
+    orders, read by the caller (orders.ownership.orders_of: the desk does not own orders)."""
     user = await session.get(User, ticket.user_id)
     msgs = list(
         await session.scalars(
@@ -85,7 +87,6 @@ async def card_facts(session: AsyncSession, ticket: Ticket) -> CardFacts:
     agent = (
         await session.get(Agent, ticket.assignee_id) if ticket.assignee_id is not None else None
     )
-    shop_orders = await orders_of(session, ticket.user_id, limit=SHOP_ORDERS_ON_CARD)
     tier = await session.scalar(select(Member.tier).where(Member.user_id == ticket.user_id))
     return CardFacts(
         ticket=ticket,

@@ -32,6 +32,10 @@ def test_defaults_need_nothing_but_run_needs_a_token() -> None:
         ({"rfm_big_spend": 0}, "RFM_BIG_SPEND"),
         ({"rfm_frequent_orders": "three"}, "RFM_FREQUENT_ORDERS"),
         ({"shop_currency": "yuan"}, "SHOP_CURRENCY"),
+        ({"return_photo_reasons": "quality,broken"}, "RETURN_PHOTO_REASONS: unknown reason"),
+        ({"return_statuses": "lost"}, "RETURN_STATUSES: unknown order status"),
+        ({"return_not_received_statuses": ","}, "RETURN_NOT_RECEIVED_STATUSES"),
+        ({"return_window_days": -1}, "RETURN_WINDOW_DAYS"),
     ],
 )
 def test_bad_setting_is_named(overrides: dict[str, object], named: str) -> None:

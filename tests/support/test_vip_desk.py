@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import ConfigError, load_settings
 from community.tiers import DEFAULT_TIERS, find_tier, parse_tier_agents
+from orders.ownership import orders_of
 from storage.models import Member, Order, Ticket, TicketEvent
 from support import tickets
 from support.cards import card_facts
@@ -117,7 +118,9 @@ async def test_the_card_shows_the_tier_the_vip_mark_and_the_last_orders(
     await session.commit()
     result = await open_for(session, GOLD_MEMBER, policy=VIP)
     (ticket,) = await rows(session, Ticket, Ticket.id == result.ticket_id)
-    facts = await card_facts(session, ticket)
+    facts = await card_facts(
+        session, ticket, shop_orders=await orders_of(session, GOLD_MEMBER, limit=3)
+    )
     assert facts.tier == GOLD
     assert [o.order_id for o in facts.shop_orders] == ["880123", "880122", "880121"]
     t = Catalogue().for_lang("en")

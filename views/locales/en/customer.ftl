@@ -4,6 +4,7 @@ help-text = How I can help:
     • Type your question, e.g. "170cm 65kg what size?" or "how do I return this?"
     • Use the menu buttons below for common topics.
     • /human — talk to a person
+    • /return — return or exchange an order · /return status — your requests
     • /checkin — daily points · /me — points, tier, streak · /top — leaderboard
     • /mycoupons — your coupons · /shop — coupons for points
     • /language — 中文 / English

@@ -4,6 +4,7 @@ help-text = 我可以这样帮您：
     • 直接输入问题，例如“170cm 65kg 穿什么码？”或“怎么退货？”
     • 点下方菜单按钮查看常见问题
     • /human — 转人工客服
+    • /return — 退货/换货 · /return status — 查看申请进度
     • /checkin — 每日签到领积分 · /me — 积分、等级、连签 · /top — 排行榜
     • /mycoupons — 我的优惠券 · /shop — 积分兑换优惠券
     • /language — 中文 / English
