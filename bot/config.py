@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     winback_coupon: str = ""
     automation_coupon_days: int = Field(default=14, ge=1, le=365)
 
+    # Orders in the chat. The secret signs the deep links on the shop's order pages (empty:
+    # no link is valid); the country code completes shared numbers written without one.
+    order_link_secret: SecretStr | None = None
+    phone_country_code: str = Field(default="86", pattern=r"^[1-9][0-9]{0,2}$")
+
     # The outbox sender: Telegram's limits, with a margin.
     sender_global_per_second: float = Field(default=25.0, gt=0, le=1000)
     sender_private_per_second: float = Field(default=1.0, gt=0, le=1000)
@@ -160,6 +165,15 @@ class Settings(BaseSettings):
                 f"(got {value.split(':', 1)[0]!r})"
             )
         return value
+
+    @field_validator("order_link_secret")
+    @classmethod
+    def _check_link_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().strip()) < 16:
+            raise ValueError("too short: use at least 16 random characters")
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("bot_token")
     @classmethod

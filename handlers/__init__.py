@@ -23,6 +23,7 @@ def get_routers() -> list[Router]:
         errors,
         learning,
         membership,
+        orders,
         sales,
         support_group,
         support_private,
@@ -45,8 +46,14 @@ def get_routers() -> list[Router]:
             # Ends with a catch-all for buttons tapped in a group that nothing above took
             # (private-only buttons, forged data): keep it after sales and broadcasts.
             community_group.router,
+            # A shared contact, the shop's order link and order buttons: before the desk, so
+            # that a phone number is never relayed to the agents.
+            orders.router,
             # Customers with an open ticket talk to people, not to the FAQ.
             support_private.router,
+            # "Where is my order": before the FAQ, after the desk (an open ticket's agents
+            # get the question).
+            orders.questions,
             # The customer router ends with catch-alls (free text → FAQ, any other message
             # → "text only"), so it must stay last: routers added later would never be reached.
             customer.router,
