@@ -39,6 +39,10 @@ def get_routers() -> list[Router]:
             support_group.router,
             learning.router,
             community_handlers.router,
+            # A shared contact, the shop's order link (/start o_...) and order buttons: before
+            # drops (which answers every other /start parameter) and the desk (a phone
+            # number is never relayed to the agents).
+            orders.router,
             drops.router,
             # Managers' dialogues (FSM states) and members' taps on sale and broadcast posts.
             sales.router,
@@ -46,9 +50,6 @@ def get_routers() -> list[Router]:
             # Ends with a catch-all for buttons tapped in a group that nothing above took
             # (private-only buttons, forged data): keep it after sales and broadcasts.
             community_group.router,
-            # A shared contact, the shop's order link and order buttons: before the desk, so
-            # that a phone number is never relayed to the agents.
-            orders.router,
             # Customers with an open ticket talk to people, not to the FAQ.
             support_private.router,
             # "Where is my order": before the FAQ, after the desk (an open ticket's agents

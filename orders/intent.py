@@ -30,9 +30,16 @@ MIN_ORDER_DIGITS = 5
 # least MIN_ORDER_DIGITS digits; bounded by anything that is not a Latin letter or digit,
 # so "订单880123" and "#880123" give "880123".
 _ORDER_TOKEN_RE = re.compile(
-    r"(?<![a-z0-9])#?([a-z]{0,6}[0-9][a-z0-9_-]{0,62})(?![a-z0-9])", re.IGNORECASE
+    r"(?<![a-z0-9])#?([a-z]{0,6}[-_]?[0-9][a-z0-9_-]{0,62})(?![a-z0-9])", re.IGNORECASE
 )
 _DIGIT_RE = re.compile(r"\d")
+# After "order" / "订单" a shorter number counts too ("order P100", "订单号：A123").
+MIN_MARKED_DIGITS = 3
+_MARKED_TOKEN_RE = re.compile(
+    r"(?:\border|订单|单号)\s*(?:no\.?|number|num|id|号)?\s*[:：#]?\s*"
+    r"([a-z0-9][a-z0-9_-]{0,63})(?![a-z0-9])",
+    re.IGNORECASE,
+)
 
 # --- English --------------------------------------------------------------------------
 
@@ -162,10 +169,13 @@ def _fix_typos(text: str) -> str:
 def order_numbers(text: str) -> tuple[str, ...]:
     """Order-number candidates in the message, in order, without repeats (case kept;
     full-width digits and letters read as ASCII)."""
+    wide = unicodedata.normalize("NFKC", text[:MAX_CHARS])
+    hits = [(m.start(1), m.group(1), MIN_MARKED_DIGITS) for m in _MARKED_TOKEN_RE.finditer(wide)]
+    hits += [(m.start(1), m.group(1), MIN_ORDER_DIGITS) for m in _ORDER_TOKEN_RE.finditer(wide)]
     found: list[str] = []
-    for m in _ORDER_TOKEN_RE.finditer(unicodedata.normalize("NFKC", text[:MAX_CHARS])):
-        token = m.group(1).strip("-_")
-        if len(_DIGIT_RE.findall(token)) < MIN_ORDER_DIGITS or token in found:
+    for _, raw, digits in sorted(hits):
+        token = raw.strip("-_")
+        if len(_DIGIT_RE.findall(token)) < digits or token in found:
             continue
         found.append(token)
         if len(found) == MAX_CANDIDATES:
