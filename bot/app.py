@@ -154,7 +154,6 @@ def orders_policy(settings: Settings) -> OrdersPolicy:
     secret = settings.order_link_secret
     return OrdersPolicy(
         tz=settings.tz,
-        country_code=settings.phone_country_code,
         link_secret=secret.get_secret_value().encode() if secret is not None else None,
     )
 

@@ -97,10 +97,9 @@ class Settings(BaseSettings):
     winback_coupon: str = ""
     automation_coupon_days: int = Field(default=14, ge=1, le=365)
 
-    # Orders in the chat. The secret signs the deep links on the shop's order pages (empty:
-    # no link is valid); the country code completes shared numbers written without one.
+    # Orders in the chat: the secret signs the deep links on the shop's order pages (empty:
+    # no link is valid).
     order_link_secret: SecretStr | None = None
-    phone_country_code: str = Field(default="86", pattern=r"^[1-9][0-9]{0,2}$")
 
     # The outbox sender: Telegram's limits, with a margin.
     sender_global_per_second: float = Field(default=25.0, gt=0, le=1000)

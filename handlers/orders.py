@@ -129,7 +129,6 @@ async def on_contact(
         user_id=event_from_user.id,
         contact_user_id=contact.user_id,
         phone=contact.phone_number,
-        country_code=orders.country_code,
         now=now,
     )
     if result.status is linking.PhoneStatus.NOT_OWN:

@@ -98,15 +98,18 @@ async def share_phone(
     user_id: int,
     contact_user_id: int | None,
     phone: str,
-    country_code: str,
     now: datetime,
 ) -> PhoneResult:
     """A contact the customer sent: their own (Telegram's button sends the sender's user id
     with it) links the number to them, moving it from another account that had it; someone
-    else's contact links nothing. Commits; the customer's recent orders come back."""
+    else's contact links nothing. Commits; the customer's recent orders come back.
+
+    Telegram sends the account's own number in international form, with a "+" or without
+    one depending on the client: it is never read as a national number."""
     if contact_user_id != user_id:
         return PhoneResult(PhoneStatus.NOT_OWN, [])
-    number = normalize_phone(phone, country_code)
+    digits = phone.strip()
+    number = normalize_phone(digits if digits.startswith("+") else f"+{digits}")
     if number is None:
         return PhoneResult(PhoneStatus.INVALID, [])
     table = CustomerPhone.__table__

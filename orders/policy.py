@@ -9,5 +9,4 @@ from zoneinfo import ZoneInfo
 @dataclass(frozen=True, slots=True)
 class OrdersPolicy:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
-    country_code: str = "86"  # for shared numbers written without one
     link_secret: bytes | None = None  # ORDER_LINK_SECRET; None: no deep link is valid

@@ -27,8 +27,6 @@ def test_defaults_need_nothing_but_run_needs_a_token() -> None:
         ({"admin_ids": "12,abc"}, "ADMIN_IDS"),
         ({"default_language": "fr"}, "DEFAULT_LANGUAGE"),
         ({"faq_answer_threshold": 1.5}, "FAQ_ANSWER_THRESHOLD"),
-        ({"phone_country_code": "+86"}, "PHONE_COUNTRY_CODE"),
-        ({"phone_country_code": "0"}, "PHONE_COUNTRY_CODE"),
         ({"order_link_secret": "short"}, "ORDER_LINK_SECRET"),
     ],
 )

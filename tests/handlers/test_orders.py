@@ -219,7 +219,7 @@ async def test_sharing_my_own_number_links_its_orders(client: ChatClient, app: A
 async def test_a_number_without_orders_yet_is_linked_for_later(
     client: ChatClient, app: App
 ) -> None:
-    [out] = await client.send_content(contact=_contact(client, ANN, "13800138000"))
+    [out] = await client.send_content(contact=_contact(client, ANN, "8613800138000"))
     assert "they will show here once the shop sends them" in (out.text or "")
     await add_orders(app.session_factory, make_order("P200", phone="8613800138000"))
     [card] = await client.send("where is my order")

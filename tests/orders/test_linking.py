@@ -91,13 +91,13 @@ async def test_a_shared_number_links_its_orders_and_moves_to_the_last_account(
     session.add(make_order("P1", phone="8613800138000"))
     await session.commit()
     mine = await linking.share_phone(
-        session, user_id=1, contact_user_id=1, phone="+86 138 0013 8000", country_code="86", now=T0
+        session, user_id=1, contact_user_id=1, phone="+86 138 0013 8000", now=T0
     )
     assert mine.status is linking.PhoneStatus.LINKED
     assert [o.order_id for o in mine.orders] == ["P1"]
     # The same number re-shared by another account moves to it.
     theirs = await linking.share_phone(
-        session, user_id=2, contact_user_id=2, phone="13800138000", country_code="86", now=T0
+        session, user_id=2, contact_user_id=2, phone="8613800138000", now=T0
     )
     assert [o.order_id for o in theirs.orders] == ["P1"]
     assert await linking.phones_of(session, 1) == []
@@ -110,14 +110,33 @@ async def test_someone_elses_contact_and_a_non_number_link_nothing(session: Asyn
     session.add(make_order("P1", phone="8613800138000"))
     await session.commit()
     other = await linking.share_phone(
-        session, user_id=1, contact_user_id=99, phone="13800138000", country_code="86", now=T0
+        session, user_id=1, contact_user_id=99, phone="13800138000", now=T0
     )
     unknown = await linking.share_phone(
-        session, user_id=1, contact_user_id=None, phone="13800138000", country_code="86", now=T0
+        session, user_id=1, contact_user_id=None, phone="13800138000", now=T0
     )
-    bad = await linking.share_phone(
-        session, user_id=1, contact_user_id=1, phone="12", country_code="86", now=T0
-    )
+    bad = await linking.share_phone(session, user_id=1, contact_user_id=1, phone="12", now=T0)
     assert other.status is unknown.status is linking.PhoneStatus.NOT_OWN
     assert bad.status is linking.PhoneStatus.INVALID
     assert await linking.phones_of(session, 1) == []
+
+
+async def test_a_telegram_number_is_international_with_or_without_plus(
+    session: AsyncSession,
+) -> None:
+    # Telegram sends the account's own number in international form, with a "+" or without
+    # one depending on the client: never read it as a national number.
+    await add_users(session, 1, 2)
+    session.add_all(
+        [make_order("US1", phone="14155550100"), make_order("CN1", phone="8613800138000")]
+    )
+    await session.commit()
+    us = await linking.share_phone(
+        session, user_id=1, contact_user_id=1, phone="14155550100", now=T0
+    )
+    cn = await linking.share_phone(
+        session, user_id=2, contact_user_id=2, phone="+8613800138000", now=T0
+    )
+    assert [o.order_id for o in us.orders] == ["US1"]
+    assert [o.order_id for o in cn.orders] == ["CN1"]
+    assert await linking.phones_of(session, 1) == ["14155550100"]
