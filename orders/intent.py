@@ -94,22 +94,29 @@ _EN_ORDER_NUMBER = re.compile(r"\border\s*(?:no\.?|number|num|#|id)?\s*#?\s*[a-z
 
 # --- Chinese --------------------------------------------------------------------------
 
-_ZH_THING = r"(?:订单|包裹|快递|物流|货物|货|单子|东西|宝贝)"
+_ZH_THING = r"(?:订单|包裹|快递|物流|货物|单子)"
+_ZH_WHERE = (
+    r"(?:到哪|在哪|哪里了|到了吗|到了没|到没到|怎么还没|为什么还没|什么时候到|何时到|几时到|"
+    r"多久到|状态|进度|信息|动态|跟踪|追踪|查询|更新|发出|发了吗|发货了吗|发了没)"
+)
 _ZH_POSITIVE = [
     re.compile(p)
     for p in (
-        rf"{_ZH_THING}.{{0,6}}(?:到哪|在哪|哪里了|到了吗|到了没|到没到|怎么还没|为什么还没|"
-        r"什么时候到|何时到|几时到|多久到|状态|进度|信息|动态|跟踪|追踪|查询|更新|发出|发了吗|发货了吗|发了没)",
+        rf"{_ZH_THING}.{{0,6}}{_ZH_WHERE}",
+        # 货 / 东西 / 宝贝 alone mean "the product" too ("这个宝贝什么时候到货" is about stock):
+        # only right before a whereabouts word.
+        r"(?:我的|我)?(?:货|东西|宝贝)(?:到哪|到了吗|到了没|怎么还没到|还没到|发了吗|发货了吗|发了没)",
         rf"(?:查|查查|查一下|查询|帮我查|看一下|看看|跟踪|追踪).{{0,4}}{_ZH_THING}",
-        rf"我的{_ZH_THING}",
         r"(?:物流|快递)(?:信息|单号|号|状态|进度|动态|更新)",
         r"运单号|单号是多少|快递单号",
         r"还没(?:有)?(?:收到|到|发货|发)",
         r"没(?:有)?收到(?:货|包裹|快递|东西|宝贝)",
         r"(?:发货|发出|寄出|发)了(?:吗|没|没有)",
-        r"(?:什么时候|啥时候|几时|何时)(?:能)?(?:到货|送到|收到|到)",
+        r"(?:什么时候|啥时候|几时|何时)(?:能)?(?:送到|收到)",
     )
 ]
+# "我的订单", "我的包裹？": the whole message (a longer one says what it wants about it).
+_ZH_MINE_ALONE = re.compile(rf"(?:我的)?{_ZH_THING}|我的(?:货|东西|宝贝)")
 # A number with a status word: "SO-880123 status?", "880123 到哪了".
 _NUMBER_AND_STATUS = re.compile(
     r"\b(?:status|tracking|track|where|shipped|delivered)\b|到哪|在哪|状态|物流"
@@ -205,6 +212,7 @@ def detect(text: str) -> OrderQuestion | None:
         _only_a_number(lowered, numbers)
         or any(p.search(fixed) for p in _EN_POSITIVE)
         or any(p.search(compact) for p in _ZH_POSITIVE)
+        or _ZH_MINE_ALONE.fullmatch(re.sub(r"[\W_]+", "", compact).removesuffix("呢")) is not None
         or bool(
             numbers
             and (
