@@ -1,4 +1,5 @@
-"""Command line: run | shell | faq eval | faq learn | faq export | faq unanswered | db upgrade."""
+"""Command line: run | shell | faq eval | faq learn | faq export | faq unanswered | db upgrade |
+orders link."""
 
 from __future__ import annotations
 
@@ -79,6 +80,16 @@ def _parser() -> argparse.ArgumentParser:
     un.add_argument("--out", help="CSV file to write (default: standard output)")
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations up to the latest")
+    orders = sub.add_parser("orders", help="the shop's orders").add_subparsers(
+        dest="orders_command", required=True
+    )
+    ol = orders.add_parser(
+        "link", help="print an order's signed deep link (for the shop's order page)"
+    )
+    ol.add_argument("order_id", help="the shop's order id (A-Z, a-z, 0-9, _ and -)")
+    ol.add_argument(
+        "--bot", help="the bot's username (default: asked from Telegram with BOT_TOKEN)"
+    )
     return p
 
 
@@ -185,6 +196,34 @@ def _faq_export(out: str) -> int:
     return 0
 
 
+async def _bot_username(settings: Settings) -> str:
+    from bot.app import check_bot_api, create_bot
+
+    bot = create_bot(settings)
+    try:
+        me = await check_bot_api(bot, settings)
+    finally:
+        await bot.session.close()
+    return me.username or ""
+
+
+def _orders_link(settings: Settings, order_id: str, bot_username: str | None) -> int:
+    """The deep link that links the order to whoever opens it (orders.linking)."""
+    from orders.linking import NotLinkable, deep_link, start_parameter
+
+    secret = settings.order_link_secret
+    if secret is None:
+        raise ConfigError("ORDER_LINK_SECRET is not set: order links are signed with it")
+    key = secret.get_secret_value().encode()
+    try:
+        start_parameter(key, order_id)  # refuses an id a link cannot carry, before Telegram
+    except NotLinkable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(deep_link(bot_username or asyncio.run(_bot_username(settings)), key, order_id))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -212,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(settings)
         if args.command == "db":
             return asyncio.run(_db_upgrade())
+        if args.command == "orders" and args.orders_command == "link":
+            return _orders_link(settings, args.order_id, args.bot)
         if args.command == "shell":
             from bot.shell import run_shell
 

@@ -44,6 +44,7 @@ from faq.factory import ModelRequired, choose_matcher
 from faq.live import Learned, LiveMatcher
 from handlers import get_routers
 from handlers.deps import ChatOptions, SoldOut
+from orders.policy import OrdersPolicy
 from orders.returns import ReturnPolicy, parse_reasons, parse_statuses
 from orders.rfm import RfmRules
 from storage.engine import create_engine, create_session_factory
@@ -77,6 +78,8 @@ class App:
     # What the FAQ had learned (support.learning.learned_stamp) when the matcher in use was
     # last rebuilt by the scheduler's job: a new stamp means another process learned more.
     learned_stamp: tuple[int, ...] | None = None
+    # Nudges the outbox sender (set once it runs): a job that queued rows calls it.
+    wake_sender: Callable[[], None] = field(default=lambda: None)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -169,6 +172,14 @@ def return_policy(settings: Settings) -> ReturnPolicy:
         photo_reasons=parse_reasons(s.return_photo_reasons),
         statuses=parse_statuses(s.return_statuses),
         not_received_statuses=parse_statuses(s.return_not_received_statuses),
+    )
+
+
+def orders_policy(settings: Settings) -> OrdersPolicy:
+    secret = settings.order_link_secret
+    return OrdersPolicy(
+        tz=settings.tz,
+        link_secret=secret.get_secret_value().encode() if secret is not None else None,
     )
 
 
@@ -298,7 +309,17 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
         clock=app.clock,
     ).install(sender)
     from bot.broadcasts import BroadcastDelivery
+    from bot.orders import OrderDelivery
     from bot.sales import SaleDelivery
+
+    OrderDelivery(
+        bot,
+        app.session_factory,
+        app.catalogue,
+        default_language=s.default_language,
+        tz=s.tz,
+        clock=app.clock,
+    ).install(sender)
 
     for delivery in (SaleDelivery, BroadcastDelivery):
         delivery(bot, app.session_factory, app.catalogue, app.campaigns, clock=app.clock).install(
@@ -395,6 +416,7 @@ def create_dispatcher(
             agents_language=s.agents_language,
             shop_name=s.shop_name,
         ),
+        orders=orders_policy(s),
     )
     if sender is not None:
         dp.update.outer_middleware(WakeSender(sender))
@@ -558,6 +580,7 @@ async def run_polling(settings: Settings) -> None:
     try:
         topics = await resolve_desk_mode(bot, settings)
         sender = create_sender(app, bot, topics=topics)
+        app.wake_sender = sender.wake
         dp = create_dispatcher(app, topics=topics, sender=sender)
         if app.desk.enabled:
             log.info(

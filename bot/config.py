@@ -118,6 +118,10 @@ class Settings(BaseSettings):
     return_statuses: str = "delivered"
     return_not_received_statuses: str = "shipped,in_transit"
 
+    # Orders in the chat: the secret signs the deep links on the shop's order pages (empty:
+    # no link is valid).
+    order_link_secret: SecretStr | None = None
+
     # The outbox sender: Telegram's limits, with a margin.
     sender_global_per_second: float = Field(default=25.0, gt=0, le=1000)
     sender_private_per_second: float = Field(default=1.0, gt=0, le=1000)
@@ -189,6 +193,15 @@ class Settings(BaseSettings):
                 f"(got {value.split(':', 1)[0]!r})"
             )
         return value
+
+    @field_validator("order_link_secret")
+    @classmethod
+    def _check_link_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().strip()) < 16:
+            raise ValueError("too short: use at least 16 random characters")
+        return SecretStr(value.get_secret_value().strip())
 
     @field_validator("bot_token")
     @classmethod

@@ -14,6 +14,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import App
 from campaigns import automations, broadcasts, sales
 from community import announce, drops
+from orders import notices
 from orders.purchases import PurchasePoints, credit_delivered
 from storage import inbox, outbox
 from storage.queries import prune_processed_updates
@@ -139,6 +140,16 @@ async def run_automations(app: App) -> list[automations.AutomationRun]:
     return runs
 
 
+async def late_orders(app: App) -> int:
+    """Orders past their ETA and not delivered: each owner is told once (orders.notices)."""
+    async with app.session_factory() as session:
+        queued = await notices.flag_late(session, now=app.clock())
+    if queued:
+        log.info("late orders: %d notice(s) queued", queued)
+        app.wake_sender()
+    return queued
+
+
 _RUNNING: set[asyncio.Task[Any]] = set()
 
 
@@ -230,6 +241,7 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
     _every(scheduler, sale_posts, app, seconds=5, job_id="sale-posts")
     _every(scheduler, broadcast_progress, app, seconds=3, job_id="broadcast-progress")
     _every(scheduler, relearn_faq, app, seconds=5, job_id="relearn-faq")
+    _every(scheduler, late_orders, app, seconds=300, job_id="late-orders")
     if automations.enabled(app.campaigns):
         at = app.campaigns.automations.at
         scheduler.add_job(

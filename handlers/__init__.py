@@ -23,6 +23,7 @@ def get_routers() -> list[Router]:
         errors,
         learning,
         membership,
+        orders,
         returns,
         sales,
         support_group,
@@ -39,6 +40,10 @@ def get_routers() -> list[Router]:
             support_group.router,
             learning.router,
             community_handlers.router,
+            # A shared contact, the shop's order link (/start o_...) and order buttons: before
+            # drops (which answers every other /start parameter) and the desk (a phone
+            # number is never relayed to the agents).
+            orders.router,
             drops.router,
             # Customers' return dialogue (FSM states) and agents' taps on case cards: before
             # community_group's catch-all for group buttons and the customer's catch-alls.
@@ -51,6 +56,9 @@ def get_routers() -> list[Router]:
             community_group.router,
             # Customers with an open ticket talk to people, not to the FAQ.
             support_private.router,
+            # "Where is my order": before the FAQ, after the desk (an open ticket's agents
+            # get the question).
+            orders.questions,
             # The customer router ends with catch-alls (free text → FAQ, any other message
             # → "text only"), so it must stay last: routers added later would never be reached.
             customer.router,

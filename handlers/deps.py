@@ -18,6 +18,7 @@ from campaigns.policy import CampaignPolicy
 from community.drops import ClaimStatus
 from community.policy import CommunityPolicy
 from faq import LiveMatcher
+from orders.policy import OrdersPolicy
 from orders.returns import ReturnPolicy
 from storage.queries import SeenUser
 from support.tickets import DeskPolicy
@@ -68,6 +69,7 @@ class AppData(TypedDict):
     admin_ids: tuple[int, ...]
     sold_out: SoldOut
     options: ChatOptions
+    orders: OrdersPolicy
 
 
 class UpdateData(TypedDict, total=False):

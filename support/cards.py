@@ -20,8 +20,9 @@ ORDERS_ON_CARD = 5
 
 # faq_interactions outcomes: the customer was shown an answer, or the bot had none (it
 # offered choices, or nothing). Small talk (greeting, thanks, complaint...) is neither.
-ANSWERED = frozenset({"answer", "picked", "menu"})
-NOT_ANSWERED = frozenset({"clarify", "handoff"})
+# "order" / "order_missing": an order question (orders.tracking), their order shown or not.
+ANSWERED = frozenset({"answer", "picked", "menu", "order"})
+NOT_ANSWERED = frozenset({"clarify", "handoff", "order_missing"})
 
 
 @dataclass(frozen=True, slots=True)

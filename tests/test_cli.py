@@ -311,3 +311,20 @@ async def test_an_unreachable_bot_api_or_a_refused_token_is_one_line_naming_it(
         )
         assert await asyncio.to_thread(run) == 2
     _one_line(capsys.readouterr().err, "BOT_TOKEN")
+
+
+def test_orders_link_prints_a_signed_deep_link(tmp_path: Path) -> None:
+    from orders.linking import verified_order
+
+    secret = "a-secret-for-the-shop-links"
+    proc = _main("orders", "link", "SO-880123", "--bot", "shop_bot", cwd=tmp_path,
+                 ORDER_LINK_SECRET=secret)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    url = proc.stdout.strip()
+    assert url.startswith("https://t.me/shop_bot?start=o_SO-880123_")
+    assert verified_order(secret.encode(), url.split("start=", 1)[1]) == "SO-880123"
+    bad = _main("orders", "link", "SO 880123", "--bot", "shop_bot", cwd=tmp_path,
+                ORDER_LINK_SECRET=secret)  # fmt: skip
+    assert bad.returncode == 2 and "at most 45 characters" in bad.stderr
+    unset = _main("orders", "link", "SO-880123", "--bot", "shop_bot", cwd=tmp_path)
+    assert unset.returncode == 2 and "ORDER_LINK_SECRET is not set" in unset.stderr

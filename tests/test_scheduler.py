@@ -34,7 +34,7 @@ async def test_campaign_jobs_are_registered_and_automations_only_when_on(app: Ap
     import dataclasses
 
     ids = {job.id for job in create_scheduler(app).get_jobs()}
-    assert {"sale-posts", "broadcast-progress"} <= ids
+    assert {"sale-posts", "broadcast-progress", "late-orders"} <= ids
     assert "automations" not in ids
     on = dataclasses.replace(
         app.campaigns,

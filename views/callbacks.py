@@ -157,3 +157,8 @@ class PublishDrop(CallbackData, prefix="dropok"):
 
     drop: CallbackId
     publish: bool
+
+
+# Orders. The order id arrives forged too: the domain shows only the customer's own orders.
+class ShowOrder(CallbackData, prefix="ord"):
+    order: str

@@ -1,0 +1,12 @@
+"""The order settings the chat needs, built once from the configuration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersPolicy:
+    tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    link_secret: bytes | None = None  # ORDER_LINK_SECRET; None: no deep link is valid
