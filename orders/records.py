@@ -10,6 +10,7 @@ objects use the same names; amounts and ids may be numbers or strings, and they 
 
 from __future__ import annotations
 
+import csv
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -264,7 +265,7 @@ class _Checker:
             return None
 
     def items(self, value: object) -> str:
-        text = self.text("items", value) or ""
+        text = (self.text("items", value) or "").replace("\r\n", "\n")
         if len(text) > MAX_ITEMS:
             self.fail("items", f"is {len(text)} characters long; at most {MAX_ITEMS}")
             return ""
@@ -387,6 +388,65 @@ def parse_object(
 def record_lines(errors: Iterable[FieldError]) -> str:
     """The errors of one input on one line: "status: ...; amount: ..."."""
     return "; ".join(str(e) for e in errors)
+
+
+class HeaderError(ValueError):
+    """The CSV's header is not the contract's (or there is none); nothing can be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class RejectedRow:
+    line: int  # where the row starts in the file, 1 = the header
+    errors: tuple[FieldError, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CsvOrders:
+    records: list[OrderRecord]
+    rejected: list[RejectedRow]
+
+
+def read_csv(lines: Iterable[str], tz: tzinfo, *, country_code: str = "86") -> CsvOrders:
+    """Every row of a CSV export (text lines, e.g. a file opened with newline=""): the good
+    ones as records, the bad ones by line number. HeaderError for a missing or wrong header.
+    Blank lines are skipped."""
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise HeaderError(f"the file is empty (the header must be: {','.join(HEADER)})") from None
+    except csv.Error as exc:
+        raise HeaderError(f"line 1: not a CSV header ({exc})") from None
+    problem = check_header(header)
+    if problem is not None:
+        raise HeaderError(f"line 1: {problem}")
+    names = [c.strip() for c in header]
+    records: list[OrderRecord] = []
+    rejected: list[RejectedRow] = []
+    end = reader.line_num
+    while True:
+        start = end + 1
+        try:
+            fields = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a stray quote; the reader goes on at the next line
+            rejected.append(RejectedRow(start, (FieldError("row", f"not valid CSV ({exc})"),)))
+            end = reader.line_num
+            continue
+        end = reader.line_num
+        if not fields or fields == [""]:
+            continue
+        if len(fields) != len(names):
+            message = f"has {len(fields)} fields; the header has {len(names)}"
+            rejected.append(RejectedRow(start, (FieldError("row", message),)))
+            continue
+        parsed = parse_row(dict(zip(names, fields, strict=True)), tz, country_code=country_code)
+        if isinstance(parsed, OrderRecord):
+            records.append(parsed)
+        else:
+            rejected.append(RejectedRow(start, tuple(parsed)))
+    return CsvOrders(records, rejected)
 
 
 def event_payload(events: tuple[Event, ...] | None) -> list[dict[str, str]] | None:

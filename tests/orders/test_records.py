@@ -11,10 +11,12 @@ from orders.records import (
     HEADER,
     Event,
     FieldError,
+    HeaderError,
     OrderRecord,
     check_header,
     parse_object,
     parse_row,
+    read_csv,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -301,3 +303,33 @@ def test_json_amount_rejects_nan_and_floats_finer_than_the_currency() -> None:
     assert errors(parse_object({**base, "amount": 0.001}, SHANGHAI)) == {
         "amount": "'0.001' has more decimals than CNY has (2 decimals)"
     }
+
+
+def test_read_csv_numbers_rows_by_their_first_line() -> None:
+    lines = [
+        ",".join(HEADER) + "\n",
+        "A1,,,paid,,,,1,CNY,,,,\n",
+        '"A2",,,paid,,,"a\n',
+        'b",x,CNY,,,,\n',
+        "\n",
+        'A3,,,paid,,,"bad"quote,1,CNY,,,,\n',
+        "A4,,,paid,,,,1,CNY,,,,\n",
+    ]
+    found = read_csv(lines, SHANGHAI)
+    assert [r.order_id for r in found.records] == ["A1", "A4"]
+    assert [(r.line, [e.field for e in r.errors]) for r in found.rejected] == [
+        (3, ["amount"]),
+        (6, ["row"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([], "the file is empty"),
+        (["order_id,status\n"], "line 1: missing columns: telegram_id, phone, carrier,"),
+    ],
+)
+def test_read_csv_refuses_a_bad_header(lines: list[str], message: str) -> None:
+    with pytest.raises(HeaderError, match=message):
+        read_csv(lines, SHANGHAI)
