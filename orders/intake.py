@@ -184,7 +184,9 @@ async def _write_chunk(
     for record in chunk:
         by_id.setdefault(record.order_id, []).append(record)
     stored = await _read(session, by_id)
-    folds = {oid: _fold(stored.get(oid), records) for oid, records in by_id.items()}
+    # In order_id order, so that two transactions writing the same orders take their row
+    # locks in the same order (PostgreSQL): one waits for the other instead of a deadlock.
+    folds = {oid: _fold(stored.get(oid), by_id[oid]) for oid in sorted(by_id)}
 
     new = [f for f in folds.values() if not f.existed]
     if new:

@@ -282,3 +282,35 @@ async def test_records_from_json_round_trip_through_the_table(
     assert order.shipped_at == T0 - timedelta(hours=10)  # midnight in Shanghai
     assert order.eta is not None and order.eta.astimezone(UTC).hour == 9
     assert order.events == [{"at": "2026-11-20T04:00:00+00:00", "text": "left the warehouse"}]
+
+
+async def test_two_requests_with_the_same_new_orders_in_opposite_order_do_not_deadlock(
+    engine: AsyncEngine, session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    batch = [rec(f"D{i:04}") for i in range(1000)]
+
+    async def post(records: list[OrderRecord]) -> IntakeResult:
+        return await upsert_orders(session_factory, records, now=T0)
+
+    if engine.dialect.name != "postgresql":
+        results = list(await asyncio.gather(post(batch), post(batch[::-1])))
+    else:
+        # The test holds an uncommitted D0500. Writing rows in the order given, the first
+        # request would hold D0000-D0499 and the second D0999-D0501 while both wait for
+        # D0500; once it is free, each would wait for the other's rows: a deadlock.
+        async with engine.connect() as conn:
+            middle = {**as_mapping(batch[500]), "created_at": T0, "updated_at": T0}
+            await conn.execute(insert(Order).values(middle))
+            tasks: list[asyncio.Task[IntakeResult]] = []
+            try:
+                for records in (batch, batch[::-1]):
+                    tasks.append(asyncio.ensure_future(post(records)))
+                    await until_waiting(conn, len(tasks), tasks)
+            finally:
+                await conn.rollback()
+            results = list(await asyncio.gather(*tasks))
+    assert sorted(results, key=lambda r: r.created) == [
+        IntakeResult(unchanged=1000),
+        IntakeResult(created=1000),
+    ]
+    assert await count(session, Order) == 1000
