@@ -97,7 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     oi.add_argument(
         "--no-notify",
         action="store_true",
-        help="load without messaging any customer (e.g. a first import of old orders)",
+        help="load without messaging any customer: for old orders, above all when their "
+        "shipped_at/delivered_at are empty (an empty time counts as now)",
     )
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations up to the latest")
