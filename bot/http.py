@@ -27,6 +27,7 @@ from orders.records import OrderRecord, parse_object
 log = logging.getLogger(__name__)
 
 MAX_BODY = 5 * 1024 * 1024  # bytes; a larger body is 413
+MAX_ERRORS = 100  # field errors listed in a 400
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,10 +96,11 @@ async def post_orders(request: web.Request) -> web.Response:
         if single:
             return _error(400, "the order has bad fields; nothing was written", errors=errors)
         bad = len({e["index"] for e in errors})
+        listed = "" if len(errors) <= MAX_ERRORS else f" (the first {MAX_ERRORS} errors listed)"
         return _error(
             400,
-            f"{bad} of {len(items)} orders have bad fields; nothing was written",
-            errors=errors,
+            f"{bad} of {len(items)} orders have bad fields; nothing was written{listed}",
+            errors=errors[:MAX_ERRORS],
         )
     try:
         result = await upsert_orders(api.sessions, records, now=api.clock())

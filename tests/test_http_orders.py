@@ -172,6 +172,20 @@ async def test_a_list_with_one_bad_order_is_refused_whole(
     assert await count(session, Order) == 0 and await count(session, OutboxMessage) == 0
 
 
+async def test_a_long_list_of_bad_orders_lists_the_first_errors(
+    client: TestClient[Any, Any], session: AsyncSession
+) -> None:
+    r = await client.post("/api/orders", json=[order(f"E{i}", status="?") for i in range(150)]
+                          + [order("OK")], headers=AUTH)  # fmt: skip
+    assert r.status == 400
+    said = await r.json()
+    assert said["error"] == (
+        "150 of 151 orders have bad fields; nothing was written (the first 100 errors listed)"
+    )
+    assert [e["index"] for e in said["errors"]] == list(range(100))
+    assert await count(session, Order) == 0
+
+
 async def test_a_body_over_the_limit_is_413(
     client: TestClient[Any, Any], session: AsyncSession
 ) -> None:
