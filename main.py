@@ -1,5 +1,5 @@
-"""Command line: run | shell | faq eval | faq learn | faq export | faq unanswered | db upgrade |
-orders link."""
+"""Command line: run | shell | faq eval | faq learn | faq export | faq unanswered |
+orders import | orders link | db upgrade."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from bot.config import ConfigError, Settings, load_settings
 
 if TYPE_CHECKING:
     from faq import Learned
+    from orders.intake import IntakeResult
+    from orders.records import OrderRecord
     from support.insights import Gap
 
 # Loggers that write SQL parameters, i.e. what customers wrote: aiosqlite logs every call
@@ -78,10 +80,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     un.add_argument("--days", type=int, default=30, help="look back this many days")
     un.add_argument("--out", help="CSV file to write (default: standard output)")
-    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
-    db.add_parser("upgrade", help="apply migrations up to the latest")
     orders = sub.add_parser("orders", help="the shop's orders").add_subparsers(
         dest="orders_command", required=True
+    )
+    oi = orders.add_parser(
+        "import",
+        help="load orders from a CSV file (a re-sent order updates its row)",
+        description="Load the shop's orders from a UTF-8 CSV file whose header is exactly "
+        "order_id,telegram_id,phone,status,carrier,tracking_number,items,amount,currency,"
+        "paid_at,shipped_at,delivered_at,eta (any order). Bad rows are reported by line and "
+        "left out; the good ones are loaded. Customers whose order shipped or was delivered "
+        "in the last 24 hours are told (once per event). Exit code: 0 all rows loaded, 1 some "
+        "rows rejected, 2 the file could not be read. See docs/orders.md.",
+    )
+    oi.add_argument("file", help="the CSV file")
+    oi.add_argument(
+        "--no-notify",
+        action="store_true",
+        help="load without messaging any customer: for old orders, above all when their "
+        "shipped_at/delivered_at are empty (an empty time counts as now)",
     )
     ol = orders.add_parser(
         "link", help="print an order's signed deep link (for the shop's order page)"
@@ -90,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     ol.add_argument(
         "--bot", help="the bot's username (default: asked from Telegram with BOT_TOKEN)"
     )
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations up to the latest")
     return p
 
 
@@ -224,6 +243,61 @@ def _orders_link(settings: Settings, order_id: str, bot_username: str | None) ->
     return 0
 
 
+MAX_REPORTED_ROWS = 100  # bad rows listed one by one; the rest are counted
+
+
+async def _upsert_orders(
+    settings: Settings, records: list[OrderRecord], *, notify: bool
+) -> IntakeResult:
+    from datetime import UTC, datetime
+
+    from bot.app import open_database
+    from orders.intake import upsert_orders
+    from storage.engine import create_session_factory
+    from storage.migrate import upgrade
+
+    engine = await open_database(settings.database_url, log_sql=settings.log_sql)
+    try:
+        await upgrade(engine)
+        sessions = create_session_factory(engine)
+        return await upsert_orders(sessions, records, now=datetime.now(UTC), notify=notify)
+    finally:
+        await engine.dispose()
+
+
+def _orders_import(settings: Settings, path: str, *, notify: bool) -> int:
+    """Exit 0: every row loaded; 1: some rows rejected (the others loaded); 2: unreadable."""
+    from orders.records import HeaderError, read_csv, record_lines
+
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:  # -sig: Excel's BOM
+            found = read_csv(fh, settings.tz)
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(
+            f"error: {path} is not UTF-8 text (byte {exc.start}); save it as CSV UTF-8",
+            file=sys.stderr,
+        )
+        return 2
+    except HeaderError as exc:
+        print(f"error: {path}: {exc}", file=sys.stderr)
+        return 2
+    for bad in found.rejected[:MAX_REPORTED_ROWS]:
+        print(f"{path}: line {bad.line}: {record_lines(bad.errors)}", file=sys.stderr)
+    if len(found.rejected) > MAX_REPORTED_ROWS:
+        more = len(found.rejected) - MAX_REPORTED_ROWS
+        print(f"{path}: ... and {more} more bad rows", file=sys.stderr)
+    result = asyncio.run(_upsert_orders(settings, found.records, notify=notify))
+    told = f"{result.notices} customer updates queued" if notify else "customers not notified"
+    print(
+        f"{len(found.records)} orders loaded: {result.created} created, {result.updated} "
+        f"updated, {result.unchanged} unchanged; {len(found.rejected)} rows rejected; {told}"
+    )
+    return 1 if found.rejected else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -253,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_db_upgrade())
         if args.command == "orders" and args.orders_command == "link":
             return _orders_link(settings, args.order_id, args.bot)
+        if args.command == "orders" and args.orders_command == "import":
+            return _orders_import(settings, args.file, notify=not args.no_notify)
         if args.command == "shell":
             from bot.shell import run_shell
 

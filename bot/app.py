@@ -28,6 +28,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import ConfigError, Settings
+from bot.http import HttpServer, OrdersApi, add_orders_api, create_http_app
 from bot.middlewares import FloodControlMiddleware, UpdateContextMiddleware
 from bot.middlewares.sold_out import SoldOutShortcut
 from bot.polling import InboxPoller
@@ -562,6 +563,34 @@ async def set_commands(
         await bot.set_my_commands(desk, scope=BotCommandScopeChat(chat_id=support_chat_id))
 
 
+async def start_http(app: App, *, wake: Callable[[], None] | None = None) -> HttpServer | None:
+    """The HTTP server with the orders API, listening; None when ORDERS_API_TOKEN is not set.
+    A host or port that cannot be listened on is a ConfigError naming the settings."""
+    s = app.settings
+    if s.orders_api_token is None:
+        return None
+    web_app = create_http_app()
+    add_orders_api(
+        web_app,
+        OrdersApi(
+            sessions=app.session_factory,
+            token=s.orders_api_token.get_secret_value(),
+            tz=s.tz,
+            clock=app.clock,
+            wake=wake,
+        ),
+    )
+    server = HttpServer(web_app, s.http_host, s.http_port)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise ConfigError(
+            f"HTTP_HOST / HTTP_PORT: cannot listen on {server.url} ({exc.strerror or exc})"
+        ) from None
+    log.info("orders API: POST %s/api/orders", server.url)
+    return server
+
+
 async def run_polling(settings: Settings) -> None:
     bot = create_bot(settings)
     app = await build_app(settings)
@@ -577,6 +606,7 @@ async def run_polling(settings: Settings) -> None:
 
     scheduler = create_scheduler(app)
     sending: asyncio.Task[None] | None = None
+    http: HttpServer | None = None
     try:
         topics = await resolve_desk_mode(bot, settings)
         sender = create_sender(app, bot, topics=topics)
@@ -605,6 +635,7 @@ async def run_polling(settings: Settings) -> None:
         gc.freeze()
         scheduler.start()
         sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")
+        http = await start_http(app, wake=sender.wake)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -614,6 +645,8 @@ async def run_polling(settings: Settings) -> None:
         await InboxPoller(dp, bot, app.session_factory, clock=app.clock).run_until(stop)
         log.info("stopped")
     finally:
+        if http is not None:
+            await http.stop()
         await stop_scheduler(scheduler)
         if sending is not None:
             sending.cancel()

@@ -14,6 +14,7 @@ from views.texts import LANGUAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FAQ_PATH = ROOT / "faq" / "knowledge" / "shop.yaml"
+MIN_API_TOKEN = 16
 
 
 class ConfigError(Exception):
@@ -130,6 +131,11 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
     outbox_give_up_hours: float = Field(default=24.0, gt=0, le=24 * 14)
 
+    # The HTTP server (POST /api/orders): on when ORDERS_API_TOKEN is set.
+    orders_api_token: SecretStr | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
+
     log_level: str = "INFO"
     # SQL statements with their parameters (customers' words) in the log: for debugging only.
     log_sql: bool = False
@@ -215,6 +221,28 @@ class Settings(BaseSettings):
                 "does not look like a bot token (expected 123456789:ABC..., from @BotFather)"
             )
         return SecretStr(token)
+
+    @field_validator("orders_api_token")
+    @classmethod
+    def _check_api_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        token = value.get_secret_value().strip()
+        if not all(ch.isascii() and ch.isprintable() and not ch.isspace() for ch in token):
+            raise ValueError("must be printable ASCII without spaces (it travels in a header)")
+        if len(token) < MIN_API_TOKEN:
+            raise ValueError(
+                f"too short ({len(token)} characters; at least {MIN_API_TOKEN}): make one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return SecretStr(token)
+
+    @field_validator("http_host")
+    @classmethod
+    def _check_host(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
+        return value.strip()
 
     @model_validator(mode="after")
     def _check_thresholds(self) -> Settings:

@@ -10,6 +10,7 @@ Contracts other parts rely on:
   link. Nobody else is shown anything about it.
 * A customer-facing update about an order is an outbox row of kind ``order_update`` with
   payload ``{"order_id": str, "event": "shipped" | "delivered" | "late"}``, ``chat_id`` the
-  customer, lane ``u:<customer>``, and ``dedupe_key`` ``order:<order_id>:<event>``: the
-  database, not Python state, makes it one message per event.
+  customer, lane ``u:<customer>``, and ``dedupe_key`` ``order:<order_id>:<event>:<customer>``
+  (``orders.notices.queue_update`` writes them all): the database, not Python state, makes it
+  one message per event and customer.
 """

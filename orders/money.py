@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-# ISO 4217 currencies without a minor unit that shops here may use; all others have two.
-ZERO_DECIMAL = frozenset({"JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG"})
+# ISO 4217 currencies whose minor unit is not a hundredth; every other one has 2 decimals.
+ZERO_DECIMAL_CURRENCIES = frozenset(
+    ["BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG",
+     "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF", "XPF"]
+)  # fmt: skip
+THREE_DECIMAL_CURRENCIES = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 
 
 def exponent(currency: str) -> int:
-    """Digits after the decimal point in `currency` (2 unless it has no minor unit)."""
-    return 0 if currency.upper() in ZERO_DECIMAL else 2
+    """Digits after the decimal point in `currency`: 2 for CNY, 0 for JPY, 3 for KWD."""
+    code = currency.upper()
+    if code in ZERO_DECIMAL_CURRENCIES:
+        return 0
+    if code in THREE_DECIMAL_CURRENCIES:
+        return 3
+    return 2
+
+
+def minor_units(currency: str) -> int:
+    """How many minor units make one major unit: 100 for CNY (分), 1 for JPY."""
+    return int(10 ** exponent(currency))
 
 
 def to_major(amount_minor: int, currency: str) -> Decimal:

@@ -9,15 +9,17 @@ database's unique key, not Python state, makes it one message per event and cust
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from orders.ownership import owners
 from storage import outbox
-from storage.models import Order
+from storage.models import Order, OutboxMessage
 
 KIND = "order_update"
 SHIPPED = "shipped"
@@ -33,8 +35,17 @@ SETTLED = ("delivered", "cancelled", "returned", "refunded")
 LATE_WINDOW = timedelta(days=3)
 
 
+_DEDUPE_MAX = cast(Any, OutboxMessage.__table__).c.dedupe_key.type.length
+
+
 def dedupe_key(order_id: str, event: str, user_id: int) -> str:
-    return f"order:{order_id}:{event}:{user_id}"
+    """`order:<order_id>:<event>:<customer>`: one message per event and customer, ever (the
+    order id hashed when the key would not fit the column)."""
+    key = f"order:{order_id}:{event}:{user_id}"
+    if len(key) <= _DEDUPE_MAX:
+        return key
+    digest = hashlib.sha256(order_id.encode()).hexdigest()[:32]
+    return f"order:#{digest}:{event}:{user_id}"
 
 
 async def queue_update(

@@ -28,26 +28,13 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
+from orders.money import minor_units
 from orders.ownership import ordered_at, owned_orders
 from storage.models import Order
 
 PURCHASED = ("paid", "shipped", "in_transit", "delivered")
 HIGH_VALUE, AT_RISK, SLEEPING = "high_value", "at_risk", "sleeping"
 GROUPS = (HIGH_VALUE, AT_RISK, SLEEPING)
-
-# ISO 4217 currencies whose minor unit is not a hundredth (the rest: 2 decimals).
-_ZERO_DECIMALS = ("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX")
-_ZERO_DECIMALS_TOO = ("UYI", "VND", "VUV", "XAF", "XOF", "XPF")
-_THREE_DECIMALS = ("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND")
-_DECIMALS = {
-    **dict.fromkeys(_ZERO_DECIMALS + _ZERO_DECIMALS_TOO, 0),
-    **dict.fromkeys(_THREE_DECIMALS, 3),
-}
-
-
-def minor_units(currency: str) -> int:
-    """How many minor units make one major unit: 100 for CNY (分), 1 for JPY."""
-    return int(10 ** _DECIMALS.get(currency.upper(), 2))
 
 
 @dataclass(frozen=True)

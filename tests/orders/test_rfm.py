@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from campaigns import broadcasts, segments
 from campaigns.schedule import MarketingRules
 from campaigns.segments import Segment, audience, toggled
+from orders.money import minor_units
 from orders.ownership import orders_of, owned_orders
-from orders.rfm import RfmRules, minor_units
+from orders.rfm import RfmRules
 from storage.models import (
     Broadcast,
     BroadcastRecipient,
