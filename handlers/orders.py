@@ -22,6 +22,7 @@ from orders import intent, linking, tracking
 from orders.policy import OrdersPolicy
 from views import keyboards
 from views import orders as order_views
+from views import returns as returns_views
 from views.callbacks import ShowOrder
 from views.texts import Catalogue, Texts
 
@@ -75,7 +76,11 @@ async def _answer(
     bot: Bot, chat_id: int, t: Texts, found: tracking.Tracking, policy: OrdersPolicy
 ) -> None:
     if found.found is tracking.Found.ORDER and found.order is not None:
-        await bot.send_message(chat_id, order_views.render_card(t, found.order, policy.tz))
+        await bot.send_message(
+            chat_id,
+            order_views.render_card(t, found.order, policy.tz),
+            reply_markup=returns_views.card_keyboard(t, found.order),
+        )
     elif found.found is tracking.Found.LIST:
         text, markup = order_views.order_list(t, found.orders)
         await bot.send_message(chat_id, text, reply_markup=markup)
@@ -177,7 +182,10 @@ async def on_order_link(
     if result.order is None:
         await message.answer(texts("order-link-waiting", id=result.order_id))
         return
-    await message.answer(order_views.render_card(texts, result.order, orders.tz))
+    await message.answer(
+        order_views.render_card(texts, result.order, orders.tz),
+        reply_markup=returns_views.card_keyboard(texts, result.order),
+    )
 
 
 @router.callback_query(ShowOrder.filter())

@@ -26,9 +26,10 @@ from orders.returns import (
     Refusal,
     Resolution,
 )
-from storage.models import AfterSalesCase
+from storage.models import AfterSalesCase, Order
 from views.callbacks import TalkToHuman
 from views.desk import clip
+from views.orders import status_text
 from views.texts import Texts
 
 CALLBACK_BYTES = 64  # Telegram's limit on callback data
@@ -161,7 +162,30 @@ def refused_keyboard(t: Texts) -> InlineKeyboardMarkup:
 
 
 def order_status(t: Texts, status: str) -> str:
-    return t(f"returns-order-status-{status}")
+    return status_text(t, status)
+
+
+# An order in one of these may be returned or exchanged (delivered) or reported as not
+# received (on its way): its card offers the return dialogue, which then tells the customer
+# whether the shop's rules allow it (orders.returns).
+RETURNABLE = frozenset({"delivered", "shipped", "in_transit"})
+
+
+def card_keyboard(t: Texts, order: Order) -> InlineKeyboardMarkup | None:
+    """Under the order card: "Return / exchange" when the order could be returned."""
+    button = start_button(t, order.order_id) if order.status in RETURNABLE else None
+    return None if button is None else InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def with_return(
+    t: Texts, markup: InlineKeyboardMarkup | None, order_id: str
+) -> InlineKeyboardMarkup | None:
+    """`markup` with a "Return / exchange" row added (the delivered order's update)."""
+    button = start_button(t, order_id)
+    if button is None:
+        return markup
+    rows = [*(markup.inline_keyboard if markup is not None else []), [button]]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def day(at: datetime | None) -> str:

@@ -109,8 +109,13 @@ async def test_with_a_number_the_customers_order_is_shown(client: ChatClient, ap
     )
     [out] = await client.send("order 880123 status")
     assert (out.text or "").startswith("📦 Order 880123")
+    # On its way: the card offers the return dialogue (for "not received"); a paid one not.
+    assert [(b.text, b.callback_data) for b in out.buttons] == [
+        ("↩️ Return / exchange", "rs:880123")
+    ]
     [zh] = await client.send("查一下订单880124")
     assert (zh.text or "").startswith("📦 订单 880124") and "已付款" in (zh.text or "")
+    assert zh.buttons == []
 
 
 async def test_a_stranger_typing_someone_elses_number_learns_nothing(

@@ -367,12 +367,12 @@ def test_every_dynamic_key_exists(catalogue: Catalogue) -> None:
         + [f"returns-refused-{r.value}" for r in Refusal]
         + [f"returns-reject-{r}" for r in REJECT_REASONS]
         + [
-            f"returns-order-status-{s}"
+            f"order-status-{s}"
             for s in (
                 "pending",
                 "paid",
                 "shipped",
-                "in_transit",
+                "in-transit",
                 "delivered",
                 "cancelled",
                 "returned",

@@ -38,14 +38,6 @@ returns-reason-not_received = 📭 Not received
 returns-resolution-refund = 💰 Refund
 returns-resolution-exchange = 🔁 Exchange
 
-returns-order-status-pending = awaiting payment
-returns-order-status-paid = paid
-returns-order-status-shipped = shipped
-returns-order-status-in_transit = on the way
-returns-order-status-delivered = delivered
-returns-order-status-cancelled = cancelled
-returns-order-status-returned = returned
-returns-order-status-refunded = refunded
 
 ## Why a return cannot be opened
 returns-refused-not_found = I can't find that order for you.

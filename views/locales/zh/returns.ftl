@@ -38,14 +38,6 @@ returns-reason-not_received = 📭 没有收到货
 returns-resolution-refund = 💰 退款
 returns-resolution-exchange = 🔁 换货
 
-returns-order-status-pending = 待付款
-returns-order-status-paid = 已付款
-returns-order-status-shipped = 已发货
-returns-order-status-in_transit = 运输中
-returns-order-status-delivered = 已签收
-returns-order-status-cancelled = 已取消
-returns-order-status-returned = 已退货
-returns-order-status-refunded = 已退款
 
 ## 无法申请的原因
 returns-refused-not_found = 没有找到您的这个订单。
