@@ -18,6 +18,7 @@ from community.stats import community_stats
 from faq import LiveMatcher
 from handlers.filters import IsAdmin, PrivateChat
 from handlers.learning import send_page
+from orders.stats import after_sales_stats
 from support.stats import support_stats
 from support.tickets import DeskPolicy
 from views.stats import (
@@ -49,7 +50,8 @@ async def cmd_stats(
     texts: Texts,
     now: datetime,
 ) -> None:
-    """/stats: the support desk, then the community; or one of support, community, campaigns."""
+    """/stats: the support desk (with after-sales), then the community; or one of support,
+    community, campaigns."""
     what = (command.args or "").strip().lower()
     if what == "campaigns":
         figures = await automations.stats(session, since=now - timedelta(days=30))
@@ -62,7 +64,9 @@ async def cmd_stats(
         windows = await support_stats(
             session, now=now, tz=community.tz, sla_seconds=desk.sla_seconds, hours=desk.hours
         )
-        await message.reply(render_support_stats(texts, windows), parse_mode="HTML")
+        after_sales = await after_sales_stats(session, now=now, tz=community.tz)
+        text = render_support_stats(texts, windows, after_sales)
+        await message.reply(text, parse_mode="HTML")
     if what in ("", "community"):
         members = [
             await community_stats(session, now=now, tz=community.tz, days=days)

@@ -674,7 +674,8 @@ class Order(Base):
     delivered_at: Mapped[datetime | None]
     eta: Mapped[datetime | None]
     # The last logistics events the shop sent, oldest first: [{"at": ISO, "text": str}].
-    events: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    # None (none sent) is SQL NULL, not the JSON text 'null'.
+    events: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON(none_as_null=True))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -696,6 +697,8 @@ class OrderLink(Base):
     bot, and it counts once the order arrives."""
 
     __tablename__ = "order_links"
+    # The primary key starts with order_id; ownership looks a customer's links up by user.
+    __table_args__ = (Index("ix_order_links_user_id", "user_id"),)
 
     order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(

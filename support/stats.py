@@ -129,6 +129,17 @@ def local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
 
 
+def report_windows(now: datetime, tz: ZoneInfo) -> tuple[tuple[str, datetime], ...]:
+    """The report's windows as (label, since): "today" (since local midnight in `tz`), "7d"
+    and "30d", each ending at `now`. Other reports shown with these figures use them too."""
+    now = _utc(now)
+    return (
+        ("today", local_midnight(now, tz)),
+        ("7d", now - timedelta(days=7)),
+        ("30d", now - timedelta(days=30)),
+    )
+
+
 async def support_stats(
     session: AsyncSession,
     *,
@@ -142,11 +153,7 @@ async def support_stats(
     A read: the transaction is rolled back before returning, so no connection is held.
     """
     now = _utc(now)
-    windows = (
-        ("today", local_midnight(now, tz)),
-        ("7d", now - timedelta(days=7)),
-        ("30d", now - timedelta(days=30)),
-    )
+    windows = report_windows(now, tz)
     earliest = min(since for _, since in windows)
 
     def business(start: datetime, end: datetime) -> float:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from campaigns.automations import CampaignStats
 from community.stats import CommunityFigures
 from community.tiers import Tier
+from orders.stats import RESOLUTION_TARGET, AfterSalesFigures
 from support.stats import WindowFigures, format_duration
 from views.texts import Texts
 
@@ -20,10 +21,17 @@ def _stars(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}★"
 
 
-def render_support_stats(t: Texts, windows: tuple[WindowFigures, ...]) -> str:
+def render_support_stats(
+    t: Texts,
+    windows: tuple[WindowFigures, ...],
+    after_sales: Sequence[AfterSalesFigures] = (),
+) -> str:
+    """The desk's figures a window; under each, the after-sales figures of the same window."""
+
     def d(seconds: float | None) -> str:
         return format_duration(seconds, t.lang)
 
+    returns = {a.label: a for a in after_sales}
     lines = [t("stats-title")]
     for w in windows:
         lines += [
@@ -54,6 +62,20 @@ def render_support_stats(t: Texts, windows: tuple[WindowFigures, ...]) -> str:
             )
             for a in w.agents
         )
+        if (r := returns.get(w.label)) is not None:
+            lines.append(
+                t(
+                    "stats-after-sales",
+                    opened=r.opened,
+                    approved=r.approved,
+                    rejected=r.rejected,
+                    refunded=r.refunded,
+                    exchanges=r.exchanges,
+                    res50=d(r.resolution_p50),
+                    rate=_pct(r.resolution_rate),
+                    target=_pct(RESOLUTION_TARGET),
+                )
+            )
     return "\n".join(lines)
 
 

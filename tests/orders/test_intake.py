@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from orders.intake import IntakeResult, upsert_orders
@@ -315,3 +315,29 @@ async def test_two_requests_with_the_same_new_orders_in_opposite_order_do_not_de
         IntakeResult(created=1000),
     ]
     assert await count(session, Order) == 1000
+
+
+async def test_an_order_without_events_stores_sql_null(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # Not the JSON text 'null': "has no events" is `events IS NULL` in SQL, as for any column.
+    await upsert_orders(session_factory, [rec("A1"), rec("A2", events=())], now=T0)
+    session.add(
+        Order(
+            order_id="A3",
+            status="paid",
+            amount_minor=1,
+            currency="CNY",
+            items="",
+            created_at=T0,
+            updated_at=T0,
+            events=None,
+        )
+    )
+    await session.commit()
+    missing = await session.scalars(
+        select(Order.order_id).where(Order.events.is_(None)).order_by(Order.order_id)
+    )
+    assert list(missing) == ["A1", "A3"]
+    (a2,) = await rows(session, Order, Order.order_id == "A2")
+    assert a2.events == []  # an empty list sent is kept as an empty list

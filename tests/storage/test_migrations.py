@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -45,3 +47,27 @@ async def test_models_and_migrations_do_not_drift(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         changes = await conn.run_sync(diff)
     assert changes == []
+
+
+async def test_orders_stored_with_json_null_events_become_sql_null(engine: AsyncEngine) -> None:
+    # Before 3c8d5a1f7e42, an order without events was stored as the JSON text 'null'.
+    await downgrade(engine, "9a4e2c7b5d13")
+    async with engine.begin() as conn:
+        for order_id, events in (("N1", "null"), ("N2", "[]"), ("N3", None)):
+            await conn.execute(
+                text(
+                    "INSERT INTO orders (order_id, status, items, amount_minor, currency, "
+                    "events, created_at, updated_at) VALUES (:id, 'paid', '', 1, 'CNY', "
+                    ":events, :at, :at)"
+                ),
+                {"id": order_id, "events": events, "at": datetime(2026, 12, 1, tzinfo=UTC)},
+            )
+    await upgrade(engine, "3c8d5a1f7e42")
+    async with engine.connect() as conn:
+        missing = await conn.scalars(
+            text("SELECT order_id FROM orders WHERE events IS NULL ORDER BY order_id")
+        )
+        assert list(missing) == ["N1", "N3"]
+        indexes = await conn.run_sync(lambda c: inspect(c).get_indexes("order_links"))
+    by_name = {i["name"]: i["column_names"] for i in indexes}
+    assert by_name["ix_order_links_user_id"] == ["user_id"]

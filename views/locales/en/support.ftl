@@ -98,6 +98,8 @@ stats-block = Opened { $opened } · closed { $closed }
     SLA hit { $sla } · CSAT { $csat } ({ $rated }/{ $asked } rated)
     Handoff rate { $handoff }
 stats-agent = • { $name }: { $first } first responses (p50 { $frt50 }), { $closed } closed, CSAT { $csat }
+stats-after-sales = ↩️ After-sales: opened { $opened } · approved { $approved } · rejected { $rejected } · refunded or exchanged { $refunded } ({ $exchanges } exchanges)
+    Resolution p50 { $res50 } · resolved { $rate } of those opened (target { $target })
 stats-none = —
 stats-usage = Usage: /stats support, or /stats campaigns
 cmd-desk-c = Send a canned reply: /c key (no key: choose)

@@ -98,6 +98,8 @@ stats-block = 新建 { $opened } · 结束 { $closed }
     SLA 达标 { $sla } · 满意度 { $csat }（{ $rated }/{ $asked } 已评）
     转人工率 { $handoff }
 stats-agent = • { $name }：首次响应 { $first } 次（p50 { $frt50 }），结束 { $closed } 个，满意度 { $csat }
+stats-after-sales = ↩️ 售后：新建 { $opened } · 通过 { $approved } · 拒绝 { $rejected } · 已退款或换货 { $refunded }（换货 { $exchanges }）
+    处理时长 p50 { $res50 } · 新建中已处理 { $rate }（目标 { $target }）
 stats-none = —
 stats-usage = 用法：/stats support（客服）或 /stats campaigns（营销）
 cmd-desk-c = 发送快捷回复：/c 关键词（不带关键词则选择）
