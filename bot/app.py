@@ -341,7 +341,7 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
             clock=app.clock,
         )
         desk.install(sender)
-        ReturnDelivery(desk).install(sender)  # case cards share the desk's topics
+        ReturnDelivery(desk, tz=s.tz).install(sender)  # case cards share the desk's topics
     return sender
 
 

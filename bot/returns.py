@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InputMediaPhoto, MediaUnion
@@ -30,8 +31,9 @@ log = logging.getLogger(__name__)
 class ReturnDelivery:
     """Registered on the Sender next to the desk's deliverers, whose topics it shares."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: Desk, *, tz: ZoneInfo) -> None:
         self.desk = desk
+        self.tz = tz  # the shop's TIMEZONE: the card's dates are its days
 
     def install(self, sender: Sender) -> None:
         sender.route(ReturnKind.CARD, self.send_card)
@@ -51,7 +53,7 @@ class ReturnDelivery:
             target,
             desk.bot.send_message(
                 desk.chat_id,
-                views.desk_card(desk.t, card),
+                views.desk_card(desk.t, card, self.tz),
                 reply_markup=views.case_buttons(desk.t, card.case),
                 **target.kwargs(),
             ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -29,6 +30,7 @@ from orders.returns import (
 from storage.models import AfterSalesCase
 from views.callbacks import TalkToHuman
 from views.desk import clip
+from views.orders import DATE, local_time
 from views.texts import Texts
 
 CALLBACK_BYTES = 64  # Telegram's limit on callback data
@@ -164,13 +166,16 @@ def order_status(t: Texts, status: str) -> str:
     return t(f"returns-order-status-{status}")
 
 
-def day(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d") if at is not None else "-"
+def day(at: datetime | None, tz: ZoneInfo) -> str:
+    """The day of ``at`` in the shop's time zone (TIMEZONE), as the order card shows it."""
+    return local_time(at, tz, DATE) if at is not None else "-"
 
 
-def refusal_text(t: Texts, refusal: Refusal | None, verdict: Eligibility | None = None) -> str:
+def refusal_text(
+    t: Texts, refusal: Refusal | None, tz: ZoneInfo, verdict: Eligibility | None = None
+) -> str:
     """Why not, in words."""
-    deadline = day(verdict.deadline) if verdict is not None else "-"
+    deadline = day(verdict.deadline, tz) if verdict is not None else "-"
     return t(f"returns-refused-{(refusal or Refusal.NOT_FOUND).value}", deadline=deadline)
 
 
@@ -195,7 +200,7 @@ def summary(t: Texts, data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cases_text(t: Texts, cases: Sequence[CaseLine]) -> str:
+def cases_text(t: Texts, cases: Sequence[CaseLine], tz: ZoneInfo) -> str:
     if not cases:
         return t("returns-status-none")
     lines = [t("returns-status-title")]
@@ -205,7 +210,7 @@ def cases_text(t: Texts, cases: Sequence[CaseLine]) -> str:
                 "returns-status-line",
                 id=c.id,
                 order=c.order_id,
-                date=day(c.created_at),
+                date=day(c.created_at, tz),
                 resolution=t(f"returns-resolution-{c.resolution}"),
                 state=t(f"returns-state-{c.status}"),
             )
@@ -233,7 +238,7 @@ def customer_note(t: Texts, event: str, args: dict[str, Any], case: AfterSalesCa
 CARD_ICONS = {"open": "🆕", "approved": "📦", "rejected": "⛔", "refunded": "✅"}
 
 
-def desk_card(t: Texts, card: CaseCard) -> str:
+def desk_card(t: Texts, card: CaseCard, tz: ZoneInfo) -> str:
     case, order, user = card.case, card.order, card.user
     name = (user.first_name if user is not None else "") or str(case.user_id)
     username = f" @{user.username}" if user is not None and user.username else ""
@@ -249,7 +254,7 @@ def desk_card(t: Texts, card: CaseCard) -> str:
             "case-card-order",
             id=case.order_id,
             status=order_status(t, order.status) if order is not None else "-",
-            delivered=day(order.delivered_at) if order is not None else "-",
+            delivered=day(order.delivered_at, tz) if order is not None else "-",
         ),
         t("case-card-items", items=clip(case.items, 300)),
         t("case-card-reason", reason=t(f"returns-reason-{case.reason}")),
