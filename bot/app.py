@@ -181,6 +181,7 @@ def orders_policy(settings: Settings) -> OrdersPolicy:
     return OrdersPolicy(
         tz=settings.tz,
         link_secret=secret.get_secret_value().encode() if secret is not None else None,
+        returnable=return_policy(settings).statuses,
     )
 
 

@@ -23,6 +23,7 @@ from storage.models import User
 from storage.outbox import Claimed
 from storage.queries import set_blocked
 from views.orders import render_update, update_keyboard
+from views.returns import delivered_keyboard
 from views.texts import Catalogue
 
 
@@ -73,7 +74,11 @@ class OrderDelivery:
         await self.bot.send_message(
             row.chat_id,
             render_update(t, order, event, self.tz),
-            reply_markup=update_keyboard(t, order, event),
+            reply_markup=(
+                delivered_keyboard(t, order.order_id)
+                if event == notices.DELIVERED
+                else update_keyboard(t, order, event)
+            ),
         )
 
     async def blocked(self, row: Claimed, error: str) -> None:

@@ -14,14 +14,16 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.filters import PrivateChat
 from orders import intent, linking, tracking
 from orders.policy import OrdersPolicy
+from storage.models import Order
 from views import keyboards
 from views import orders as order_views
+from views import returns as return_views
 from views.callbacks import ShowOrder
 from views.texts import Catalogue, Texts
 
@@ -71,11 +73,22 @@ class OrderQuestionText(Filter):
         return {"order_question": found} if found is not None else False
 
 
+def _card_buttons(t: Texts, order: Order, policy: OrdersPolicy) -> InlineKeyboardMarkup | None:
+    """A returnable order's card offers the return dialogue for it."""
+    if order.status not in policy.returnable:
+        return None
+    return return_views.card_keyboard(t, order.order_id)
+
+
 async def _answer(
     bot: Bot, chat_id: int, t: Texts, found: tracking.Tracking, policy: OrdersPolicy
 ) -> None:
     if found.found is tracking.Found.ORDER and found.order is not None:
-        await bot.send_message(chat_id, order_views.render_card(t, found.order, policy.tz))
+        await bot.send_message(
+            chat_id,
+            order_views.render_card(t, found.order, policy.tz),
+            reply_markup=_card_buttons(t, found.order, policy),
+        )
     elif found.found is tracking.Found.LIST:
         text, markup = order_views.order_list(t, found.orders)
         await bot.send_message(chat_id, text, reply_markup=markup)
@@ -177,7 +190,10 @@ async def on_order_link(
     if result.order is None:
         await message.answer(texts("order-link-waiting", id=result.order_id))
         return
-    await message.answer(order_views.render_card(texts, result.order, orders.tz))
+    await message.answer(
+        order_views.render_card(texts, result.order, orders.tz),
+        reply_markup=_card_buttons(texts, result.order, orders),
+    )
 
 
 @router.callback_query(ShowOrder.filter())

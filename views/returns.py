@@ -30,7 +30,7 @@ from orders.returns import (
 from storage.models import AfterSalesCase
 from views.callbacks import TalkToHuman
 from views.desk import clip
-from views.orders import DATE, local_time
+from views.orders import DATE, local_time, order_button
 from views.texts import Texts
 
 CALLBACK_BYTES = 64  # Telegram's limit on callback data
@@ -80,6 +80,21 @@ def start_button(t: Texts, order_id: str) -> InlineKeyboardButton | None:
     """The order card's "Return / exchange" button; None if the id cannot fit a button."""
     data = fits(ReturnStart(order=order_id))
     return None if data is None else InlineKeyboardButton(text=t("btn-return"), callback_data=data)
+
+
+def card_keyboard(t: Texts, order_id: str) -> InlineKeyboardMarkup | None:
+    """The buttons of a returnable order's card: "Return / exchange"."""
+    button = start_button(t, order_id)
+    return None if button is None else InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def delivered_keyboard(t: Texts, order_id: str) -> InlineKeyboardMarkup | None:
+    """The delivered notice's buttons: the order's details, and "Return / exchange"."""
+    details = order_button(t, order_id)
+    rows = list(details.inline_keyboard) if details is not None else []
+    button = start_button(t, order_id)
+    rows += [[button]] if button is not None else []
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def orders_keyboard(t: Texts, orders: Sequence[OrderChoice]) -> InlineKeyboardMarkup:
