@@ -277,7 +277,8 @@ def desk_card(t: Texts, card: CaseCard, tz: ZoneInfo) -> str:
     ]
     if case.new_size:
         lines.append(t("case-card-new-size", size=case.new_size))
-    lines.append(t("case-card-photos", count=len(card.photos)))
+    if card.photos:
+        lines.append(t("case-card-photos", count=len(card.photos)))
     if case.status == CaseStatus.APPROVED:
         lines.append(t("case-card-approved", agent=card.decided_by or "-"))
     elif case.status == CaseStatus.REJECTED:

@@ -512,3 +512,18 @@ async def test_dates_are_days_in_the_shops_time_zone(
     out = await ann.click("Wrong size")
     text = texts_of(out)
     assert en(catalogue, "returns-refused-window_passed", deadline="2026-11-18") in text, text
+
+
+async def test_a_card_without_photos_does_not_announce_any(
+    desk: Desk, ann: ChatClient, catalogue: Catalogue
+) -> None:
+    await add_order(desk)
+    await start(ann)
+    await ann.click("All items")
+    await ann.click("Wrong size")
+    await ann.click("Refund")
+    await ann.click("Send the request")
+    sent = await desk.flush()
+    assert [o.method for o in sent] == ["createForumTopic", "sendMessage"]
+    photos_line = catalogue.get("zh", "case-card-photos", count=0).split("0")[0]  # "📷 照片："
+    assert photos_line not in (sent[-1].text or ""), sent[-1].text
