@@ -37,7 +37,7 @@ from support import relay
 from support.cards import card_facts
 from support.tickets import DeskPolicy, Kind, group_lane
 from views import keyboards as kb
-from views.desk import clip, customer_texts, render_card, topic_name
+from views.desk import clip, customer_name, customer_texts, render_card, topic_name
 from views.texts import Catalogue
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,12 @@ class Desk:
             ticket = await s.scalar(
                 select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id.desc()).limit(1)
             )
-            name = topic_name(self.t, ticket, user) if ticket else str(user_id)
+            # No ticket yet (a return case's card): the customer's name until one opens.
+            name = (
+                topic_name(self.t, ticket, user)
+                if ticket
+                else clip(customer_name(user, user_id), 128)
+            )
             await s.commit()  # ends the read; loaded rows stay usable
         created = await self.bot.create_forum_topic(self.chat_id, name=name)
         now = self.clock()

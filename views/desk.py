@@ -128,10 +128,16 @@ def render_card(
     return "\n".join(lines)[:4096]
 
 
-def topic_name(t: Texts, ticket: Ticket, user: User | None) -> str:
-    name = _display_name(user, ticket.user_id)
+def customer_name(user: User | None, user_id: int) -> str:
+    """The customer as agents see them: first name and @username (or the id)."""
+    name = _display_name(user, user_id)
     if user and user.username and user.username not in name:
         name = f"{name} @{user.username}"
+    return name
+
+
+def topic_name(t: Texts, ticket: Ticket, user: User | None) -> str:
+    name = customer_name(user, ticket.user_id)
     icon = state_icon(ticket) + (COMPLAINT_ICON if ticket.complaint else "")
     icon += VIP_ICON if ticket.vip else ""
     return t("topic-name", icon=icon, name=clip(name, 90), id=ticket.id)[:128]

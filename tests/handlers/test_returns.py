@@ -527,3 +527,11 @@ async def test_a_card_without_photos_does_not_announce_any(
     assert [o.method for o in sent] == ["createForumTopic", "sendMessage"]
     photos_line = catalogue.get("zh", "case-card-photos", count=0).split("0")[0]  # "📷 照片："
     assert photos_line not in (sent[-1].text or ""), sent[-1].text
+
+
+async def test_a_case_opens_a_topic_named_after_the_customer(desk: Desk, ann: ChatClient) -> None:
+    await add_order(desk)
+    await open_quality_case(ann)
+    sent = await desk.flush()
+    assert sent[0].method == "createForumTopic"
+    assert sent[0].request.name == "Ann"  # not the bare id 5101: the customer has no ticket
