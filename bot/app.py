@@ -340,9 +340,10 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
             agents_language=s.agents_language,
             signature=s.support_agent_identity == "signature",
             clock=app.clock,
+            tz=s.tz,
         )
         desk.install(sender)
-        ReturnDelivery(desk, tz=s.tz).install(sender)  # case cards share the desk's topics
+        ReturnDelivery(desk).install(sender)  # case cards share the desk's topics
     return sender
 
 

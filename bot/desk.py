@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -85,8 +86,10 @@ class Desk:
         agents_language: str,
         signature: bool,
         clock: Any,
+        tz: ZoneInfo,
     ) -> None:
         assert policy.chat_id is not None
+        self.tz = tz  # TIMEZONE: the days shown on cards
         self.bot = bot
         self.sf = session_factory
         self.catalogue = catalogue
@@ -233,6 +236,7 @@ class Desk:
                     shop_orders=await orders_of(s, ticket.user_id, limit=SHOP_ORDERS_ON_CARD),
                 ),
                 reply_mode=not self.topics,
+                tz=self.tz,
                 tier_names=self.policy.tier_names,
             )
             await s.commit()  # ends the read; loaded rows stay usable

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import InputMediaPhoto, MediaUnion
@@ -31,9 +30,8 @@ log = logging.getLogger(__name__)
 class ReturnDelivery:
     """Registered on the Sender next to the desk's deliverers, whose topics it shares."""
 
-    def __init__(self, desk: Desk, *, tz: ZoneInfo) -> None:
+    def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.tz = tz  # the shop's TIMEZONE: the card's dates are its days
 
     def install(self, sender: Sender) -> None:
         sender.route(ReturnKind.CARD, self.send_card)
@@ -53,7 +51,7 @@ class ReturnDelivery:
             target,
             desk.bot.send_message(
                 desk.chat_id,
-                views.desk_card(desk.t, card, self.tz),
+                views.desk_card(desk.t, card, desk.tz),
                 reply_markup=views.case_buttons(desk.t, card.case),
                 **target.kwargs(),
             ),
