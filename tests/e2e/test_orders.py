@@ -198,9 +198,10 @@ async def test_orders_from_import_to_a_return_case(
             200,
             {"created": 0, "updated": 1, "unchanged": 0},
         )
-        await api.wait_for(
+        notice = await api.wait_for(
             "sendMessage", _ok(_text_to(CUSTOMER, "has been delivered")), timeout=STEP
         )
+        assert _button(notice, "Return / exchange") == f"rs:{ORDER}"
         assert await _post(http, url, delivered) == (
             200,
             {"created": 0, "updated": 0, "unchanged": 1},
@@ -226,5 +227,6 @@ async def test_orders_from_import_to_a_return_case(
     ]
     assert actions and all(a.startswith("rc:") for a in actions), actions
     assert case.params.get("message_thread_id")  # the customer's topic at the desk
+    assert api.topic(GROUP, case.params["message_thread_id"]).name == "Ann"
 
     await bot.stop(signal.SIGTERM)
