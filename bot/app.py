@@ -181,6 +181,7 @@ def orders_policy(settings: Settings) -> OrdersPolicy:
     return OrdersPolicy(
         tz=settings.tz,
         link_secret=secret.get_secret_value().encode() if secret is not None else None,
+        returnable=return_policy(settings).statuses,
     )
 
 
@@ -339,6 +340,7 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
             agents_language=s.agents_language,
             signature=s.support_agent_identity == "signature",
             clock=app.clock,
+            tz=s.tz,
         )
         desk.install(sender)
         ReturnDelivery(desk).install(sender)  # case cards share the desk's topics

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest
@@ -37,7 +38,7 @@ from support import relay
 from support.cards import card_facts
 from support.tickets import DeskPolicy, Kind, group_lane
 from views import keyboards as kb
-from views.desk import clip, customer_texts, render_card, topic_name
+from views.desk import clip, customer_name, customer_texts, render_card, topic_name
 from views.texts import Catalogue
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,10 @@ class Desk:
         agents_language: str,
         signature: bool,
         clock: Any,
+        tz: ZoneInfo,
     ) -> None:
         assert policy.chat_id is not None
+        self.tz = tz  # TIMEZONE: the days shown on cards
         self.bot = bot
         self.sf = session_factory
         self.catalogue = catalogue
@@ -141,7 +144,12 @@ class Desk:
             ticket = await s.scalar(
                 select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id.desc()).limit(1)
             )
-            name = topic_name(self.t, ticket, user) if ticket else str(user_id)
+            # No ticket yet (a return case's card): the customer's name until one opens.
+            name = (
+                topic_name(self.t, ticket, user)
+                if ticket
+                else clip(customer_name(user, user_id), 128)
+            )
             await s.commit()  # ends the read; loaded rows stay usable
         created = await self.bot.create_forum_topic(self.chat_id, name=name)
         now = self.clock()
@@ -228,6 +236,7 @@ class Desk:
                     shop_orders=await orders_of(s, ticket.user_id, limit=SHOP_ORDERS_ON_CARD),
                 ),
                 reply_mode=not self.topics,
+                tz=self.tz,
                 tier_names=self.policy.tier_names,
             )
             await s.commit()  # ends the read; loaded rows stay usable

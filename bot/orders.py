@@ -23,7 +23,7 @@ from storage.models import User
 from storage.outbox import Claimed
 from storage.queries import set_blocked
 from views.orders import render_update, update_keyboard
-from views.returns import with_return
+from views.returns import delivered_keyboard
 from views.texts import Catalogue
 
 
@@ -75,7 +75,7 @@ class OrderDelivery:
             row.chat_id,
             render_update(t, order, event, self.tz),
             reply_markup=(
-                with_return(t, update_keyboard(t, order, event), order.order_id)
+                delivered_keyboard(t, order.order_id)
                 if event == notices.DELIVERED
                 else update_keyboard(t, order, event)
             ),

@@ -51,7 +51,7 @@ class ReturnDelivery:
             target,
             desk.bot.send_message(
                 desk.chat_id,
-                views.desk_card(desk.t, card),
+                views.desk_card(desk.t, card, desk.tz),
                 reply_markup=views.case_buttons(desk.t, card.case),
                 **target.kwargs(),
             ),

@@ -14,15 +14,16 @@ from typing import Any
 
 from aiogram import Bot, Router
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message, User
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handlers.filters import PrivateChat
 from orders import intent, linking, tracking
 from orders.policy import OrdersPolicy
+from storage.models import Order
 from views import keyboards
 from views import orders as order_views
-from views import returns as returns_views
+from views import returns as return_views
 from views.callbacks import ShowOrder
 from views.texts import Catalogue, Texts
 
@@ -72,6 +73,13 @@ class OrderQuestionText(Filter):
         return {"order_question": found} if found is not None else False
 
 
+def _card_buttons(t: Texts, order: Order, policy: OrdersPolicy) -> InlineKeyboardMarkup | None:
+    """A returnable order's card offers the return dialogue for it."""
+    if order.status not in policy.returnable:
+        return None
+    return return_views.card_keyboard(t, order.order_id)
+
+
 async def _answer(
     bot: Bot, chat_id: int, t: Texts, found: tracking.Tracking, policy: OrdersPolicy
 ) -> None:
@@ -79,7 +87,7 @@ async def _answer(
         await bot.send_message(
             chat_id,
             order_views.render_card(t, found.order, policy.tz),
-            reply_markup=returns_views.card_keyboard(t, found.order),
+            reply_markup=_card_buttons(t, found.order, policy),
         )
     elif found.found is tracking.Found.LIST:
         text, markup = order_views.order_list(t, found.orders)
@@ -184,7 +192,7 @@ async def on_order_link(
         return
     await message.answer(
         order_views.render_card(texts, result.order, orders.tz),
-        reply_markup=returns_views.card_keyboard(texts, result.order),
+        reply_markup=_card_buttons(texts, result.order, orders),
     )
 
 

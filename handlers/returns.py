@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.dispatcher.event.bases import SkipHandler
@@ -29,6 +30,7 @@ from handlers.buttons import StaleButton, Tapped
 from handlers.deps import ChatOptions
 from handlers.filters import MenuButton, PrivateChat, SlashCommand, SupportChat
 from orders import returns
+from orders.policy import OrdersPolicy
 from orders.returns import (
     ITEMS_MAX,
     NEW_SIZE_MAX,
@@ -113,11 +115,12 @@ async def refuse(
     texts: Texts,
     state: FSMContext,
     refusal: Refusal | None,
+    tz: ZoneInfo,
     verdict: returns.Eligibility | None = None,
 ) -> None:
     """Why not, in words, and a person to ask; the dialogue ends."""
     await state.clear()
-    text = views.refusal_text(texts, refusal, verdict) + "\n" + texts("returns-refused-human")
+    text = views.refusal_text(texts, refusal, tz, verdict) + "\n" + texts("returns-refused-human")
     await bot.send_message(user_id, text, reply_markup=views.refused_keyboard(texts))
 
 
@@ -181,10 +184,11 @@ async def cmd_return(
     event_from_user: User,
     texts: Texts,
     state: FSMContext,
+    orders: OrdersPolicy,
 ) -> None:
     if (command.args or "").strip().lower() in ("status", "状态", "进度"):
         cases = await returns.cases_of(session, event_from_user.id)
-        await message.answer(views.cases_text(texts, cases))
+        await message.answer(views.cases_text(texts, cases, orders.tz))
         return
     await show_orders(bot, event_from_user.id, texts, state, session)
 
@@ -216,6 +220,7 @@ async def cb_start(
     event_from_user: User,
     texts: Texts,
     state: FSMContext,
+    orders: OrdersPolicy,
 ) -> None:
     """The order card's button (an order), or "start at the list" (no order)."""
     user_id = event_from_user.id
@@ -229,7 +234,7 @@ async def cb_start(
         return
     await query.answer()
     if picked.refusal is not None:
-        await refuse(bot, user_id, texts, state, picked.refusal)
+        await refuse(bot, user_id, texts, state, picked.refusal, orders.tz)
         return
     await state.set_state(ReturnDialog.items)
     await state.set_data({"order": picked.order.order_id, "photos": []})
@@ -239,11 +244,16 @@ async def cb_start(
 
 @customer.callback_query(ReturnForm.filter(F.action == "status"))
 async def cb_status(
-    query: CallbackQuery, bot: Bot, session: AsyncSession, event_from_user: User, texts: Texts
+    query: CallbackQuery,
+    bot: Bot,
+    session: AsyncSession,
+    event_from_user: User,
+    texts: Texts,
+    orders: OrdersPolicy,
 ) -> None:
     cases = await returns.cases_of(session, event_from_user.id)
     await query.answer()
-    await bot.send_message(event_from_user.id, views.cases_text(texts, cases))
+    await bot.send_message(event_from_user.id, views.cases_text(texts, cases, orders.tz))
 
 
 @customer.callback_query(ReturnForm.filter(F.action == "cancel"), StateFilter(ReturnDialog))
@@ -289,6 +299,7 @@ async def cb_reason(
     state: FSMContext,
     now: datetime,
     returns_policy: ReturnPolicy,
+    orders: OrdersPolicy,
 ) -> None:
     if callback_data.value not in set(Reason):
         await query.answer(texts("stale-button"))
@@ -300,7 +311,7 @@ async def cb_reason(
     )
     await query.answer()
     if not verdict.ok:
-        await refuse(bot, user_id, texts, state, verdict.refusal, verdict)
+        await refuse(bot, user_id, texts, state, verdict.refusal, orders.tz, verdict)
         return
     await state.update_data(reason=reason.value)
     if returns_policy.needs_photos(reason):
@@ -393,6 +404,7 @@ async def cb_confirm(
     now: datetime,
     desk: DeskPolicy,
     returns_policy: ReturnPolicy,
+    orders: OrdersPolicy,
 ) -> None:
     data = await state.get_data()
     await state.clear()  # a second tap finds no dialogue: one case
@@ -411,7 +423,7 @@ async def cb_confirm(
     )
     await query.answer()
     if opened.case_id is None:
-        await refuse(bot, event_from_user.id, texts, state, opened.refusal)
+        await refuse(bot, event_from_user.id, texts, state, opened.refusal, orders.tz)
         return
     text = texts("returns-opened", id=opened.case_id)
     await bot.send_message(event_from_user.id, text, reply_markup=views.status_keyboard(texts))
@@ -434,14 +446,16 @@ async def cb_form_expired(query: CallbackQuery, texts: Texts) -> None:
 # --- agents: the case card -----------------------------------------------------------------------
 
 
-async def redraw(query: CallbackQuery, bot: Bot, t: Texts, card: returns.CaseCard | None) -> None:
+async def redraw(
+    query: CallbackQuery, bot: Bot, t: Texts, card: returns.CaseCard | None, tz: ZoneInfo
+) -> None:
     """The tapped card as the case is now (text and buttons)."""
     if card is None or query.message is None:
         return
     # Unchanged, or the card was deleted: the decision stands either way.
     with contextlib.suppress(TelegramBadRequest):
         await bot.edit_message_text(
-            views.desk_card(t, card),
+            views.desk_card(t, card, tz),
             chat_id=query.message.chat.id,
             message_id=query.message.message_id,
             reply_markup=views.case_buttons(t, card.case),
@@ -458,7 +472,12 @@ async def show_markup(query: CallbackQuery, bot: Bot, markup: InlineKeyboardMark
 
 
 async def case_menu(
-    query: CallbackQuery, bot: Bot, t: Texts, action: str, card: returns.CaseCard | None
+    query: CallbackQuery,
+    bot: Bot,
+    t: Texts,
+    action: str,
+    card: returns.CaseCard | None,
+    tz: ZoneInfo,
 ) -> None:
     """Decline: the reasons to pick from, while the case is open; Back: the card again. A
     card that is out of date is redrawn as the case is now."""
@@ -474,7 +493,7 @@ async def case_menu(
         await query.answer(t("case-already", state=t(f"case-state-{status}")), show_alert=True)
     else:
         await query.answer()
-    await redraw(query, bot, t, card)
+    await redraw(query, bot, t, card, tz)
 
 
 @desk.callback_query(Tapped(CaseAction))
@@ -488,12 +507,14 @@ async def cb_case(
     options: ChatOptions,
     desk: DeskPolicy,
     now: datetime,
+    orders: OrdersPolicy,
 ) -> None:
     """Approve, decline (pick a reason first), refund done; "back" from the reasons."""
     t = catalogue.for_lang(options.agents_language)
     action, case_id = callback_data.action, callback_data.case
     if action in ("reject", "back"):
-        await case_menu(query, bot, t, action, await returns.case_card(session, case_id))
+        card = await returns.case_card(session, case_id)
+        await case_menu(query, bot, t, action, card, orders.tz)
         return
     if action not in DECISIONS:
         await query.answer(t("desk-stale-button"))
@@ -519,7 +540,7 @@ async def cb_case(
     await query.answer(
         toasts[decided.outcome], show_alert=decided.outcome is not DecisionOutcome.DONE
     )
-    await redraw(query, bot, t, card)
+    await redraw(query, bot, t, card, orders.tz)
 
 
 # --- leftovers -----------------------------------------------------------------------------------

@@ -10,3 +10,5 @@ from zoneinfo import ZoneInfo
 class OrdersPolicy:
     tz: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
     link_secret: bytes | None = None  # ORDER_LINK_SECRET; None: no deep link is valid
+    # RETURN_STATUSES: an order card in one of these offers the "Return / exchange" button
+    returnable: frozenset[str] = frozenset({"delivered"})

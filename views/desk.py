@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram.types import InlineKeyboardMarkup
 
@@ -23,6 +24,7 @@ from support.relay import CustomerWrote
 from support.replies import CannedEntry
 from support.tickets import HandoffReason
 from views import keyboards
+from views.orders import DATE, local_time, status_text
 from views.render import render_human
 from views.texts import Catalogue, Texts
 
@@ -58,9 +60,15 @@ def clip(text: str | None, limit: int) -> str:
 
 
 def render_card(
-    t: Texts, facts: CardFacts, *, reply_mode: bool, tier_names: tuple[str, ...] = ()
+    t: Texts,
+    facts: CardFacts,
+    *,
+    reply_mode: bool,
+    tz: ZoneInfo,
+    tier_names: tuple[str, ...] = (),
 ) -> str:
-    """The ticket card in the support group, from what support.cards gathered."""
+    """The ticket card in the support group, from what support.cards gathered; the shop's
+    orders with their status in the agents' words and their day in TIMEZONE (``tz``)."""
     ticket, user = facts.ticket, facts.user
     username = f" @{user.username}" if user and user.username else ""
     lines = [
@@ -98,9 +106,9 @@ def render_card(
             t(
                 "card-shop-order",
                 order=o.order_id,
-                status=o.status,
+                status=status_text(t, o.status),
                 amount=format_amount(o.amount_minor, o.currency),
-                date=o.created_at.strftime("%Y-%m-%d"),
+                date=local_time(o.created_at, tz, DATE),
             )
             for o in facts.shop_orders
         )
@@ -128,10 +136,16 @@ def render_card(
     return "\n".join(lines)[:4096]
 
 
-def topic_name(t: Texts, ticket: Ticket, user: User | None) -> str:
-    name = _display_name(user, ticket.user_id)
+def customer_name(user: User | None, user_id: int) -> str:
+    """The customer as agents see them: first name and @username (or the id)."""
+    name = _display_name(user, user_id)
     if user and user.username and user.username not in name:
         name = f"{name} @{user.username}"
+    return name
+
+
+def topic_name(t: Texts, ticket: Ticket, user: User | None) -> str:
+    name = customer_name(user, ticket.user_id)
     icon = state_icon(ticket) + (COMPLAINT_ICON if ticket.complaint else "")
     icon += VIP_ICON if ticket.vip else ""
     return t("topic-name", icon=icon, name=clip(name, 90), id=ticket.id)[:128]

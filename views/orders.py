@@ -30,7 +30,7 @@ EVENT_CHARS = 200
 CALLBACK_BYTES = 64  # Telegram's limit for callback data
 
 
-def _local(at: datetime, tz: ZoneInfo, fmt: str = DATE_TIME) -> str:
+def local_time(at: datetime, tz: ZoneInfo, fmt: str = DATE_TIME) -> str:
     if at.tzinfo is None:  # stored as UTC
         at = at.replace(tzinfo=UTC)
     return at.astimezone(tz).strftime(fmt)
@@ -50,7 +50,7 @@ def _event_line(t: Texts, event: Any, tz: ZoneInfo) -> str | None:
         text = text[: EVENT_CHARS - 1] + "…"
     raw = event.get("at")
     try:
-        at = _local(datetime.fromisoformat(str(raw)), tz) if raw else ""
+        at = local_time(datetime.fromisoformat(str(raw)), tz) if raw else ""
     except ValueError:
         at = str(raw)[:32]
     return t("order-event-line", at=at, text=text) if at else t("order-event-plain", text=text)
@@ -71,14 +71,14 @@ def render_card(t: Texts, order: Order, tz: ZoneInfo) -> str:
     if order.tracking_number:
         lines.append(t("order-tracking-line", number=order.tracking_number))
     if order.eta and order.status not in ("delivered", "cancelled", "returned", "refunded"):
-        lines.append(t("order-eta-line", date=_local(order.eta, tz, DATE)))
+        lines.append(t("order-eta-line", date=local_time(order.eta, tz, DATE)))
     for key, at in (
         ("order-paid-line", order.paid_at),
         ("order-shipped-line", order.shipped_at),
         ("order-delivered-line", order.delivered_at),
     ):
         if at is not None:
-            lines.append(t(key, date=_local(at, tz)))
+            lines.append(t(key, date=local_time(at, tz)))
     events = [
         line
         for line in (_event_line(t, e, tz) for e in reversed(order.events or []))
@@ -146,7 +146,7 @@ def render_update(t: Texts, order: Order, event: str, tz: ZoneInfo) -> str:
         return t("order-update-shipped-plain", id=order.order_id)
     if event == "delivered":
         return t("order-update-delivered", id=order.order_id)
-    eta = _local(order.eta, tz, DATE) if order.eta else ""
+    eta = local_time(order.eta, tz, DATE) if order.eta else ""
     return t("order-update-late", id=order.order_id, date=eta)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -26,10 +27,10 @@ from orders.returns import (
     Refusal,
     Resolution,
 )
-from storage.models import AfterSalesCase, Order
+from storage.models import AfterSalesCase
 from views.callbacks import TalkToHuman
 from views.desk import clip
-from views.orders import status_text
+from views.orders import DATE, local_time, order_button, status_text
 from views.texts import Texts
 
 CALLBACK_BYTES = 64  # Telegram's limit on callback data
@@ -79,6 +80,21 @@ def start_button(t: Texts, order_id: str) -> InlineKeyboardButton | None:
     """The order card's "Return / exchange" button; None if the id cannot fit a button."""
     data = fits(ReturnStart(order=order_id))
     return None if data is None else InlineKeyboardButton(text=t("btn-return"), callback_data=data)
+
+
+def card_keyboard(t: Texts, order_id: str) -> InlineKeyboardMarkup | None:
+    """The buttons of a returnable order's card: "Return / exchange"."""
+    button = start_button(t, order_id)
+    return None if button is None else InlineKeyboardMarkup(inline_keyboard=[[button]])
+
+
+def delivered_keyboard(t: Texts, order_id: str) -> InlineKeyboardMarkup | None:
+    """The delivered notice's buttons: the order's details, and "Return / exchange"."""
+    details = order_button(t, order_id)
+    rows = list(details.inline_keyboard) if details is not None else []
+    button = start_button(t, order_id)
+    rows += [[button]] if button is not None else []
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
 def orders_keyboard(t: Texts, orders: Sequence[OrderChoice]) -> InlineKeyboardMarkup:
@@ -165,36 +181,16 @@ def order_status(t: Texts, status: str) -> str:
     return status_text(t, status)
 
 
-# An order in one of these may be returned or exchanged (delivered) or reported as not
-# received (on its way): its card offers the return dialogue, which then tells the customer
-# whether the shop's rules allow it (orders.returns).
-RETURNABLE = frozenset({"delivered", "shipped", "in_transit"})
+def day(at: datetime | None, tz: ZoneInfo) -> str:
+    """The day of ``at`` in the shop's time zone (TIMEZONE), as the order card shows it."""
+    return local_time(at, tz, DATE) if at is not None else "-"
 
 
-def card_keyboard(t: Texts, order: Order) -> InlineKeyboardMarkup | None:
-    """Under the order card: "Return / exchange" when the order could be returned."""
-    button = start_button(t, order.order_id) if order.status in RETURNABLE else None
-    return None if button is None else InlineKeyboardMarkup(inline_keyboard=[[button]])
-
-
-def with_return(
-    t: Texts, markup: InlineKeyboardMarkup | None, order_id: str
-) -> InlineKeyboardMarkup | None:
-    """`markup` with a "Return / exchange" row added (the delivered order's update)."""
-    button = start_button(t, order_id)
-    if button is None:
-        return markup
-    rows = [*(markup.inline_keyboard if markup is not None else []), [button]]
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def day(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d") if at is not None else "-"
-
-
-def refusal_text(t: Texts, refusal: Refusal | None, verdict: Eligibility | None = None) -> str:
+def refusal_text(
+    t: Texts, refusal: Refusal | None, tz: ZoneInfo, verdict: Eligibility | None = None
+) -> str:
     """Why not, in words."""
-    deadline = day(verdict.deadline) if verdict is not None else "-"
+    deadline = day(verdict.deadline, tz) if verdict is not None else "-"
     return t(f"returns-refused-{(refusal or Refusal.NOT_FOUND).value}", deadline=deadline)
 
 
@@ -219,7 +215,7 @@ def summary(t: Texts, data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def cases_text(t: Texts, cases: Sequence[CaseLine]) -> str:
+def cases_text(t: Texts, cases: Sequence[CaseLine], tz: ZoneInfo) -> str:
     if not cases:
         return t("returns-status-none")
     lines = [t("returns-status-title")]
@@ -229,7 +225,7 @@ def cases_text(t: Texts, cases: Sequence[CaseLine]) -> str:
                 "returns-status-line",
                 id=c.id,
                 order=c.order_id,
-                date=day(c.created_at),
+                date=day(c.created_at, tz),
                 resolution=t(f"returns-resolution-{c.resolution}"),
                 state=t(f"returns-state-{c.status}"),
             )
@@ -257,7 +253,7 @@ def customer_note(t: Texts, event: str, args: dict[str, Any], case: AfterSalesCa
 CARD_ICONS = {"open": "🆕", "approved": "📦", "rejected": "⛔", "refunded": "✅"}
 
 
-def desk_card(t: Texts, card: CaseCard) -> str:
+def desk_card(t: Texts, card: CaseCard, tz: ZoneInfo) -> str:
     case, order, user = card.case, card.order, card.user
     name = (user.first_name if user is not None else "") or str(case.user_id)
     username = f" @{user.username}" if user is not None and user.username else ""
@@ -273,7 +269,7 @@ def desk_card(t: Texts, card: CaseCard) -> str:
             "case-card-order",
             id=case.order_id,
             status=order_status(t, order.status) if order is not None else "-",
-            delivered=day(order.delivered_at) if order is not None else "-",
+            delivered=day(order.delivered_at, tz) if order is not None else "-",
         ),
         t("case-card-items", items=clip(case.items, 300)),
         t("case-card-reason", reason=t(f"returns-reason-{case.reason}")),
@@ -281,7 +277,8 @@ def desk_card(t: Texts, card: CaseCard) -> str:
     ]
     if case.new_size:
         lines.append(t("case-card-new-size", size=case.new_size))
-    lines.append(t("case-card-photos", count=len(card.photos)))
+    if card.photos:
+        lines.append(t("case-card-photos", count=len(card.photos)))
     if case.status == CaseStatus.APPROVED:
         lines.append(t("case-card-approved", agent=card.decided_by or "-"))
     elif case.status == CaseStatus.REJECTED:

@@ -107,10 +107,11 @@ class BotProcess:
         await asyncio.wait_for(self.proc.wait(), timeout=30)
         self.proc = None
 
-    async def stop(self) -> None:
-        """SIGINT and a clean exit: no traceback in any run's log."""
+    async def stop(self, sig: signal.Signals = signal.SIGINT) -> None:
+        """``sig`` (SIGINT: Ctrl-C; SIGTERM: a service manager) and a clean exit: no
+        traceback in any run's log."""
         if self.proc is not None and self.proc.returncode is None:
-            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(sig)
             await asyncio.wait_for(self.proc.wait(), timeout=30)
             assert self.proc.returncode == 0, self.logs()
         assert "Traceback" not in self.logs(), self.logs()

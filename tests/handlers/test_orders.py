@@ -109,13 +109,26 @@ async def test_with_a_number_the_customers_order_is_shown(client: ChatClient, ap
     )
     [out] = await client.send("order 880123 status")
     assert (out.text or "").startswith("📦 Order 880123")
-    # On its way: the card offers the return dialogue (for "not received"); a paid one not.
-    assert [(b.text, b.callback_data) for b in out.buttons] == [
-        ("↩️ Return / exchange", "rs:880123")
-    ]
+    assert out.buttons == []  # on its way: nothing to return yet (RETURN_STATUSES)
     [zh] = await client.send("查一下订单880124")
     assert (zh.text or "").startswith("📦 订单 880124") and "已付款" in (zh.text or "")
     assert zh.buttons == []
+
+
+async def test_a_delivered_orders_card_offers_a_return(client: ChatClient, app: App) -> None:
+    await add_orders(
+        app.session_factory,
+        shipped("880123", telegram_id=ANN),
+        make_order("880124", telegram_id=ANN, status="delivered", delivered_at=T0, minutes=5),
+    )
+    [card] = await client.send("where is my order 880123")
+    assert not card.buttons  # shipped: nothing to return yet
+    [card] = await client.send("where is my order 880124")
+    assert [(b.text, b.callback_data) for b in card.buttons] == [
+        ("↩️ Return / exchange", "rs:880124")
+    ]
+    out = await client.click("Return / exchange")
+    assert "What are you returning?" in "\n".join(o.text or "" for o in out)
 
 
 async def test_a_stranger_typing_someone_elses_number_learns_nothing(

@@ -4,7 +4,7 @@ customer's dialogue, the case card in the support group and the agents' buttons.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -485,3 +485,53 @@ async def test_back_restores_the_card_and_decline_on_a_decided_case_says_so(
     assert out[0].show_alert  # no such case
     [case] = await cases(desk)
     assert case.status == "approved"
+
+
+async def test_dates_are_days_in_the_shops_time_zone(
+    desk: Desk, ann: ChatClient, catalogue: Catalogue, clock: Clock
+) -> None:
+    """The delivery date on the desk's card, the date in "/return status" and the end of
+    the return period are days in TIMEZONE (Asia/Shanghai here), as on the order card: at
+    20:00 UTC it is already the next day in Shanghai."""
+    clock.now = datetime(2026, 11, 20, 20, 0, tzinfo=UTC)  # 11-21 04:00 in Shanghai
+    await add_order(desk, delivered_at=clock.now - timedelta(days=2))  # 11-19 in Shanghai
+    await start(ann)
+    await ann.click("All items")
+    await ann.click("Wrong size")
+    await ann.click("Refund")
+    await ann.click("Send the request")
+    sent = await desk.flush()
+    card = next(o for o in sent if o.chat_id == SUPPORT and o.method == "sendMessage")
+    assert "2026-11-19" in (card.text or ""), card.text
+    out = await ann.send("/return status")
+    assert " · 2026-11-21 · " in texts_of(out)
+    # Delivered 11-10 20:00 UTC (11-11 in Shanghai): the 7 days ended on 11-18 there.
+    await add_order(desk, "A200", delivered_at=clock.now - timedelta(days=10))
+    await start(ann, "A200")
+    await ann.click("All items")
+    out = await ann.click("Wrong size")
+    text = texts_of(out)
+    assert en(catalogue, "returns-refused-window_passed", deadline="2026-11-18") in text, text
+
+
+async def test_a_card_without_photos_does_not_announce_any(
+    desk: Desk, ann: ChatClient, catalogue: Catalogue
+) -> None:
+    await add_order(desk)
+    await start(ann)
+    await ann.click("All items")
+    await ann.click("Wrong size")
+    await ann.click("Refund")
+    await ann.click("Send the request")
+    sent = await desk.flush()
+    assert [o.method for o in sent] == ["createForumTopic", "sendMessage"]
+    photos_line = catalogue.get("zh", "case-card-photos", count=0).split("0")[0]  # "📷 照片："
+    assert photos_line not in (sent[-1].text or ""), sent[-1].text
+
+
+async def test_a_case_opens_a_topic_named_after_the_customer(desk: Desk, ann: ChatClient) -> None:
+    await add_order(desk)
+    await open_quality_case(ann)
+    sent = await desk.flush()
+    assert sent[0].method == "createForumTopic"
+    assert sent[0].request.name == "Ann"  # not the bare id 5101: the customer has no ticket

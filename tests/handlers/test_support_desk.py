@@ -844,4 +844,4 @@ async def test_a_gold_customer_goes_first_to_their_dedicated_agent_and_is_marked
         assert "⭐" in str(topic.request.name)
         card = next(o for o in sent if o.method == "sendMessage" and o.chat_id == SUPPORT)
         assert "⭐ VIP" in (card.text or "") and "会员等级：金卡" in (card.text or "")
-        assert "#880123 · shipped · 399.00 CNY" in (card.text or "")
+        assert "#880123 · 已发货 · 399.00 CNY" in (card.text or "")

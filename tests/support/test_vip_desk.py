@@ -4,7 +4,8 @@ PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,7 +125,7 @@ async def test_the_card_shows_the_tier_the_vip_mark_and_the_last_orders(
     assert facts.tier == GOLD
     assert [o.order_id for o in facts.shop_orders] == ["880123", "880122", "880121"]
     t = Catalogue().for_lang("en")
-    card = render_card(t, facts, reply_mode=False, tier_names=VIP.tier_names)
+    card = render_card(t, facts, reply_mode=False, tz=ZoneInfo("UTC"), tier_names=VIP.tier_names)
     assert "⭐ VIP" in card
     assert "Tier: 金卡" in card
     assert "#880123 · shipped · 199.03 CNY" in card
@@ -153,3 +154,28 @@ def test_a_bad_vip_setting_names_itself() -> None:
         load_settings(bot_token="1:x", support_tier_agents="gold")
     assert load_settings(bot_token="1:x", support_vip_tier="").vip_tier is None
     assert load_settings(bot_token="1:x").vip_tier == GOLD
+
+
+async def test_the_cards_last_orders_are_in_the_agents_words_and_the_shops_days(
+    session: AsyncSession,
+) -> None:
+    await add_users(session, GOLD_MEMBER)
+    at = datetime(2026, 11, 19, 20, 0, tzinfo=UTC)  # 11-20 04:00 in Shanghai
+    session.add(
+        Order(
+            order_id="880130",
+            telegram_id=GOLD_MEMBER,
+            status="shipped",
+            amount_minor=19900,
+            currency="CNY",
+            created_at=at,
+            updated_at=at,
+        )
+    )
+    await session.commit()
+    result = await open_for(session, GOLD_MEMBER, policy=VIP)
+    (ticket,) = await rows(session, Ticket, Ticket.id == result.ticket_id)
+    facts = await card_facts(session, ticket, shop_orders=await orders_of(session, GOLD_MEMBER))
+    t = Catalogue().for_lang("zh")
+    card = render_card(t, facts, reply_mode=False, tz=ZoneInfo("Asia/Shanghai"))
+    assert "#880130 · 已发货 · 199.00 CNY · 2026-11-20" in card, card

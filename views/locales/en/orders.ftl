@@ -39,5 +39,5 @@ order-link-waiting = Order { $id } is now linked to your chat. It will show here
 
 order-update-shipped = 🚚 Your order { $id } has shipped with { $carrier }. Tracking number: { $number }
 order-update-shipped-plain = 🚚 Your order { $id } has shipped.
-order-update-delivered = ✅ Your order { $id } has been delivered. Enjoy! If something isn't right, tap ↩️ Return / exchange below.
+order-update-delivered = ✅ Your order { $id } has been delivered. Enjoy! If something isn't right, tap "↩️ Return / exchange" below (or send /return) and we'll help you send it back.
 order-update-late = ⏳ Your order { $id } was expected by { $date } and hasn't arrived yet. We're sorry for the wait. Tap below to talk to a person and we'll look into it.

@@ -39,5 +39,5 @@ order-link-waiting = 订单 { $id } 已关联到您的聊天。商家同步订�
 
 order-update-shipped = 🚚 您的订单 { $id } 已发货，快递公司：{ $carrier }，快递单号：{ $number }
 order-update-shipped-plain = 🚚 您的订单 { $id } 已发货。
-order-update-delivered = ✅ 您的订单 { $id } 已签收，祝您喜欢！如有问题，点下方“↩️ 退换货”即可办理。
+order-update-delivered = ✅ 您的订单 { $id } 已签收，祝您喜欢！如有问题，点下面的“↩️ 退换货”（或发送 /return），我们帮您办理。
 order-update-late = ⏳ 您的订单 { $id } 预计 { $date } 送达，目前还没到，抱歉让您久等了。点下方按钮转人工，我们马上帮您查。
