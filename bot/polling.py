@@ -153,12 +153,24 @@ class InboxPoller:
             )
             for u in updates
         ]
-        async with self.sf() as session:
-            new = set(await inbox.store(session, batch, now=self.clock()))
+        # A stop (cancel) that comes while the batch is written lets the write finish: a
+        # write cut in half leaves its connection to the garbage collector, and the updates
+        # stored but not handed out are replayed at the next start.
+        storing = asyncio.ensure_future(self._store(batch))
+        try:
+            new = await asyncio.shield(storing)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await storing
+            raise
         for (update_id, payload), update in zip(batch, updates, strict=True):
             if update_id in new:
                 self.schedule(update_id, payload, update)
         return updates[-1].update_id + 1
+
+    async def _store(self, batch: list[tuple[int, dict[str, Any]]]) -> set[int]:
+        async with self.sf() as session:
+            return set(await inbox.store(session, batch, now=self.clock()))
 
     async def run_until(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set, then let the updates in hand finish."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
+from typing import Any, cast
 
-from aiogram import Dispatcher, Router
-from aiogram.types import Message
+import pytest
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message, Update
 from sqlalchemy import select
 
 from bot.app import App, create_bot
@@ -83,3 +84,52 @@ def test_chat_key_finds_the_chat_or_the_sender() -> None:
     assert chat_key(query) == -5
     assert chat_key({"callback_query": {"id": "1", "from": {"id": 77}}}) == 77
     assert chat_key({"poll": {"id": "x"}}) == 0
+
+
+async def test_a_stop_while_a_batch_is_written_lets_the_write_finish(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM in the middle of storing a batch: the batch is stored whole (and replayed at
+    the next start), not cut off mid-write with its connection left to the collector."""
+    batch = [_message(1, 10, "a"), _message(2, 11, "b")]
+    updates = [Update.model_validate({"update_id": i, **p}) for i, p in batch]
+
+    class OneBatch:
+        """Answers the first getUpdates with the batch, then waits like a long poll."""
+
+        calls = 0
+
+        async def __call__(self, method: Any, request_timeout: int | None = None) -> Any:
+            self.calls += 1
+            if self.calls == 1:
+                return updates
+            await asyncio.Event().wait()
+            return []
+
+    writing, go_on = asyncio.Event(), asyncio.Event()
+    real_store = inbox.store
+
+    async def slow_store(*args: Any, **kwargs: Any) -> list[int]:
+        writing.set()
+        await go_on.wait()
+        return await real_store(*args, **kwargs)
+
+    monkeypatch.setattr(inbox, "store", slow_store)
+    seen: list[tuple[int, str]] = []
+    poller = InboxPoller(
+        _recording_dispatcher(seen),
+        cast(Bot, OneBatch()),
+        app.session_factory,
+        clock=app.clock,
+    )
+    stop = asyncio.Event()
+    running = asyncio.create_task(poller.run_until(stop))
+    await asyncio.wait_for(writing.wait(), 5)
+    stop.set()
+    await asyncio.sleep(0.05)  # the stop reaches the poller mid-write
+    go_on.set()
+    await asyncio.wait_for(running, 5)
+    async with app.session_factory() as s:
+        stored = list(await s.scalars(select(InboxUpdate.update_id)))
+    assert sorted(stored) == [1, 2]  # written whole; handed out at the next start
+    assert app.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
