@@ -108,7 +108,7 @@ def render_card(
                 order=o.order_id,
                 status=status_text(t, o.status),
                 amount=format_amount(o.amount_minor, o.currency),
-                date=local_time(o.created_at, tz, DATE),
+                date=local_time(o.paid_at or o.created_at, tz, DATE),  # as orders_of sorts them
             )
             for o in facts.shop_orders
         )

@@ -179,3 +179,28 @@ async def test_the_cards_last_orders_are_in_the_agents_words_and_the_shops_days(
     t = Catalogue().for_lang("zh")
     card = render_card(t, facts, reply_mode=False, tz=ZoneInfo("Asia/Shanghai"))
     assert "#880130 · 已发货 · 199.00 CNY · 2026-11-20" in card, card
+
+
+async def test_an_imported_order_on_the_card_is_dated_by_its_payment(
+    session: AsyncSession,
+) -> None:
+    await add_users(session, GOLD_MEMBER)
+    paid = datetime(2026, 10, 1, 4, 0, tzinfo=UTC)
+    session.add(
+        Order(
+            order_id="880140",
+            telegram_id=GOLD_MEMBER,
+            status="delivered",
+            amount_minor=5000,
+            currency="CNY",
+            paid_at=paid,
+            created_at=T0,  # the import's time
+            updated_at=T0,
+        )
+    )
+    await session.commit()
+    result = await open_for(session, GOLD_MEMBER, policy=VIP)
+    (ticket,) = await rows(session, Ticket, Ticket.id == result.ticket_id)
+    facts = await card_facts(session, ticket, shop_orders=await orders_of(session, GOLD_MEMBER))
+    card = render_card(Catalogue().for_lang("en"), facts, reply_mode=False, tz=ZoneInfo("UTC"))
+    assert "#880140 · delivered · 50.00 CNY · 2026-10-01" in card, card
