@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 import signal
@@ -651,8 +650,6 @@ async def run_polling(settings: Settings) -> None:
             await http.stop()
         await stop_scheduler(scheduler)
         if sending is not None:
-            sending.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sending
+            await sender.close(sending)
         await bot.session.close()
         await app.close()

@@ -134,8 +134,10 @@ class InboxPoller:
         return len(left)
 
     async def drain(self) -> None:
+        # asyncio.wait, not gather: a stop that cancels the waiter must not cancel the
+        # updates being handled (a cancel mid-commit leaves the work half done).
         while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+            await asyncio.wait(set(self.tasks))
 
     async def poll_once(self, offset: int | None) -> int | None:
         """One getUpdates; store the batch, hand it out; returns the next offset."""

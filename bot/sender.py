@@ -348,6 +348,7 @@ class Sender:
         self.worker = worker or f"{os.uname().nodename}:{os.getpid()}"
         self.routes: dict[str, Route] = {}
         self.wakeup = asyncio.Event()
+        self._stopping = False
         self._waiting: set[asyncio.Task[None]] = set()  # in flight, before their slot
         self.window = SendWindow(
             math.floor(self.pacer.global_per_second + self.pacer.burst + 1e-9),
@@ -367,6 +368,13 @@ class Sender:
         self.routes[kind] = Route(deliver, on_blocked, on_failed)
 
     def wake(self) -> None:
+        self.wakeup.set()
+
+    def stop(self) -> None:
+        """Ask `run_forever` to return: it claims nothing more, lets a claim under way
+        commit, then lands the rows in flight. Cancelling it instead can cut a commit
+        in half (the pool then logs the cancelled connection reset as an error)."""
+        self._stopping = True
         self.wakeup.set()
 
     def attach(self, bot: Bot) -> None:
@@ -430,6 +438,8 @@ class Sender:
         wait = self.pacer.time_to_room(chunk, self.horizon)
         if wait > 0:
             await asyncio.sleep(wait)
+        if self._stopping:
+            return False
         room = min(self.pacer.room(self.horizon), self.max_in_flight - len(flying))
         limit = max(1, min(self.batch, room))
         rows = await self._claim(limit)
@@ -448,10 +458,10 @@ class Sender:
         return done
 
     async def run_forever(self, idle: float = 0.5) -> None:
-        """Send until cancelled: claims overlap the sends of earlier claims."""
+        """Send until `stop()` (or a cancel): claims overlap the sends of earlier claims."""
         flying: set[asyncio.Task[None]] = set()
         try:
-            while True:
+            while not self._stopping:
                 self.wakeup.clear()
                 try:
                     full = await self._pump(flying)
@@ -461,6 +471,8 @@ class Sender:
                     continue
                 if full:
                     continue
+                if self._stopping:
+                    break
                 # asyncio.timeout, not wait_for: on 3.11 wait_for drops a cancel that comes
                 # in the same instant as the wakeup, and the sender would never stop.
                 with contextlib.suppress(TimeoutError):
@@ -468,6 +480,18 @@ class Sender:
                         await self.wakeup.wait()
         finally:
             await self._land(flying)
+
+    async def close(self, running: asyncio.Task[None], grace: float = 30.0) -> None:
+        """Stop the `run_forever` task `running` and wait for it; cancel it only if it has
+        not returned within `grace` seconds."""
+        self.stop()
+        done, _ = await asyncio.wait({running}, timeout=grace)
+        if not done:
+            log.warning("outbox sender: not stopped after %.0f s; cancelling it", grace)
+            running.cancel()
+        for outcome in await asyncio.gather(running, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("outbox sender stopped with %r", outcome)
 
     async def _land(self, flying: set[asyncio.Task[None]], grace: float = 10.0) -> None:
         """On the way out: rows still waiting for their slot go back at once; sends already

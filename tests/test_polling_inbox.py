@@ -133,3 +133,35 @@ async def test_a_stop_while_a_batch_is_written_lets_the_write_finish(
         stored = list(await s.scalars(select(InboxUpdate.update_id)))
     assert sorted(stored) == [1, 2]  # written whole; handed out at the next start
     assert app.engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+async def test_a_stop_during_the_replay_lets_the_replayed_updates_finish(app: App) -> None:
+    """SIGTERM while the start-up replay is handling stored updates: the handlers finish
+    and their updates are recorded done, not cancelled halfway through their work."""
+    async with app.session_factory() as s:
+        await inbox.store(s, [_message(1, 10, "a"), _message(2, 11, "b")], now=app.clock())
+    entered, gate = asyncio.Event(), asyncio.Event()
+    seen: list[tuple[int, str]] = []
+    router = Router()
+
+    @router.message()
+    async def slow(message: Message) -> None:
+        entered.set()
+        await gate.wait()
+        seen.append((message.chat.id, message.text or ""))
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    bot = create_bot(app.settings, session=LocalSession())
+    poller = InboxPoller(dp, bot, app.session_factory, clock=app.clock)
+    stop = asyncio.Event()
+    running = asyncio.create_task(poller.run_until(stop))
+    await asyncio.wait_for(entered.wait(), 5)
+    stop.set()
+    await asyncio.sleep(0.05)  # the stop reaches the poller mid-replay
+    gate.set()
+    await asyncio.wait_for(running, 10)
+    assert sorted(seen) == [(10, "a"), (11, "b")]
+    async with app.session_factory() as s:
+        assert await inbox.pending(s) == []
+    await bot.session.close()

@@ -337,6 +337,49 @@ async def test_a_stop_that_comes_with_a_wakeup_still_stops_the_sender(
     assert done == {task} and task.cancelled()
 
 
+async def test_a_stop_lets_a_claim_under_way_commit_then_lands_what_it_took(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    # The process stopped the sender by cancelling it; a cancel that came while a claim
+    # committed cut the connection's reset in half, and the pool logged it as an error.
+    await queue(session, 3)
+    gate, entered = asyncio.Event(), asyncio.Event()
+    recorder = Recorder()
+    sender = sender_for(session_factory, recorder, rate=50)
+    claim = sender._claim
+
+    async def slow_claim(limit: int) -> list[Claimed]:
+        entered.set()
+        await gate.wait()
+        return await claim(limit)
+
+    sender._claim = slow_claim  # type: ignore[method-assign]
+    task = asyncio.create_task(sender.run_forever())
+    await asyncio.wait_for(entered.wait(), 5)
+    closing = asyncio.create_task(sender.close(task, grace=5))
+    await asyncio.sleep(0.1)
+    assert not task.done()  # the claim under way is not cut off
+    gate.set()
+    await asyncio.wait_for(closing, 10)
+    assert task.done() and not task.cancelled()
+    states = Counter(r.status for r in await rows(session, OutboxMessage))
+    assert states["sending"] == 0
+    assert states["sent"] == len(recorder.sent)
+    assert states["sent"] + states["pending"] == 3
+
+
+async def test_a_stop_wakes_an_idle_sender_at_once(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    sender = sender_for(session_factory, Recorder(), rate=50)
+    task = asyncio.create_task(sender.run_forever(idle=30))
+    await asyncio.sleep(0.2)  # nothing queued: waiting up to 30 s for a wakeup
+    started = time.monotonic()
+    await asyncio.wait_for(sender.close(task, grace=20), 10)
+    assert time.monotonic() - started < 2
+    assert task.done() and not task.cancelled()
+
+
 # -- pacing at the request (Sender.attach) ------------------------------------------------
 
 
