@@ -109,6 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="apply migrations up to the latest")
+    dc = db.add_parser(
+        "copy",
+        help="copy this database (DATABASE_URL) into a new, empty one: SQLite to PostgreSQL",
+    )
+    dc.add_argument(
+        "--to", required=True, metavar="URL", help="the target, e.g. postgresql+asyncpg://…"
+    )
     return p
 
 
@@ -123,6 +130,37 @@ async def _db_upgrade() -> int:
     finally:
         await engine.dispose()
     print(f"database is up to date: {settings.database_url.split('@')[-1]}")
+    return 0
+
+
+async def _db_copy(source_url: str, target_url: str) -> int:
+    from bot.app import open_database
+    from storage.transfer import Copied, CopyRefused, copy_database
+
+    def where(url: str) -> str:
+        return url.split("@")[-1]  # never the password
+
+    source = await open_database(source_url)
+    try:
+        target = await open_database(target_url, setting="--to")
+    except BaseException:
+        await source.dispose()
+        raise
+    print(f"copying {where(source_url)} -> {where(target_url)}", flush=True)
+
+    def progress(c: Copied) -> None:
+        print(f"  {c.table}: {c.rows}", flush=True)
+
+    try:
+        done = await copy_database(source, target, progress=progress)
+    except CopyRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        await target.dispose()
+        await source.dispose()
+    print(f"copied {sum(c.rows for c in done)} rows in {len(done)} tables")
+    print("now point DATABASE_URL at the new database and start the bot")
     return 0
 
 
@@ -323,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             )
         settings = load_settings()
         configure_logging(settings)
+        if args.command == "db" and args.db_command == "copy":
+            return asyncio.run(_db_copy(settings.database_url, args.to))
         if args.command == "db":
             return asyncio.run(_db_upgrade())
         if args.command == "orders" and args.orders_command == "link":

@@ -231,23 +231,25 @@ def _driver_message(exc: BaseException) -> str:
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-async def open_database(url: str, *, log_sql: bool = False) -> AsyncEngine:
+async def open_database(
+    url: str, *, log_sql: bool = False, setting: str = "DATABASE_URL"
+) -> AsyncEngine:
     """An engine that has connected once. A URL that cannot be parsed, a server that is not
     there, an unknown database, a refused login or a SQLite file that cannot be created is
-    one ConfigError naming DATABASE_URL (never the password)."""
+    one ConfigError naming `setting` (never the password)."""
     try:
         engine = create_engine(url, hide_parameters=not log_sql)
     except OSError as exc:  # the SQLite file's folder cannot be created
-        raise ConfigError(f"DATABASE_URL: cannot create the database's folder ({exc})") from None
+        raise ConfigError(f"{setting}: cannot create the database's folder ({exc})") from None
     except (ArgumentError, InvalidRequestError, ValueError, ImportError) as exc:
-        raise ConfigError(f"DATABASE_URL: not a usable database URL ({exc})") from None
+        raise ConfigError(f"{setting}: not a usable database URL ({exc})") from None
     try:
         async with engine.connect():
             pass
     except (DBAPIError, OSError) as exc:
         await engine.dispose()
         raise ConfigError(
-            f"DATABASE_URL: cannot open the database ({_driver_message(exc)})"
+            f"{setting}: cannot open the database ({_driver_message(exc)})"
         ) from None
     return engine
 
