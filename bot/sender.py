@@ -55,6 +55,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.ratelimit import SharedRate
 from storage import outbox
 from storage.outbox import Claimed
 
@@ -266,6 +267,7 @@ class SendWindow(BaseRequestMiddleware):
         self.on_send = on_send
         self.stamps: deque[float] = deque()
         self.waited = 0  # sends the guard held back, for tests and a look in the shell
+        self.shared: SharedRate | None = None  # the replicas' common budgets (REDIS_URL)
 
     def delay(self) -> float:
         """0 and the send counted now, or how long to wait before asking again."""
@@ -294,6 +296,12 @@ class SendWindow(BaseRequestMiddleware):
         if method.__api_method__ in COUNTED:
             if self.on_send is not None:
                 await self.on_send()
+            if self.shared is not None:
+                chat = getattr(method, "chat_id", None)
+                delay = await self.shared.reserve(chat if isinstance(chat, int) else None)
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                await self.shared.admit(self.limit, self.span)
             await self.pass_guard()
         return await make_request(bot, method)
 
@@ -376,6 +384,11 @@ class Sender:
         in half (the pool then logs the cancelled connection reset as an error)."""
         self._stopping = True
         self.wakeup.set()
+
+    def share(self, shared: SharedRate) -> None:
+        """Every counted send on the attached bot also takes its place in the budgets all
+        replicas share (bot/ratelimit.py); call with `attach`."""
+        self.window.shared = shared
 
     def attach(self, bot: Bot) -> None:
         """Pace at the request: the deliverers' counted calls on `bot` wait there for their
@@ -606,6 +619,8 @@ class Sender:
         except TelegramRetryAfter as exc:
             log.warning("429 for chat %s: waiting %s s", row.chat_id, exc.retry_after)
             self.pacer.blocked(row.chat_id, exc.retry_after)
+            if self.window.shared is not None:
+                await self.window.shared.block(row.chat_id, exc.retry_after)
             until = self.clock() + timedelta(seconds=exc.retry_after)
             async with self.session_factory() as session:
                 await outbox.pause(session, f"chat:{row.chat_id}", until=until)
