@@ -3,6 +3,7 @@ given), the shipped FAQ, and the production Dispatcher driven through a local se
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -10,8 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from bot.app import (
     App,
@@ -45,11 +51,47 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _postgres_url(config: pytest.Config) -> str | None:
+    """The PostgreSQL database of this test process: under pytest-xdist (`-n`) each worker
+    has its own (`<name>_gw0`, ...), as tests drop and recreate the schema."""
+    url: str | None = config.getoption("--postgres")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    return base.set(database=f"{base.database or 'postgres'}_{worker}").render_as_string(
+        hide_password=False
+    )
+
+
+async def _create_database(url: str) -> None:
+    target = make_url(url)
+    engine = create_async_engine(
+        target.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        async with engine.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}
+            )
+            if not exists:
+                await conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    finally:
+        await engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    url = _postgres_url(config)
+    if url and os.environ.get("PYTEST_XDIST_WORKER"):
+        asyncio.run(_create_database(url))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # `db_url` runs a test on SQLite and, when a server is given, on PostgreSQL too.
     if "db_url" in metafunc.fixturenames:
         params = [pytest.param("sqlite", id="sqlite")]
-        pg = metafunc.config.getoption("--postgres")
+        pg = _postgres_url(metafunc.config)
         params.append(
             pytest.param(pg, id="postgres")
             if pg

@@ -214,6 +214,9 @@ async def test_two_senders_on_one_outbox_send_at_the_bots_rate_together(
         for c in clients:
             await c.aclose()
     assert sorted(chat for chat, _ in sent) == list(range(1000, 1080))
-    assert busiest([t for _, t in sent]) <= 21
+    # The shared guard admits at most 21 in any 1.02 s, timed by Redis as each send is let
+    # through; the times here are read after that, and a loaded test machine reads some
+    # late. Unshared, the two senders put 41 in their busiest second.
+    assert busiest([t for _, t in sent]) <= 23
     result = await session.execute(select(OutboxMessage.status))
     assert Counter(result.scalars()) == {"sent": 80}
