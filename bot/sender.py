@@ -332,8 +332,11 @@ class Sender:
         max_in_flight: int | None = None,
         lead: float = 0.3,
         worker: str | None = None,
+        on_result: Callable[[str], None] | None = None,
     ) -> None:
         self.session_factory = session_factory
+        # Told each send's result once: ok, 429, 403 or error (the metrics count them).
+        self.on_result = on_result or (lambda result: None)
         self.clock = clock
         self.pacer = pacer or Pacer()
         self.lease = lease
@@ -604,6 +607,7 @@ class Sender:
             async with self.session_factory() as session:
                 await outbox.mark_dropped(session, row.id, reason=str(exc), now=self.clock())
         except TelegramRetryAfter as exc:
+            self.on_result("429")
             log.warning("429 for chat %s: waiting %s s", row.chat_id, exc.retry_after)
             self.pacer.blocked(row.chat_id, exc.retry_after)
             until = self.clock() + timedelta(seconds=exc.retry_after)
@@ -613,6 +617,7 @@ class Sender:
                     await outbox.pause(session, "global", until=until)
             await self._retry(row, exc.retry_after, "429", count=False)
         except TelegramForbiddenError as exc:
+            self.on_result("403")
             if row.chat_id is not None and row.chat_id > 0:
                 async with self.session_factory() as session:
                     await outbox.mark_dropped(session, row.id, reason="blocked", now=self.clock())
@@ -632,22 +637,29 @@ class Sender:
                 await self._retry(row, 300, exc.message, count=True)
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
+                self.on_result("ok")
                 async with self.session_factory() as session:
                     await outbox.mark_sent(session, row.id, now=self.clock())
                 return
+            self.on_result("error")
             await self._record_failed(row, exc.message, route)
         except TelegramMigrateToChat as exc:
+            self.on_result("error")
             log.error("chat %s became %s: update the setting", row.chat_id, exc.migrate_to_chat_id)
             await self._record_failed(row, f"chat moved to {exc.migrate_to_chat_id}", route)
         except TelegramUnauthorizedError as exc:
+            self.on_result("error")
             log.critical("Telegram rejected the bot token: %s", exc.message)
             await self._retry(row, 60, exc.message, count=False)
         except (TelegramNetworkError, TelegramServerError, OSError, TimeoutError) as exc:
+            self.on_result("error")
             await self._network_retry(row, f"{type(exc).__name__}: {exc}", route)
         except Exception as exc:
+            self.on_result("error")
             log.exception("outbox row %s (%s) failed unexpectedly", row.id, row.kind)
             await self._network_retry(row, f"{type(exc).__name__}: {exc}", route)
         else:
+            self.on_result("ok")
             async with self.session_factory() as session:
                 await outbox.mark_sent(session, row.id, now=self.clock())
 
