@@ -572,13 +572,20 @@ async def set_commands(
         await bot.set_my_commands(desk, scope=BotCommandScopeChat(chat_id=support_chat_id))
 
 
+HTTP_DEFAULTS = (
+    Settings.model_fields["http_host"].default,
+    Settings.model_fields["http_port"].default,
+)
+
+
 def http_required(settings: Settings) -> bool:
     """Whether the HTTP server must listen for the bot to run: something depends on it (the
-    orders API, or HTTP_HOST / HTTP_PORT set on purpose). Otherwise it serves the probes and
-    metrics when it can: a second bot on the same machine finds the default port taken and
-    runs without them, with a warning."""
-    chosen = {"http_host", "http_port"} & settings.model_fields_set
-    return settings.orders_api_token is not None or bool(chosen)
+    orders API), or HTTP_HOST / HTTP_PORT differ from their defaults (chosen on purpose).
+    Otherwise it serves the probes and metrics when it can: a second bot on the same
+    machine finds 8080 taken and runs without them, with a warning. (By value, not by
+    "was it set": .env.example spells out the defaults, and a copied .env keeps them.)"""
+    chosen = (settings.http_host, settings.http_port) != HTTP_DEFAULTS
+    return settings.orders_api_token is not None or chosen
 
 
 def ops_routes(app: App, bot: Bot | None) -> Ops:

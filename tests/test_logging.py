@@ -3,7 +3,11 @@ and not from the database drivers at DEBUG unless LOG_SQL asks for SQL."""
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ import main
 from bot.app import App, create_bot
 from bot.config import Settings
 from bot.local import LocalSession
+from bot.logs import JsonFormatter
 from bot.polling import InboxPoller
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -106,3 +111,46 @@ async def test_debug_logging_leaves_sql_parameters_out_unless_log_sql(
     assert WORDS not in await query_with(base)
     asked = await query_with(base.model_copy(update={"log_sql": True}))
     assert "SELECT users.id" in asked
+
+
+def test_json_log_lines_hold_one_record_each_with_its_traceback() -> None:
+    try:
+        raise ValueError("bad\nthing")
+    except ValueError:
+        record = logging.LogRecord(
+            "bot.sender", logging.ERROR, __file__, 1, "row %s failed", (7,), sys.exc_info()
+        )
+    line = JsonFormatter().format(record)
+    assert "\n" not in line
+    entry = json.loads(line)
+    assert entry["level"] == "ERROR" and entry["logger"] == "bot.sender"
+    assert entry["message"] == "row 7 failed"
+    assert entry["time"].endswith("+00:00")
+    assert (
+        entry["exc_info"].startswith("Traceback") and "ValueError: bad\nthing" in entry["exc_info"]
+    )
+    plain = json.loads(JsonFormatter().format(logging.LogRecord("x", 20, "", 1, "ok", (), None)))
+    assert set(plain) == {"time", "level", "logger", "message"}
+
+
+def test_log_format_json_makes_every_line_of_a_command_json(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
+    env = {
+        **clean,
+        "LOG_FORMAT": "json",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'b.db'}",
+    }
+    done = subprocess.run(  # noqa: S603 (our own script)
+        [sys.executable, str(Path(main.__file__)), "db", "upgrade"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines, "db upgrade logs the migrations it runs"
+    entries = [json.loads(line) for line in lines]
+    assert any(e["logger"] == "alembic.runtime.migration" for e in entries)

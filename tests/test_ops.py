@@ -15,6 +15,7 @@ from aiogram.methods import GetMe, SendMessage
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import bot.app
 from bot.app import App, create_bot, create_sender, ops_routes, start_http
 from bot.config import ConfigError, load_settings
 from bot.http import create_http_app
@@ -220,18 +221,20 @@ async def test_sends_are_counted_by_result(app: App, local: LocalSession) -> Non
 
 
 async def test_a_taken_default_port_is_a_warning_a_chosen_one_an_error(
-    app: App, caplog: pytest.LogCaptureFixture
+    app: App, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Two bots on one machine: the second runs without probes rather than not at all,
     unless HTTP_PORT was set on purpose or the orders API needs the server."""
     first = await start_http(replace(app, settings=load_settings(_env_file=None, http_port=0)))
     assert first is not None
     try:
-        default = load_settings(_env_file=None, http_port=first.port)
-        default.model_fields_set.discard("http_port")  # as if it were the default, 8080
+        # The default port (8080) taken: here, the first server's port stands for it.
+        monkeypatch.setattr(bot.app, "HTTP_DEFAULTS", ("127.0.0.1", first.port))
+        default = load_settings(_env_file=None, http_port=first.port)  # as .env.example says
         with caplog.at_level("WARNING"):
             assert await start_http(replace(app, settings=default)) is None
         assert "running without /healthz, /readyz and /metrics" in caplog.text
+        monkeypatch.undo()
         chosen = load_settings(_env_file=None, http_port=first.port)
         with pytest.raises(ConfigError, match="HTTP_HOST / HTTP_PORT: cannot listen on"):
             await start_http(replace(app, settings=chosen))
