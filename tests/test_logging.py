@@ -3,6 +3,7 @@ and not from the database drivers at DEBUG unless LOG_SQL asks for SQL."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -13,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram import Dispatcher
+from aiogram import Bot, Dispatcher
+from aiogram.methods import GetUpdates, TelegramMethod
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -154,3 +156,43 @@ def test_log_format_json_makes_every_line_of_a_command_json(tmp_path: Path) -> N
     assert lines, "db upgrade logs the migrations it runs"
     entries = [json.loads(line) for line in lines]
     assert any(e["logger"] == "alembic.runtime.migration" for e in entries)
+
+
+class GarbledUpdates(LocalSession):
+    """getUpdates answers a batch aiogram cannot read (a message without its chat)."""
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[Any],
+        timeout: int | None = None,  # noqa: ASYNC109 (aiogram's BaseSession signature)
+    ) -> Any:
+        if isinstance(method, GetUpdates):
+            message = {"message_id": 1, "date": 1, "text": WORDS,
+                       "from": {"id": 4242, "is_bot": False, "first_name": NAME}}  # fmt: skip
+            body = {"ok": True, "result": [{"update_id": 5, "message": message}]}
+            return self.check_response(bot, method, 200, json.dumps(body)).result
+        return await super().make_request(bot, method, timeout)
+
+
+async def test_a_batch_that_cannot_be_read_is_logged_without_its_content(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiogram's decode error quotes the whole getUpdates answer: every customer's name and
+    words in the batch."""
+    bot = create_bot(app.settings, session=GarbledUpdates())
+    poller = InboxPoller(Dispatcher(), bot, app.session_factory, clock=app.clock)
+    caplog.set_level(logging.ERROR)
+    polling = asyncio.create_task(poller.run())
+    try:
+        for _ in range(200):
+            if "getUpdates failed" in caplog.text:
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        polling.cancel()
+        await asyncio.gather(polling, return_exceptions=True)
+        await bot.session.close()
+    logged = _everything_logged(caplog)
+    assert "getUpdates failed" in logged and "message.chat" in logged
+    assert NAME not in logged and WORDS not in logged
