@@ -43,6 +43,7 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
@@ -55,6 +56,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.logs import describe
 from storage import outbox
 from storage.outbox import Claimed
 
@@ -654,6 +656,12 @@ class Sender:
         except (TelegramNetworkError, TelegramServerError, OSError, TimeoutError) as exc:
             self.on_result("error")
             await self._network_retry(row, f"{type(exc).__name__}: {exc}", route)
+        except ClientDecodeError as exc:
+            # Telegram's answer could not be read. The error quotes it (the message sent, a
+            # customer's words when it was a relay): the log and the row get its fields only.
+            self.on_result("error")
+            log.error("outbox row %s (%s): %s", row.id, row.kind, describe(exc))
+            await self._network_retry(row, describe(exc), route)
         except Exception as exc:
             self.on_result("error")
             log.exception("outbox row %s (%s) failed unexpectedly", row.id, row.kind)

@@ -15,19 +15,24 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
+from aiogram.exceptions import ClientDecodeError
 from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.types import Message
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import main
-from bot.app import App, create_bot
+from bot.app import App, create_bot, create_sender
 from bot.config import Settings
 from bot.local import LocalSession
 from bot.logs import JsonFormatter
 from bot.polling import InboxPoller
+from storage import outbox
 from storage.engine import create_engine, create_session_factory
 from storage.migrate import upgrade
-from storage.models import User
+from storage.models import OutboxMessage, User
+from storage.outbox import Claimed
 from support import assistant
 from tests.conftest import T0, MakeClient
 
@@ -196,3 +201,33 @@ async def test_a_batch_that_cannot_be_read_is_logged_without_its_content(
     logged = _everything_logged(caplog)
     assert "getUpdates failed" in logged and "message.chat" in logged
     assert NAME not in logged and WORDS not in logged
+
+
+async def test_a_send_whose_answer_cannot_be_read_is_logged_without_the_message(
+    app: App, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The answer to a relay holds the customer's words; aiogram's decode error quotes it."""
+    answer = {"ok": True, "result": {"message_id": 1, "text": WORDS, "date": "soon"}}
+    try:
+        Message.model_validate(answer["result"])
+    except ValidationError as exc:
+        unreadable = ClientDecodeError("Failed to deserialize object", exc, answer)
+    bot = create_bot(app.settings, session=LocalSession())
+    sender = create_sender(app, bot, topics=False)
+
+    async def deliver(row: Claimed) -> None:
+        raise unreadable
+
+    sender.route("t", deliver)
+    async with app.session_factory() as session:
+        await outbox.enqueue(session, kind="t", lane="u:1", chat_id=1, now=app.clock())
+        await session.commit()
+    caplog.set_level(logging.INFO)  # aiosqlite's DEBUG lines are LOG_SQL's business
+    assert await sender.run_once() == 1
+    await bot.session.close()
+    logged = _everything_logged(caplog)
+    assert "ClientDecodeError" in logged and "date" in logged
+    assert WORDS not in logged
+    async with app.session_factory() as session:
+        [error] = (await session.scalars(select(OutboxMessage.last_error))).all()
+    assert error is not None and "ClientDecodeError" in error and WORDS not in error
