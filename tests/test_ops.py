@@ -13,14 +13,21 @@ import pytest
 from aiogram.exceptions import TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter
 from aiogram.methods import GetMe, SendMessage
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 import bot.app
 from bot.app import App, create_bot, create_sender, ops_routes, start_http
 from bot.config import ConfigError, load_settings
 from bot.http import create_http_app
 from bot.local import LocalSession
-from bot.ops import Readiness, TelegramCheck, add_ops_routes, database_check
+from bot.ops import (
+    Backlog,
+    Readiness,
+    TelegramCheck,
+    add_ops_routes,
+    count_backlog,
+    database_check,
+)
 from storage import outbox
 from storage.engine import create_engine, create_session_factory
 from storage.models import InboxUpdate, Ticket, User
@@ -240,3 +247,14 @@ async def test_a_taken_default_port_is_a_warning_a_chosen_one_an_error(
             await start_http(replace(app, settings=chosen))
     finally:
         await first.stop()
+
+
+async def test_the_backlog_is_counted_on_every_database(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    async with session_factory() as session:
+        await _backlog(session)
+    counted = await count_backlog(session_factory, T0, seconds=2)
+    assert counted == Backlog(
+        inbox_pending=1, outbox={"pending": 2, "sending": 0}, tickets_open=2, tickets_past_sla=1
+    )
