@@ -25,10 +25,14 @@ SQL_LOGGERS = {"sqlalchemy.engine": logging.INFO, "aiosqlite": logging.NOTSET}
 
 
 def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        from bot.logs import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for name, asked in SQL_LOGGERS.items():
         logging.getLogger(name).setLevel(asked if settings.log_sql else logging.WARNING)

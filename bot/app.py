@@ -30,6 +30,8 @@ from bot.config import ConfigError, Settings
 from bot.http import HttpServer, OrdersApi, add_orders_api, create_http_app
 from bot.middlewares import FloodControlMiddleware, UpdateContextMiddleware
 from bot.middlewares.sold_out import SoldOutShortcut
+from bot.ops import Metrics, Ops, Readiness, TelegramCheck, UpdateMetrics, add_ops_routes
+from bot.ops import database_check as database_ready
 from bot.polling import InboxPoller
 from bot.responses import TelegramSession
 from bot.sender import Pacer, Sender
@@ -80,6 +82,8 @@ class App:
     learned_stamp: tuple[int, ...] | None = None
     # Nudges the outbox sender (set once it runs): a job that queued rows calls it.
     wake_sender: Callable[[], None] = field(default=lambda: None)
+    # Counters and histograms for GET /metrics (bot/ops.py), one registry per App.
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -299,6 +303,7 @@ def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
         ),
         lease=timedelta(seconds=s.outbox_lease_seconds),
         give_up_after=timedelta(hours=s.outbox_give_up_hours),
+        on_result=app.metrics.sent,
     )
     sender.attach(bot)  # each send waits for its slot in the request itself
     from bot.drops import DropDelivery
@@ -421,7 +426,10 @@ def create_dispatcher(
             shop_name=s.shop_name,
         ),
         orders=orders_policy(s),
+        faq_outcomes=app.metrics.faq_outcome,
     )
+    # First of the app's middlewares: it times and counts everything below it.
+    dp.update.outer_middleware(UpdateMetrics(app.metrics))
     if sender is not None:
         dp.update.outer_middleware(WakeSender(sender))
     dp.update.outer_middleware(SoldOutShortcut(sold_out, app.catalogue, s.default_language))
@@ -566,31 +574,69 @@ async def set_commands(
         await bot.set_my_commands(desk, scope=BotCommandScopeChat(chat_id=support_chat_id))
 
 
-async def start_http(app: App, *, wake: Callable[[], None] | None = None) -> HttpServer | None:
-    """The HTTP server with the orders API, listening; None when ORDERS_API_TOKEN is not set.
-    A host or port that cannot be listened on is a ConfigError naming the settings."""
+HTTP_DEFAULTS = (
+    Settings.model_fields["http_host"].default,
+    Settings.model_fields["http_port"].default,
+)
+
+
+def http_required(settings: Settings) -> bool:
+    """Whether the HTTP server must listen for the bot to run: something depends on it (the
+    orders API), or HTTP_HOST / HTTP_PORT differ from their defaults (chosen on purpose).
+    Otherwise it serves the probes and metrics when it can: a second bot on the same
+    machine finds 8080 taken and runs without them, with a warning. (By value, not by
+    "was it set": .env.example spells out the defaults, and a copied .env keeps them.)"""
+    chosen = (settings.http_host, settings.http_port) != HTTP_DEFAULTS
+    return settings.orders_api_token is not None or chosen
+
+
+def ops_routes(app: App, bot: Bot | None) -> Ops:
+    """What /healthz, /readyz and /metrics need. /readyz checks the database and, given a
+    bot, the Bot API; another dependency joins with `ops.readiness.add(name, check)`."""
+    readiness = Readiness()
+    readiness.add("database", database_ready(app.engine))
+    if bot is not None:
+        readiness.add("telegram", TelegramCheck(bot))
+    return Ops(app.metrics, readiness, app.session_factory, app.clock)
+
+
+async def start_http(
+    app: App, *, wake: Callable[[], None] | None = None, bot: Bot | None = None
+) -> HttpServer | None:
+    """The HTTP server: the probes and metrics (bot/ops.py), and the orders API when
+    ORDERS_API_TOKEN is set. A host or port that cannot be listened on is a ConfigError
+    naming the settings when the server is required (`http_required`), else a warning and
+    None."""
     s = app.settings
-    if s.orders_api_token is None:
-        return None
     web_app = create_http_app()
-    add_orders_api(
-        web_app,
-        OrdersApi(
-            sessions=app.session_factory,
-            token=s.orders_api_token.get_secret_value(),
-            tz=s.tz,
-            clock=app.clock,
-            wake=wake,
-        ),
-    )
+    add_ops_routes(web_app, ops_routes(app, bot))
+    if s.orders_api_token is not None:
+        add_orders_api(
+            web_app,
+            OrdersApi(
+                sessions=app.session_factory,
+                token=s.orders_api_token.get_secret_value(),
+                tz=s.tz,
+                clock=app.clock,
+                wake=wake,
+            ),
+        )
     server = HttpServer(web_app, s.http_host, s.http_port)
     try:
         await server.start()
     except OSError as exc:
-        raise ConfigError(
-            f"HTTP_HOST / HTTP_PORT: cannot listen on {server.url} ({exc.strerror or exc})"
-        ) from None
-    log.info("orders API: POST %s/api/orders", server.url)
+        problem = f"cannot listen on {server.url} ({exc.strerror or exc})"
+        if http_required(s):
+            raise ConfigError(f"HTTP_HOST / HTTP_PORT: {problem}") from None
+        log.warning(
+            "HTTP_PORT: %s; running without /healthz, /readyz and /metrics "
+            "(another bot on this machine? give each its own HTTP_PORT)",
+            problem,
+        )
+        return None
+    log.info("health and metrics: %s/healthz, /readyz, /metrics", server.url)
+    if s.orders_api_token is not None:
+        log.info("orders API: POST %s/api/orders", server.url)
     return server
 
 
@@ -638,7 +684,7 @@ async def run_polling(settings: Settings) -> None:
         gc.freeze()
         scheduler.start()
         sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")
-        http = await start_http(app, wake=sender.wake)
+        http = await start_http(app, wake=sender.wake, bot=bot)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

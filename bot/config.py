@@ -137,6 +137,8 @@ class Settings(BaseSettings):
     http_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
 
     log_level: str = "INFO"
+    # text: one readable line per record; json: one JSON object per line (bot/logs.py).
+    log_format: Literal["text", "json"] = "text"
     # SQL statements with their parameters (customers' words) in the log: for debugging only.
     log_sql: bool = False
 

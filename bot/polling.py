@@ -28,6 +28,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.logs import describe, unreadable
 from storage import inbox
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,7 @@ class InboxPoller:
                 await self.dp.feed_update(self.bot, update, from_inbox=True)
                 ok = True
         except ValidationError as exc:
-            # Pydantic quotes the input (customers' names and words): name the fields only.
-            fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
-            log.error("update %s failed: %s for %s", update_id, exc.title, ", ".join(fields))
+            log.error("update %s failed: %s", update_id, unreadable(exc))
         except Exception:
             log.exception("update %s failed", update_id)
         try:
@@ -196,5 +195,5 @@ class InboxPoller:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.error("getUpdates failed (%s: %s); retrying", type(exc).__name__, exc)
+                log.error("getUpdates failed (%s); retrying", describe(exc))
                 await backoff.asleep()

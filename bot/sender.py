@@ -43,6 +43,7 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
@@ -55,6 +56,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.logs import describe
 from bot.ratelimit import SharedRate
 from storage import outbox
 from storage.outbox import Claimed
@@ -340,8 +342,11 @@ class Sender:
         max_in_flight: int | None = None,
         lead: float = 0.3,
         worker: str | None = None,
+        on_result: Callable[[str], None] | None = None,
     ) -> None:
         self.session_factory = session_factory
+        # Told each send's result once: ok, 429, 403 or error (the metrics count them).
+        self.on_result = on_result or (lambda result: None)
         self.clock = clock
         self.pacer = pacer or Pacer()
         self.lease = lease
@@ -617,6 +622,7 @@ class Sender:
             async with self.session_factory() as session:
                 await outbox.mark_dropped(session, row.id, reason=str(exc), now=self.clock())
         except TelegramRetryAfter as exc:
+            self.on_result("429")
             log.warning("429 for chat %s: waiting %s s", row.chat_id, exc.retry_after)
             self.pacer.blocked(row.chat_id, exc.retry_after)
             if self.window.shared is not None:
@@ -628,6 +634,7 @@ class Sender:
                     await outbox.pause(session, "global", until=until)
             await self._retry(row, exc.retry_after, "429", count=False)
         except TelegramForbiddenError as exc:
+            self.on_result("403")
             if row.chat_id is not None and row.chat_id > 0:
                 async with self.session_factory() as session:
                     await outbox.mark_dropped(session, row.id, reason="blocked", now=self.clock())
@@ -647,22 +654,35 @@ class Sender:
                 await self._retry(row, 300, exc.message, count=True)
         except TelegramBadRequest as exc:
             if "message is not modified" in exc.message:
+                self.on_result("ok")
                 async with self.session_factory() as session:
                     await outbox.mark_sent(session, row.id, now=self.clock())
                 return
+            self.on_result("error")
             await self._record_failed(row, exc.message, route)
         except TelegramMigrateToChat as exc:
+            self.on_result("error")
             log.error("chat %s became %s: update the setting", row.chat_id, exc.migrate_to_chat_id)
             await self._record_failed(row, f"chat moved to {exc.migrate_to_chat_id}", route)
         except TelegramUnauthorizedError as exc:
+            self.on_result("error")
             log.critical("Telegram rejected the bot token: %s", exc.message)
             await self._retry(row, 60, exc.message, count=False)
         except (TelegramNetworkError, TelegramServerError, OSError, TimeoutError) as exc:
+            self.on_result("error")
             await self._network_retry(row, f"{type(exc).__name__}: {exc}", route)
+        except ClientDecodeError as exc:
+            # Telegram's answer could not be read. The error quotes it (the message sent, a
+            # customer's words when it was a relay): the log and the row get its fields only.
+            self.on_result("error")
+            log.error("outbox row %s (%s): %s", row.id, row.kind, describe(exc))
+            await self._network_retry(row, describe(exc), route)
         except Exception as exc:
+            self.on_result("error")
             log.exception("outbox row %s (%s) failed unexpectedly", row.id, row.kind)
             await self._network_retry(row, f"{type(exc).__name__}: {exc}", route)
         else:
+            self.on_result("ok")
             async with self.session_factory() as session:
                 await outbox.mark_sent(session, row.id, now=self.clock())
 

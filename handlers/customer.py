@@ -10,7 +10,7 @@ from aiogram.types import CallbackQuery, Message, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faq import FaqMatcher
-from handlers.deps import ChatOptions
+from handlers.deps import ChatOptions, Tally
 from handlers.filters import HasText, MenuButton, PrivateChat, SlashCommand
 from support import assistant
 from support.tickets import DeskPolicy, HandoffReason
@@ -121,6 +121,7 @@ async def on_question(
     texts: Texts,
     lang_override: str | None,
     now: datetime,
+    faq_outcomes: Tally,
 ) -> None:
     reply = await assistant.ask(
         session,
@@ -133,6 +134,7 @@ async def on_question(
         usual_lang=texts.lang,
         misses_before_handoff=options.misses_before_handoff,
     )
+    faq_outcomes(reply.kind.value)
     # Answer in the customer's chosen language, else in the language they wrote in (a
     # message without words keeps the language they last wrote in).
     texts = catalogue.for_lang(lang_override or reply.lang or texts.lang)

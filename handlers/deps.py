@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypedDict
+from typing import Protocol, TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,12 @@ class ChatOptions:
     topics: bool = True  # the support desk's mode: forum topics, or replies to the card
     agents_language: str = "zh"
     shop_name: str = ""
+
+
+class Tally(Protocol):
+    """Counts one outcome for the bot's metrics (GET /metrics); handlers only call it."""
+
+    def __call__(self, outcome: str, /) -> None: ...
 
 
 class SoldOut(dict[int, ClaimStatus]):
@@ -70,6 +76,7 @@ class AppData(TypedDict):
     sold_out: SoldOut
     options: ChatOptions
     orders: OrdersPolicy
+    faq_outcomes: Tally  # a free-text question's outcome (support.assistant.ReplyKind)
 
 
 class UpdateData(TypedDict, total=False):

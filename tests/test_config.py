@@ -37,6 +37,7 @@ def test_defaults_need_nothing_but_run_needs_a_token() -> None:
         ({"return_not_received_statuses": ","}, "RETURN_NOT_RECEIVED_STATUSES"),
         ({"return_window_days": -1}, "RETURN_WINDOW_DAYS"),
         ({"order_link_secret": "short"}, "ORDER_LINK_SECRET"),
+        ({"log_format": "xml"}, "LOG_FORMAT: Input should be 'text' or 'json'"),
     ],
 )
 def test_bad_setting_is_named(overrides: dict[str, object], named: str) -> None:

@@ -231,7 +231,15 @@ def _app(settings: Settings, session_factory: async_sessionmaker[AsyncSession]) 
 async def test_run_serves_the_api_only_with_a_token(
     session_factory: async_sessionmaker[AsyncSession], session: AsyncSession
 ) -> None:
-    assert await start_http(_app(load_settings(), session_factory)) is None
+    plain = await start_http(_app(load_settings(http_port=0), session_factory))
+    assert plain is not None
+    try:
+        async with ClientSession() as http:
+            r = await http.post(f"{plain.url}/api/orders", json=order(), headers=AUTH)
+            assert r.status == 404  # the probes and metrics only (tests/test_ops.py)
+            assert (await http.get(f"{plain.url}/healthz")).status == 200
+    finally:
+        await plain.stop()
     settings = load_settings(orders_api_token=TOKEN, http_port=0)
     server = await start_http(_app(settings, session_factory))
     assert server is not None
