@@ -214,9 +214,13 @@ async def test_two_senders_on_one_outbox_send_at_the_bots_rate_together(
         for c in clients:
             await c.aclose()
     assert sorted(chat for chat, _ in sent) == list(range(1000, 1080))
+    # Together at the bot's 20 a second: 80 sends take (80 - 1) / 20 s at least; unshared,
+    # each sender sends its 40 in 2 s, side by side, and 41 leave in the busiest second.
     # The shared guard admits at most 21 in any 1.02 s, timed by Redis as each send is let
-    # through; the times here are read after that, and a loaded test machine reads some
-    # late. Unshared, the two senders put 41 in their busiest second.
-    assert busiest([t for _, t in sent]) <= 23
+    # through; the times here are read after that, and a loaded machine reads some late:
+    # hence the slack in the busiest second.
+    times = sorted(t for _, t in sent)
+    assert times[-1] - times[0] >= 79 / 20 - 0.1
+    assert busiest(times) <= 25
     result = await session.execute(select(OutboxMessage.status))
     assert Counter(result.scalars()) == {"sent": 80}
