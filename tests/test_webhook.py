@@ -9,6 +9,7 @@ import contextlib
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -18,7 +19,7 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -37,7 +38,7 @@ from storage import inbox
 from storage.models import InboxUpdate
 from tests.conftest import T0, Clock
 from tests.db_helpers import count, rows
-from tests.fake_bot_api import FakeBotAPI
+from tests.fake_bot_api import FakeBotAPI, WebhookInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "w3bh00k_secret-for-tests"
@@ -319,6 +320,7 @@ async def test_run_in_webhook_mode_answers_through_the_webhook_and_stops_cleanly
             WEBHOOK_URL=url,
             WEBHOOK_SECRET=SECRET,
         )
+        slow = telegram.hold("sendMessage", chat_id=43)  # a slow Telegram for customer 43
         proc = await asyncio.create_subprocess_exec(
             sys.executable, str(ROOT / "main.py"), "run", cwd=tmp_path, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -350,17 +352,54 @@ async def test_run_in_webhook_mode_answers_through_the_webhook_and_stops_cleanly
             async with ClientSession() as http:  # no ORDERS_API_TOKEN: no orders API
                 r = await http.post(f"http://127.0.0.1:{port}/api/orders", json={})
                 assert r.status in (404, 405)
+            # SIGTERM with an update in hand: its answer is on its way to a slow Telegram.
+            await telegram.deliver(telegram.user_message(43, "运费多少", language_code="zh-hans"))
+            await asyncio.wait_for(slow.arrived.wait(), 30)
         finally:
             proc.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.5)
+            slow.release()
             _, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 0, "".join(log) + err.decode()
         assert "Traceback" not in err.decode(), err.decode()
         assert len(telegram.sent_texts(42)) == 1
+        assert len(telegram.sent_texts(43)) == 1  # the update in hand was finished
+    with sqlite3.connect(tmp_path / "bot.db") as conn:
+        statuses = conn.execute("SELECT update_id, status FROM inbox_updates").fetchall()
+    assert len(statuses) == 2
+    assert {status for _, status in statuses} == {"done"}
     with contextlib.closing(socket.socket()) as s:  # nobody listens there any more
         # (SO_REUSEADDR: the server closed the fake's kept-alive connections, which wait
         # in TIME_WAIT; a listener would still refuse the bind)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         s.bind(("127.0.0.1", port))
+
+
+async def test_deliver_retries_on_the_next_target_until_a_200() -> None:
+    """The fake as a load balancer: round-robin over the replicas, a failed post tried again."""
+    got: list[tuple[str, int, str]] = []
+
+    def replica(name: str, status: int) -> web.Application:
+        async def take(request: web.Request) -> web.Response:
+            body = await request.json()
+            got.append((name, body["update_id"], request.headers.get(SECRET_HEADER, "")))
+            return web.Response(status=status)
+
+        app = web.Application()
+        app.router.add_post(PATH, take)
+        return app
+
+    async with (
+        FakeBotAPI(token="123456:TEST") as telegram,
+        TestServer(replica("a", 200)) as a,
+        TestServer(replica("down", 503)) as down,
+    ):
+        telegram.webhook = WebhookInfo(url="https://shop.example/tg/hook", secret=SECRET)
+        telegram.webhook_targets = [str(a.make_url(PATH)), str(down.make_url(PATH))]
+        first = await telegram.deliver({"message": {"text": "x"}}, retry_every=0.01)
+        second = await telegram.deliver({"message": {"text": "y"}}, retry_every=0.01)
+    assert got == [("a", first, SECRET), ("down", second, SECRET), ("a", second, SECRET)]
+    assert telegram.deliveries == 3
 
 
 def _free_port() -> int:
