@@ -41,7 +41,9 @@ def configure_logging(settings: Settings) -> None:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="main.py", description="Shop customer-service bot")
     sub = p.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot in Telegram (long polling)")
+    sub.add_parser(
+        "run", help="run the bot in Telegram (long polling; the webhook when WEBHOOK_URL is set)"
+    )
     sh = sub.add_parser("shell", help="chat with the bot in this terminal, without Telegram")
     sh.add_argument("--lang", choices=["zh", "en"], default="zh", help="your Telegram language")
     sh.add_argument("--user-id", type=int, default=1, help="customer id to chat as")

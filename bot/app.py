@@ -35,6 +35,7 @@ from bot.ops import database_check as database_ready
 from bot.polling import InboxPoller
 from bot.responses import TelegramSession
 from bot.sender import Pacer, Sender
+from bot.webhook import Webhook, add_webhook
 from campaigns.copyguard import build_guard
 from campaigns.policy import AutomationRules, CampaignPolicy
 from campaigns.schedule import MarketingRules, parse_clock, parse_offsets, parse_quiet_hours
@@ -582,12 +583,13 @@ HTTP_DEFAULTS = (
 
 def http_required(settings: Settings) -> bool:
     """Whether the HTTP server must listen for the bot to run: something depends on it (the
-    orders API), or HTTP_HOST / HTTP_PORT differ from their defaults (chosen on purpose).
-    Otherwise it serves the probes and metrics when it can: a second bot on the same
+    orders API, the webhook), or HTTP_HOST / HTTP_PORT differ from their defaults (chosen
+    on purpose). Otherwise it serves the probes and metrics when it can: a second bot on the same
     machine finds 8080 taken and runs without them, with a warning. (By value, not by
     "was it set": .env.example spells out the defaults, and a copied .env keeps them.)"""
     chosen = (settings.http_host, settings.http_port) != HTTP_DEFAULTS
-    return settings.orders_api_token is not None or chosen
+    needed = settings.orders_api_token is not None or settings.webhook_url is not None
+    return needed or chosen
 
 
 def ops_routes(app: App, bot: Bot | None) -> Ops:
@@ -601,12 +603,16 @@ def ops_routes(app: App, bot: Bot | None) -> Ops:
 
 
 async def start_http(
-    app: App, *, wake: Callable[[], None] | None = None, bot: Bot | None = None
+    app: App,
+    *,
+    wake: Callable[[], None] | None = None,
+    bot: Bot | None = None,
+    webhook: Webhook | None = None,
 ) -> HttpServer | None:
-    """The HTTP server: the probes and metrics (bot/ops.py), and the orders API when
-    ORDERS_API_TOKEN is set. A host or port that cannot be listened on is a ConfigError
-    naming the settings when the server is required (`http_required`), else a warning and
-    None."""
+    """The HTTP server: the probes and metrics (bot/ops.py), the orders API when
+    ORDERS_API_TOKEN is set, and the webhook when given (webhook mode). A host or port that
+    cannot be listened on is a ConfigError naming the settings when the server is required
+    (`http_required`), else a warning and None."""
     s = app.settings
     web_app = create_http_app()
     add_ops_routes(web_app, ops_routes(app, bot))
@@ -621,6 +627,8 @@ async def start_http(
                 wake=wake,
             ),
         )
+    if webhook is not None:
+        add_webhook(web_app, s.webhook_path, webhook)
     server = HttpServer(web_app, s.http_host, s.http_port)
     try:
         await server.start()
@@ -637,10 +645,68 @@ async def start_http(
     log.info("health and metrics: %s/healthz, /readyz, /metrics", server.url)
     if s.orders_api_token is not None:
         log.info("orders API: POST %s/api/orders", server.url)
+    if webhook is not None:
+        log.info("webhook: POST %s%s (for %s)", server.url, s.webhook_path, s.webhook_url)
     return server
 
 
+WEBHOOK_LEASE = timedelta(minutes=2)  # a claim older than this is its replica's death
+
+
+def webhook_intake(app: App, poller: InboxPoller) -> Webhook | None:
+    """The webhook route's needs when WEBHOOK_URL is set (webhook mode), else None."""
+    s = app.settings
+    if s.webhook_url is None or s.webhook_secret is None:
+        return None
+    return Webhook(
+        sessions=app.session_factory,
+        secret=s.webhook_secret.get_secret_value(),
+        clock=app.clock,
+        schedule=poller.schedule,
+    )
+
+
+async def serve_webhook(
+    settings: Settings,
+    bot: Bot,
+    dp: Dispatcher,
+    poller: InboxPoller,
+    http: HttpServer,
+    stop: asyncio.Event,
+) -> None:
+    """Webhook mode, once the server listens: resume what is left in the inbox, point
+    Telegram at WEBHOOK_URL, then sweep up what dead replicas left until `stop`; then stop
+    accepting and let the updates in hand finish. (No deleteWebhook, ever: it would let the
+    updates Telegram still holds for the webhook go to nobody.)"""
+    assert settings.webhook_url is not None
+    assert settings.webhook_secret is not None
+    assert poller.lease is not None
+    # Claims older than the lease (their replica died); a live replica keeps its own.
+    left = await poller.resume()
+    if left:
+        log.warning("handling %d update(s) left unfinished in the inbox", left)
+    try:
+        await bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=dp.resolve_used_update_types(),
+            drop_pending_updates=False,
+        )
+    except TelegramAPIError as exc:
+        await http.stop()
+        await poller.drain()  # what the resume handed out finishes before the app closes
+        raise ConfigError(
+            f"WEBHOOK_URL={settings.webhook_url}: Telegram refused the webhook "
+            f"({exc.message.replace(bot.token, '<BOT_TOKEN>')})"
+        ) from None
+    log.info("webhook set (updates are stored before Telegram is answered)")
+    await poller.sweep_until(stop, poller.lease.total_seconds() / 2)
+    await http.stop()  # no new updates; the ones being stored finish first
+    await poller.drain()
+
+
 async def run_polling(settings: Settings) -> None:
+    """`python main.py run`: long polling, or webhook mode when WEBHOOK_URL is set."""
     bot = create_bot(settings)
     app = await build_app(settings)
     try:
@@ -684,14 +750,22 @@ async def run_polling(settings: Settings) -> None:
         gc.freeze()
         scheduler.start()
         sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")
-        http = await start_http(app, wake=sender.wake, bot=bot)
+        webhook = settings.webhook_url is not None
+        lease = WEBHOOK_LEASE if webhook else None
+        poller = InboxPoller(dp, bot, app.session_factory, clock=app.clock, lease=lease)
+        http = await start_http(
+            app, wake=sender.wake, bot=bot, webhook=webhook_intake(app, poller)
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await bot.delete_webhook()
-        log.info("polling (updates are stored before they are confirmed)")
-        await InboxPoller(dp, bot, app.session_factory, clock=app.clock).run_until(stop)
+        if webhook and http is not None:
+            await serve_webhook(settings, bot, dp, poller, http, stop)
+        else:
+            await bot.delete_webhook()
+            log.info("polling (updates are stored before they are confirmed)")
+            await poller.run_until(stop)
         log.info("stopped")
     finally:
         if http is not None:

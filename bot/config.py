@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -15,6 +16,8 @@ from views.texts import LANGUAGES
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_FAQ_PATH = ROOT / "faq" / "knowledge" / "shop.yaml"
 MIN_API_TOKEN = 16
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ConfigError(Exception):
@@ -131,10 +134,16 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
     outbox_give_up_hours: float = Field(default=24.0, gt=0, le=24 * 14)
 
-    # The HTTP server (POST /api/orders): on when ORDERS_API_TOKEN is set.
+    # The HTTP server (POST /api/orders, the webhook): on when ORDERS_API_TOKEN or WEBHOOK_URL
+    # is set.
     orders_api_token: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
+
+    # Webhook mode (bot/webhook.py): Telegram posts updates to WEBHOOK_URL, served by the HTTP
+    # server above on WEBHOOK_URL's path; empty: long polling.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
 
     log_level: str = "INFO"
     # text: one readable line per record; json: one JSON object per line (bot/logs.py).
@@ -245,6 +254,49 @@ class Settings(BaseSettings):
         if not value.strip():
             raise ValueError("must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0")
         return value.strip()
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        url = urlsplit(value.strip())
+        local = url.hostname in LOCAL_HOSTS
+        if not url.hostname or not (url.scheme == "https" or (url.scheme == "http" and local)):
+            raise ValueError(
+                f"{value.strip()!r} is not an https:// URL (Telegram posts updates over HTTPS "
+                "only; plain http is allowed for 127.0.0.1 and localhost, for local tests)"
+            )
+        if url.query or url.fragment:
+            raise ValueError("must not have a ?query or #fragment: the path is the route")
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        secret = value.get_secret_value().strip()
+        if not WEBHOOK_SECRET.fullmatch(secret):
+            raise ValueError(
+                "must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule): make "
+                "one with python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return SecretStr(secret)
+
+    @model_validator(mode="after")
+    def _check_webhook(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_SECRET: required with WEBHOOK_URL (Telegram sends it with every update, "
+                "so requests from anyone else are refused)"
+            )
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        """The route the webhook is served on: WEBHOOK_URL's path ("/" when it has none)."""
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @model_validator(mode="after")
     def _check_thresholds(self) -> Settings:

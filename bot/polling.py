@@ -10,6 +10,11 @@ Each chat's updates are handled in order (one queue per chat; chats run in paral
 at most `concurrency` at once), so messages and album parts reach the desk in order.
 A replayed update may run its handler a second time: the desk's writes are idempotent
 (unique source message ids, outbox dedupe keys); an FAQ answer could be repeated.
+
+The webhook (bot/webhook.py) hands its updates to the same machinery (`schedule`). Its
+replicas share the inbox, so with a `lease` each update is claimed in the database before it
+is handled (storage/inbox.py `claim`): a replica replaying another replica's in-flight update
+finds it claimed and leaves it, and `sweep_until` picks up what a dead replica left behind.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -62,6 +67,7 @@ class InboxPoller:
         clock: Callable[[], datetime],
         concurrency: int = 64,
         polling_timeout: int = 30,
+        lease: timedelta | None = None,
     ) -> None:
         self.dp = dp
         self.bot = bot
@@ -71,6 +77,25 @@ class InboxPoller:
         self.slots = asyncio.Semaphore(concurrency)
         self.tails: dict[int, asyncio.Task[None]] = {}
         self.tasks: set[asyncio.Task[None]] = set()
+        # Webhook replicas: claim each update before handling it; a claim older than this is
+        # its owner's death (see the module docstring). None: one process, no claims.
+        self.lease = lease
+
+    async def _claim(self, update_id: int) -> bool:
+        if self.lease is None:
+            return True
+        now = self.clock()
+        try:
+            async with self.sf() as session:
+                mine = await inbox.claim(
+                    session, update_id, now=now, claimed_before=now - self.lease
+                )
+        except Exception:
+            log.exception("update %s: could not be claimed; it will be replayed", update_id)
+            return False
+        if not mine:
+            log.debug("update %s: handled by another process", update_id)
+        return mine
 
     async def handle(
         self, update_id: int, payload: dict[str, Any], update: Update | None = None
@@ -78,6 +103,8 @@ class InboxPoller:
         ok = False
         try:
             async with self.slots:
+                if not await self._claim(update_id):
+                    return
                 if update is None:
                     update = Update.model_validate(
                         {"update_id": update_id, **payload}, context={"bot": self.bot}
@@ -121,16 +148,46 @@ class InboxPoller:
 
         task.add_done_callback(done)
 
-    async def replay(self) -> int:
-        """Handle what a previous run stored but never finished."""
+    async def resume(self, *, received_before: datetime | None = None) -> int:
+        """Schedule what was stored but never finished: pending updates (received before
+        `received_before`, when given) and claims older than the lease (any claim without a
+        lease: polling is one process, so a claim left over is from a dead one)."""
+        now = self.clock()
         async with self.sf() as session:
-            left = await inbox.pending(session)
+            left = await inbox.pending(
+                session,
+                received_before=received_before,
+                claimed_before=now - self.lease if self.lease is not None else now,
+            )
         for update_id, payload in left:
             self.schedule(update_id, payload)
-        if left:
-            log.warning("replaying %d update(s) interrupted by the last stop", len(left))
-        await self.drain()
         return len(left)
+
+    async def replay(self) -> int:
+        """Handle what a previous run stored but never finished."""
+        left = await self.resume()
+        if left:
+            log.warning("replaying %d update(s) interrupted by the last stop", left)
+        await self.drain()
+        return left
+
+    async def sweep_until(self, stop: asyncio.Event, every: float) -> None:
+        """Every `every` seconds until `stop`, schedule what another process stored or
+        claimed more than a lease ago and never finished (it died). Ends at `stop` without
+        being cancelled: no read is cut in half."""
+        assert self.lease is not None, "sweeping is for claimed (webhook) updates"
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if stop.is_set():
+                return
+            try:
+                found = await self.resume(received_before=self.clock() - self.lease)
+            except Exception:
+                log.exception("the inbox sweep failed; trying again in %.0f s", every)
+                continue
+            if found:
+                log.warning("%d update(s) left unfinished by a stopped process: handling", found)
 
     async def drain(self) -> None:
         # asyncio.wait, not gather: a stop that cancels the waiter must not cancel the

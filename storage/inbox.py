@@ -1,4 +1,12 @@
-"""The inbox of polled updates: stored before they are confirmed, replayed after a crash."""
+"""The inbox of updates (polled or posted to the webhook): stored before they are confirmed,
+replayed after a crash.
+
+A row is pending (stored, not handled), handling (claimed by a process, `handled_at` is the
+claim's time), done or failed. Polling has one process, so it handles without claiming. Webhook
+replicas share the table: each update is claimed before it is handled (`claim`, a conditional
+UPDATE, so of two replicas replaying the same row only one gets it), and a claim older than the
+lease is taken as its owner's death and may be claimed again.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxUpdate
@@ -38,18 +46,53 @@ async def store(
     return new
 
 
-async def pending(session: AsyncSession, *, limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
-    """Updates stored but not handled (a crash interrupted them), oldest first."""
+async def pending(
+    session: AsyncSession,
+    *,
+    limit: int = 1000,
+    received_before: datetime | None = None,
+    claimed_before: datetime | None = None,
+) -> list[tuple[int, dict[str, Any]]]:
+    """Updates stored but not handled (a crash interrupted them), oldest first: pending ones
+    (only those received before `received_before`, when given) and, with `claimed_before`,
+    those claimed before it whose handling never finished."""
+    waiting = InboxUpdate.status == "pending"
+    if received_before is not None:
+        waiting = and_(waiting, InboxUpdate.received_at < received_before)
+    if claimed_before is not None:
+        stale = and_(InboxUpdate.status == "handling", InboxUpdate.handled_at < claimed_before)
+        waiting = or_(waiting, stale)
     rows = (
         await session.execute(
             select(InboxUpdate.update_id, InboxUpdate.payload)
-            .where(InboxUpdate.status == "pending")
+            .where(waiting)
             .order_by(InboxUpdate.update_id)
             .limit(limit)
         )
     ).all()
     await session.commit()
     return [(int(r.update_id), dict(r.payload or {})) for r in rows]
+
+
+async def claim(
+    session: AsyncSession, update_id: int, *, now: datetime, claimed_before: datetime
+) -> bool:
+    """Take an update for handling: True for the one caller that moved it from pending (or
+    from a claim older than `claimed_before`) to handling; False when another process has it
+    or it is finished."""
+    done = await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.update_id == update_id,
+            or_(
+                InboxUpdate.status == "pending",
+                and_(InboxUpdate.status == "handling", InboxUpdate.handled_at < claimed_before),
+            ),
+        )
+        .values(status="handling", handled_at=now)
+    )
+    await session.commit()
+    return int(done.rowcount) == 1  # type: ignore[attr-defined]
 
 
 async def finish(session: AsyncSession, update_id: int, *, now: datetime, ok: bool) -> str:
@@ -69,12 +112,11 @@ async def finish(session: AsyncSession, update_id: int, *, now: datetime, ok: bo
         .returning(InboxUpdate.attempts)
     )
     status = "failed" if (attempts or 0) >= MAX_ATTEMPTS else "pending"
-    if status == "failed":
-        await session.execute(
-            update(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id)
-            .values(status="failed", handled_at=now)
-        )
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(status=status, handled_at=now if status == "failed" else None)
+    )
     await session.commit()
     return status
 
@@ -82,7 +124,7 @@ async def finish(session: AsyncSession, update_id: int, *, now: datetime, ok: bo
 async def prune(session: AsyncSession, *, before: datetime) -> int:
     done = await session.execute(
         delete(InboxUpdate).where(
-            InboxUpdate.received_at < before, InboxUpdate.status != "pending"
+            InboxUpdate.received_at < before, InboxUpdate.status.in_(("done", "failed"))
         )
     )
     await session.commit()

@@ -372,7 +372,7 @@ class InboxUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     payload: Mapped[Any | None] = mapped_column(JSON)
-    # pending | done | failed
+    # pending | handling (claimed by a webhook replica, storage/inbox.py) | done | failed
     status: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     received_at: Mapped[datetime] = mapped_column(index=True)

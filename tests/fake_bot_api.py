@@ -17,6 +17,12 @@ Forum supergroups: ``api.add_group(-100123)`` registers one; ``createForumTopic`
 friends keep ``api.topics[chat_id][thread_id]`` (see ``Topic``), and posting into a deleted,
 unknown or closed topic fails the way Telegram does.
 
+Webhooks: ``setWebhook``/``deleteWebhook``/``getWebhookInfo`` keep ``api.webhook`` (url,
+secret, allowed_updates; getUpdates answers 409 while one is set, as Telegram does), and
+``await api.deliver(update)`` posts an update to it with the secret header the way Telegram
+does, retrying until a 200. ``api.webhook_targets`` (a list of URLs) stands for a load
+balancer: deliveries go round-robin over them, a failed one is retried on the next.
+
 Standalone, for trying the bot by hand: ``python -m tests.fake_bot_api --port 8081``, then
 ``curl -d user_id=42 -d text=/start http://127.0.0.1:8081/_fake/message`` types a message;
 every call the bot makes is logged.
@@ -38,7 +44,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from aiohttp import web
+from aiohttp import ClientError, ClientSession, ClientTimeout, web
 
 from bot.fake_api import (
     EDIT_METHODS,
@@ -50,7 +56,16 @@ from bot.fake_api import (
     resolve_attachments,
 )
 
-__all__ = ["SEND_METHODS", "ApiError", "Call", "FakeBotAPI", "Hold", "Topic", "read_params"]
+__all__ = [
+    "SEND_METHODS",
+    "ApiError",
+    "Call",
+    "FakeBotAPI",
+    "Hold",
+    "Topic",
+    "WebhookInfo",
+    "read_params",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +82,7 @@ STRING_FIELDS = frozenset({
     "message_effect_id", "business_connection_id", "icon_custom_emoji_id", "video", "voice",
     "audio", "animation", "media_group_id",
 })  # fmt: skip
+WEBHOOK_METHODS = frozenset({"setwebhook", "deletewebhook", "getwebhookinfo"})
 _JSON_SCALAR = re.compile(r"-?\d+(\.\d+)?|true|false|null")
 
 
@@ -92,6 +108,16 @@ class Hold:
 
     def release(self) -> None:
         self.released.set()
+
+
+@dataclass
+class WebhookInfo:
+    """What the bot asked for with setWebhook; ``url`` is empty when none is set."""
+
+    url: str = ""
+    secret: str | None = None
+    allowed_updates: list[str] | None = None
+    drop_pending_updates: bool = False
 
 
 @dataclass
@@ -200,6 +226,11 @@ class FakeBotAPI(FakeTelegram):
         self._new_call = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
+        self.webhook = WebhookInfo()
+        self.webhook_targets: list[str] = []  # where deliver() posts; empty: webhook.url
+        self.deliveries = 0  # webhook posts made by deliver(), retries included
+        self._next_target = 0
+        self._client: ClientSession | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -214,6 +245,9 @@ class FakeBotAPI(FakeTelegram):
         self.port, self.url = port, f"http://{host}:{port}"
 
     async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
         self._closing = True
         self._new_update.set()
         for hold in self._holds:
@@ -310,6 +344,50 @@ class FakeBotAPI(FakeTelegram):
         self._holds.append(hold)
         return hold
 
+    async def post_webhook(
+        self, update: JSONDict, *, url: str | None = None, secret: str | None = None
+    ) -> int:
+        """One POST of ``update`` to ``url`` (the next target by default) with ``secret`` (the
+        one from setWebhook by default) in Telegram's header; the HTTP status, 0 when the
+        connection failed. Assigns ``update_id`` if absent."""
+        if "update_id" not in update:
+            update["update_id"] = next(self._update_ids)
+        if url is None:
+            targets = self.webhook_targets or [self.webhook.url]
+            url = targets[self._next_target % len(targets)]
+            self._next_target += 1
+        if not url:
+            raise RuntimeError("no webhook: the bot has not called setWebhook")
+        if self._client is None:
+            self._client = ClientSession(timeout=ClientTimeout(total=10))
+        key = self.webhook.secret if secret is None else secret
+        headers = {"X-Telegram-Bot-Api-Secret-Token": key} if key else {}
+        self.deliveries += 1
+        try:
+            async with self._client.post(url, json=update, headers=headers) as response:
+                await response.read()
+                return response.status
+        except (ClientError, TimeoutError):
+            return 0
+
+    async def deliver(
+        self,
+        update: JSONDict,
+        *,
+        timeout: float = 30.0,  # noqa: ASYNC109 - part of this helper's interface
+        retry_every: float = 0.2,
+    ) -> int:
+        """Post ``update`` to the webhook as Telegram does until it is answered 200,
+        round-robin over ``webhook_targets``; returns its ``update_id``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            status = await self.post_webhook(update)
+            if status == 200:
+                return int(update["update_id"])
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"update {update['update_id']}: no 200 (last: {status})")
+            await asyncio.sleep(retry_every)
+
     def block_user(self, chat_id: int) -> None:
         self.blocked.add(chat_id)
 
@@ -330,11 +408,20 @@ class FakeBotAPI(FakeTelegram):
                 await hold.released.wait()
         result: Any = None
         try:
-            if not self.answers(method) and method.lower() != "getupdates":
+            webhook_method = method.lower() in WEBHOOK_METHODS
+            if not self.answers(method) and method.lower() != "getupdates" and not webhook_method:
                 raise ApiError(404, "Not Found: method not found")
             self._check_faults(method, params, at)
             if method.lower() == "getupdates":
+                if self.webhook.url:
+                    raise ApiError(
+                        409,
+                        "Conflict: can't use getUpdates method while webhook is active; "
+                        "use deleteWebhook to delete the webhook first",
+                    )
                 result = await self._get_updates(params)
+            elif webhook_method:
+                result = self._webhook_method(method.lower(), params)
             else:
                 result = self.call(method, params)
             body: JSONDict = {"ok": True, "result": result}
@@ -386,6 +473,28 @@ class FakeBotAPI(FakeTelegram):
             window.stamps.append(now)
         if group_calls is not None:
             group_calls.append(now)
+
+    def _webhook_method(self, method: str, p: JSONDict) -> Any:
+        if method == "setwebhook":
+            url = str(p.get("url", ""))
+            if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+                raise ApiError(400, "Bad Request: bad webhook: HTTPS url must be provided")
+            allowed = p.get("allowed_updates")
+            self.webhook = WebhookInfo(
+                url=url,
+                secret=str(p["secret_token"]) if p.get("secret_token") else None,
+                allowed_updates=list(allowed) if isinstance(allowed, list) else None,
+                drop_pending_updates=bool(p.get("drop_pending_updates")),
+            )
+            return True
+        if method == "deletewebhook":
+            self.webhook = WebhookInfo()
+            return True
+        info: JSONDict = {"url": self.webhook.url, "has_custom_certificate": False,
+                          "pending_update_count": len(self._updates)}  # fmt: skip
+        if self.webhook.allowed_updates is not None:
+            info["allowed_updates"] = self.webhook.allowed_updates
+        return info
 
     async def _not_found(self, request: web.Request) -> web.Response:
         return web.json_response(ApiError(404, "Not Found").body(), status=404)
