@@ -8,6 +8,13 @@ at once (T0) and the bot has to open the tickets, answer each customer with thei
 line and, through its outbox sender, post each ticket's card in the group: in topics mode
 createForumTopic and then sendMessage into that topic, in reply mode one sendMessage.
 
+Per ticket: T0 -> takeable, when an agent can take it: it is on the queue board (a
+sendMessage or editMessageText in the group with its Take button) or its card is posted.
+The run stops when every ticket is takeable (and every customer has their answer), unless
+--all-cards (then wait for every card, background ones too) or --take (then an agent taps
+Take on every ticket of the board at once: tap -> that ticket's card in its topic). With a
+group limit it fails past --goal seconds (60) or on any 429.
+
 Per user: T0 -> the card (the fake's arrival time of the sendMessage whose text has the
 card's `id <user_id>` line) and T0 -> the "you're #n in line" reply. Both clocks are the
 fake's (`FakeBotAPI.clock`, time.monotonic), read in this process.
@@ -20,6 +27,7 @@ mode end no sooner than floor((2N - 1) / 20) minutes after T0 (each 60 s window 
 once), (2N - 1) * 3 s when evenly spaced; use --users 20 for that run.
 
     python bench/support_handoff.py [--mode topics|reply] [--users 200] [--group-per-minute N]
+                                    [--all-cards | --take] [--goal 60]
                                     [--database-url postgresql+asyncpg://...] [--keep-log]
 
 With --database-url the server gets a fresh database for the run (CREATE DATABASE, dropped
@@ -60,6 +68,28 @@ FIRST_USER_ID = 710_000_000
 # views/locales/*/support.ftl card-customer: "👤 { $name }{ $username } · id { $user_id } · ..."
 # (Fluent may group the digits: 710,000,001.)
 CARD_ID = re.compile(r"· id (\d[\d,\u00a0\u202f ]*\d) ·")
+# The ticket's number on its card ("card-title": "{ $icon } Ticket #{ $id } · ...").
+CARD_TICKET = re.compile(r"Ticket #(\d[\d,\u00a0\u202f ]*\d|\d)")
+# A Take button on the queue board (views/callbacks.py TakeTicket: "desk:<ticket>:take").
+TAKE_DATA = re.compile(r"^desk:(\d+):take$")
+AGENT = 720_000_001
+
+
+def take_buttons(params: dict[str, object]) -> list[int]:
+    """The ticket ids of the Take buttons in a call's inline keyboard."""
+    markup = params.get("reply_markup")
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    found: list[int] = []
+    for buttons in rows:
+        for button in buttons:
+            match = TAKE_DATA.match(str(button.get("callback_data", "")))
+            if match:
+                found.append(int(match.group(1)))
+    return found
+
+
+def digits(text: str) -> int:
+    return int(re.sub(r"\D", "", text))
 
 
 @dataclass
@@ -72,6 +102,12 @@ class Observed:
     topics: list[Call] = field(default_factory=list)  # createForumTopic answered 200
     group_429: int = 0
     seen: int = 0
+    # A ticket is takeable once it is on the queue board with a Take button, or has its card.
+    takeable: dict[int, float] = field(default_factory=dict)  # ticket -> fake's time
+    card_of: dict[int, int] = field(default_factory=dict)  # ticket -> user
+    board_posts: int = 0  # the board's sendMessage and editMessageText calls
+    board: Call | None = None  # the latest board as sent or edited
+    group_calls: int = 0  # every group call answered 200
 
     def scan(self, calls: list[Call], users: set[int]) -> None:
         for call in calls[self.seen :]:
@@ -80,16 +116,30 @@ class Observed:
                 self.group_429 += 1
             if call.status != 200:
                 continue
+            if chat == GROUP:
+                self.group_calls += 1
+            takes = take_buttons(call.params) if chat == GROUP else []
+            if takes and call.method in ("sendMessage", "editMessageText"):
+                self.board_posts += 1
+                self.board = call
+                for ticket in takes:
+                    self.takeable.setdefault(ticket, call.at)
             if call.method == "createForumTopic" and chat == GROUP:
                 self.topics.append(call)
             elif call.method == "sendMessage" and chat == GROUP:
-                match = CARD_ID.search(str(call.params.get("text", "")))
+                text = str(call.params.get("text", ""))
+                match = CARD_ID.search(text)
                 if match:
-                    user = int(re.sub(r"\D", "", match.group(1)))
+                    user = digits(match.group(1))
                     if user in self.cards:
                         self.duplicate_cards += 1
                     else:
                         self.cards[user] = call
+                    number = CARD_TICKET.search(text)
+                    if number:
+                        ticket = digits(number.group(1))
+                        self.card_of[ticket] = user
+                        self.takeable.setdefault(ticket, call.at)
             elif (
                 call.method == "sendMessage"
                 and chat in users
@@ -202,6 +252,8 @@ def predicted_last_card(users: int, ops_per_user: int, per_minute: int) -> tuple
 
 def row(label: str, values: Sequence[float]) -> str:
     ms = [v * 1000 for v in values]
+    if not ms:
+        return f"{label:28}" + f"{'-':>10}" * 4 + f"{0:8d}"
     stats = [percentile(ms, 50), percentile(ms, 90), percentile(ms, 99), max(ms)]
     return f"{label:28}" + "".join(f"{x:10.0f}" for x in stats) + f"{len(ms):8d}"
 
@@ -264,14 +316,25 @@ async def run(args: argparse.Namespace) -> int:
                 api.push_update(api.user_message(uid, "/human", first_name=f"U{uid % 10_000}"))
             push_time = api.clock() - t0
 
+            def all_takeable() -> bool:
+                seen.scan(api.calls, user_set)
+                return len(seen.takeable) >= len(users) and len(seen.replies) >= len(users)
+
             def all_cards() -> bool:
                 seen.scan(api.calls, user_set)
                 return len(seen.cards) >= len(users) and len(seen.replies) >= len(users)
 
+            taps: list[float] = []
             try:
-                await wait_until(api, seen.seen, all_cards, "cards", args.timeout)
+                await wait_until(api, seen.seen, all_takeable, "takeable", args.timeout)
+                takeable_at = api.clock()
+                if args.take:
+                    taps = await take_all(api, seen, user_set, args.timeout)
+                elif args.all_cards:
+                    await wait_until(api, seen.seen, all_cards, "cards", args.timeout)
             except TimeoutError as exc:
                 failures.append(str(exc))
+                takeable_at = api.clock()
             await asyncio.sleep(args.settle)  # a duplicate would show up now
             seen.scan(api.calls, user_set)
         finally:
@@ -288,11 +351,15 @@ async def run(args: argparse.Namespace) -> int:
 
     card_s = [seen.cards[u].at - t0 for u in users if u in seen.cards]
     reply_s = [seen.replies[u].at - t0 for u in users if u in seen.replies]
+    take_s = [at - t0 for at in seen.takeable.values()]
     print(f"T0:       {args.users} /human updates pushed in {push_time * 1000:.1f} ms")
     print()
     print(f"{'ms from T0':28}{'p50':>10}{'p90':>10}{'p99':>10}{'max':>10}{'n':>8}")
     print(row("'#n in line' reply", reply_s))
+    print(row("takeable (board or card)", take_s))
     print(row("ticket card in the group", card_s))
+    if args.take and taps:
+        print(row("Take tap -> card in topic", taps))
     if card_s:
         rate = len(card_s) / max(card_s)
         print(f"{'cards per second (to last)':28}{rate:10.1f}")
@@ -309,9 +376,20 @@ async def run(args: argparse.Namespace) -> int:
     print(f"'in line' replies:{len(seen.replies):5d} / {args.users}")
     if args.mode == "topics":
         print(f"topics created:   {topics_ok}")
-        if len(threads) != len(seen.cards) or set(threads) != created:
+        if (
+            (args.all_cards or args.take)
+            and len(threads) != len(seen.cards)
+            or set(threads) != created
+        ):
             failures.append("cards and created topics do not match one to one")
     print(f"429s from fake:   {rejected_429} (group calls answered 429: {seen.group_429})")
+    print(
+        f"takeable:         {len(seen.takeable)} / {args.users} tickets, all within "
+        f"{takeable_at - t0:.1f} s; board posts and edits: {seen.board_posts}; group calls "
+        f"by then and after: {seen.group_calls}"
+    )
+    if len(card_s) <= 50 and take_s:
+        print("takeable at (s): " + " ".join(f"{x:.1f}" for x in sorted(take_s)))
     if limit:
         ops = 2 if args.mode == "topics" else 1
         steady, best = predicted_last_card(args.users, ops, limit)
@@ -324,11 +402,18 @@ async def run(args: argparse.Namespace) -> int:
             print("card times (s):   " + " ".join(f"{x:.1f}" for x in sorted(card_s)))
     tracebacks = log_text.count("Traceback")
     print(f"bot log:          {tracebacks} tracebacks, exit code {bot.returncode}")
-    if len(seen.cards) != args.users:
+    if len(seen.takeable) != args.users:
+        failures.append(f"{args.users - len(seen.takeable)} tickets never takeable")
+    if args.goal and take_s and max(take_s) > args.goal:
+        failures.append(f"the last ticket was takeable after {max(take_s):.1f} s > {args.goal} s")
+    if limit and rejected_429:
+        failures.append(f"{rejected_429} 429s")
+    waited_cards = args.all_cards or args.take
+    if waited_cards and len(seen.cards) != args.users:
         failures.append(f"{args.users - len(seen.cards)} cards missing")
     if seen.duplicate_cards:
         failures.append(f"{seen.duplicate_cards} duplicate cards")
-    if args.mode == "topics" and topics_ok != args.users:
+    if waited_cards and args.mode == "topics" and topics_ok != args.users:
         failures.append(f"{topics_ok} topics created for {args.users} customers")
     if args.mode == "reply" and topics_ok:
         failures.append("topics created in reply mode")
@@ -343,6 +428,27 @@ async def run(args: argparse.Namespace) -> int:
     else:
         shutil.rmtree(workdir, ignore_errors=True)
     return 1 if failures else 0
+
+
+async def take_all(
+    api: FakeBotAPI, seen: Observed, users: set[int], seconds: float
+) -> list[float]:
+    """An agent taps Take on every ticket of the latest board at once; per tap, the seconds
+    until that ticket's card is in the group (its topic, in topics mode)."""
+    assert seen.board is not None
+    message = seen.board.result if isinstance(seen.board.result, dict) else {}
+    tickets = take_buttons(seen.board.params)
+    tapped: dict[int, float] = {}
+    for ticket in tickets:
+        tapped[ticket] = api.clock()
+        api.push_update(api.callback_query(AGENT, f"desk:{ticket}:take", message))
+
+    def carded() -> bool:
+        seen.scan(api.calls, users)
+        return all(t in seen.card_of for t in tickets)
+
+    await wait_until(api, seen.seen, carded, "cards of the taken tickets", seconds)
+    return [seen.cards[seen.card_of[t]].at - tapped[t] for t in tickets]
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -361,7 +467,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="postgresql+asyncpg://... server to make a fresh database on "
         "(default: a SQLite file in a temp dir)",
     )
-    p.add_argument("--timeout", type=float, default=900, help="seconds to wait for all cards")
+    p.add_argument(
+        "--goal", type=float, default=60.0, help="every ticket takeable within this (s; 0: none)"
+    )
+    p.add_argument(
+        "--all-cards",
+        action="store_true",
+        help="then wait until every ticket's card is in the group (the background ones too)",
+    )
+    p.add_argument(
+        "--take",
+        action="store_true",
+        help="then an agent taps Take on every ticket on the board at once: tap -> card",
+    )
+    p.add_argument("--timeout", type=float, default=900, help="seconds to wait for each stage")
     p.add_argument("--settle", type=float, default=1.0, help="seconds to watch for duplicates")
     p.add_argument("--log-level", default="INFO", help="the bot's LOG_LEVEL (default INFO)")
     p.add_argument("--keep-log", action="store_true", help="keep the temp dir with the bot log")

@@ -112,6 +112,9 @@ def desk_policy(settings: Settings) -> DeskPolicy:
         vip_tier=s.vip_tier,
         tier_agents=parse_tier_agents(s.support_tier_agents, tiers),
         tier_names=tuple(tier.label(s.agents_language) for tier in tiers),
+        board_delay=timedelta(seconds=s.support_board_seconds)
+        if s.support_board_seconds
+        else None,
     )
 
 

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
     support_order_pattern: str = r"(?<!\d)\d{10,20}(?!\d)"
     support_vip_tier: str = "金卡"  # a tier name (zh or en) or number; empty: no VIP queue
     support_tier_agents: str = ""  # e.g. "金卡=123456789, 钻石=987654321"
+    # The queue board: redrawn at most this many seconds after a change; 0: no board, every
+    # new ticket's topic and card are posted at once (two of the group's ~20 posts a minute).
+    support_board_seconds: int = Field(default=3, ge=0, le=300)
 
     # The community: tiers, check-ins, make-up cards.
     tiers: str = ""  # e.g. "普通/Regular:0, 银卡/Silver:500:1.2"; empty: the four defaults

@@ -10,6 +10,7 @@ card and the conversation so far are posted again before the message that found 
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 from collections.abc import Sequence
@@ -34,11 +35,18 @@ from storage.models import (
     User,
 )
 from storage.outbox import Claimed
-from support import relay
+from support import board, relay
 from support.cards import card_facts
-from support.tickets import DeskPolicy, Kind, group_lane
+from support.tickets import DeskPolicy, Kind, group_lane, refresh_board
 from views import keyboards as kb
-from views.desk import clip, customer_name, customer_texts, render_card, topic_name
+from views.desk import (
+    clip,
+    customer_name,
+    customer_texts,
+    render_board,
+    render_card,
+    topic_name,
+)
 from views.texts import Catalogue
 
 log = logging.getLogger(__name__)
@@ -112,6 +120,7 @@ class Desk:
         sender.route(Kind.GROUP_NOTE, self.group_note)
         sender.route(Kind.TOPIC_NAME, self.rename_topic)
         sender.route(Kind.HISTORY, self.history)
+        sender.route(Kind.BOARD, self.board)
         customer = {"on_blocked": self.on_customer_blocked, "on_failed": self.on_customer_failed}
         sender.route(Kind.RELAY_OUT, self.relay_out, **customer)
         sender.route(Kind.EDIT_OUT, self.edit_out, **customer)
@@ -259,7 +268,49 @@ class Desk:
                 .where(Ticket.id == ticket.id)
                 .values(card_chat_id=self.chat_id, card_message_id=sent.message_id)
             )
+            if ticket.assignee_id is None and ticket.state == "new":
+                # It was on the queue board: it leaves it at the next (unhurried) redraw.
+                await refresh_board(s, self.policy, self.clock(), tidy=True)
             await s.commit()
+
+    async def board(self, row: Claimed) -> None:
+        """Draw the queue board as it is now: edit the message in place, post it the first
+        time (in General), and spend nothing when it would show the same."""
+        async with self.sf() as s:
+            tickets, more = await board.waiting(s)
+            current = await board.board_of(s, self.chat_id)
+            await s.commit()  # ends the read; loaded rows stay usable
+        text, markup = render_board(
+            self.t, tickets, more, tz=self.tz, tier_names=self.policy.tier_names
+        )
+        shown = markup.model_dump_json() if markup is not None else ""
+        digest = hashlib.sha256(f"{text}\n{shown}".encode()).hexdigest()
+        message_id = current.message_id if current is not None else None
+        if current is not None and current.digest == digest:
+            return
+        if message_id is None:
+            if not tickets:
+                return  # nothing to show and nothing shown: no board until it is needed
+            sent = await self.bot.send_message(self.chat_id, text, reply_markup=markup)
+            message_id = sent.message_id
+        else:
+            try:
+                await self.bot.edit_message_text(
+                    text=text, chat_id=self.chat_id, message_id=message_id, reply_markup=markup
+                )
+            except TelegramBadRequest as exc:
+                if "not found" not in exc.message.lower():
+                    raise
+                # Someone deleted the board: post it again at the next turn.
+                async with self.sf() as s:
+                    await board.shown(
+                        s, self.chat_id, message_id=None, digest=None, now=self.clock()
+                    )
+                raise RetryLater("board deleted; posting it again") from exc
+        async with self.sf() as s:
+            await board.shown(
+                s, self.chat_id, message_id=message_id, digest=digest, now=self.clock()
+            )
 
     async def edit_card(self, row: Claimed) -> None:
         ticket, text, markup = await self._card(row)

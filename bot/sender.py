@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -243,6 +244,22 @@ COUNTED = frozenset(
 )  # fmt: skip
 
 
+# Calls Telegram counts against a group's ~20 posts a minute though they are not messages
+# (creating a topic "is sending a message", and edits share the budget): in a group they
+# wait for the row's booked slot like a send, or the slot would be given back unused.
+GROUP_TURNS = frozenset(
+    {
+        "createForumTopic", "editForumTopic", "editMessageText", "editMessageCaption",
+        "editMessageMedia", "editMessageReplyMarkup",
+    }
+)  # fmt: skip
+
+
+def _in_a_group(method: TelegramMethod[Any]) -> bool:
+    chat_id = getattr(method, "chat_id", None)
+    return isinstance(chat_id, int) and chat_id < 0
+
+
 class SendWindow(BaseRequestMiddleware):
     """The request middleware of `Sender.attach`: each counted send (COUNTED) waits for its
     booked slot right before its request, then passes a last guard, at most `limit`
@@ -295,7 +312,8 @@ class SendWindow(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if method.__api_method__ in COUNTED:
+        name = method.__api_method__
+        if name in COUNTED:
             if self.on_send is not None:
                 await self.on_send()
             if self.shared is not None:
@@ -305,6 +323,8 @@ class SendWindow(BaseRequestMiddleware):
                     await asyncio.sleep(delay)
                 await self.shared.admit(self.limit, self.span)
             await self.pass_guard()
+        elif name in GROUP_TURNS and _in_a_group(method) and self.on_send is not None:
+            await self.on_send()  # the group's turn; not in the bulk limit
         return await make_request(bot, method)
 
 

@@ -259,6 +259,17 @@ class CustomerTopic(Base):
     updated_at: Mapped[datetime]
 
 
+class DeskBoard(Base):
+    """The queue board: one message in the support group's General topic, edited in place."""
+
+    __tablename__ = "desk_boards"
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    message_id: Mapped[int | None]  # None: not posted yet (or deleted by someone)
+    digest: Mapped[str | None] = mapped_column(String(64))  # what it shows, hashed
+    updated_at: Mapped[datetime]
+
+
 class Csat(Base):
     """The customer's rating of a closed ticket: asked once, rated once, one optional comment."""
 

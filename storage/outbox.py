@@ -138,6 +138,25 @@ async def has_pending(session: AsyncSession, *, ticket_id: int, kind: str) -> bo
     return bool(await session.scalar(query))
 
 
+async def bring_forward(
+    session: AsyncSession, *, lane: str, kind: str, due: datetime, priority: int | None = None
+) -> bool:
+    """Make the lane's pending `kind` rows due by `due` at the latest (and of `priority`);
+    whether there was one. Leaves the transaction to the caller."""
+    t = OUTBOX
+    values: dict[str, Any] = {
+        "next_attempt_at": case((t.c.next_attempt_at > due, due), else_=t.c.next_attempt_at)
+    }
+    if priority is not None:
+        values["priority"] = priority
+    done = await session.execute(
+        update(t)
+        .where(t.c.lane == lane, t.c.kind == kind, t.c.status == _status(PENDING))
+        .values(**values)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
 def _lane_head(o: FromClause) -> ColumnElement[bool]:
     """`o` heads its lane: no pending or sending row of the lane comes before it."""
     # Written as "o is the lane's first row" rather than NOT EXISTS (an earlier row): the

@@ -65,6 +65,7 @@ class Kind(StrEnum):
     CUSTOMER_NOTE = "customer_note"  # a bot notice for the customer (closed + stars...)
     TOPIC_NAME = "topic_name"  # rename the customer's topic to show the state
     HISTORY = "history"  # the conversation so far, after a topic was re-created
+    BOARD = "board"  # redraw the queue board (one message in the group, edited in place)
 
 
 OPEN_STATES = ("new", "assigned", "waiting", "answered")
@@ -76,6 +77,15 @@ def group_lane(user_id: int) -> str:
 
 def customer_lane(user_id: int) -> str:
     return f"u:{user_id}"
+
+
+def board_lane(chat_id: int) -> str:
+    return f"b:{chat_id}"
+
+
+# Outbox priorities in the support group: what agents act on goes before a background card.
+URGENT = 0
+BACKGROUND = 2  # the card of a ticket nobody has taken: posted when the group has room
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +112,10 @@ class DeskPolicy:
     # (tier index, agent's Telegram id): the tier's dedicated agent, assigned first when on duty.
     tier_agents: tuple[tuple[int, int], ...] = ()
     tier_names: tuple[str, ...] = ()  # in the agents' language, for the card
+    # The queue board (SUPPORT_BOARD_SECONDS): tickets not yet in a topic, each with a Take
+    # button, redrawn at most this long after a change; None: no board, every card at once.
+    board_delay: timedelta | None = timedelta(seconds=3)
+    board_tidy: timedelta = timedelta(seconds=30)  # after a card went out in the background
 
     def dedicated_agent(self, tier: int) -> int | None:
         """The agent of the highest tier at or below `tier` that has one."""
@@ -209,12 +223,46 @@ async def customer_note(
     )
 
 
+async def refresh_board(
+    session: AsyncSession, policy: DeskPolicy, now: datetime, *, tidy: bool = False
+) -> None:
+    """Redraw the queue board soon: one pending row per board, moved earlier when a change
+    needs it sooner (`tidy`: a card went out, the board can wait). Does not commit."""
+    if not policy.enabled or policy.board_delay is None:
+        return
+    assert policy.chat_id is not None
+    due = now + (policy.board_tidy if tidy else policy.board_delay)
+    lane = board_lane(policy.chat_id)
+    if not await outbox.bring_forward(session, lane=lane, kind=Kind.BOARD, due=due):
+        await outbox.enqueue(
+            session,
+            kind=Kind.BOARD,
+            lane=lane,
+            chat_id=policy.chat_id,
+            priority=URGENT,
+            delay=due - now,
+            now=now,
+        )
+
+
 async def refresh_card(
     session: AsyncSession, policy: DeskPolicy, ticket: Ticket, now: datetime
 ) -> None:
-    """Redraw the card and the topic name; coalesced: one pending edit at a time."""
+    """Redraw the card and the topic name; coalesced: one pending edit at a time.
+
+    A ticket whose card is not out yet is on the queue board instead: the board is redrawn,
+    and once someone has the ticket its card goes before the background ones."""
     if not policy.enabled:
         return
+    if ticket.card_message_id is None:
+        await refresh_board(session, policy, now)
+        lane = group_lane(ticket.user_id)
+        if ticket.assignee_id is not None:
+            await outbox.bring_forward(
+                session, lane=lane, kind=Kind.CARD, due=now, priority=URGENT
+            )
+        if await outbox.has_pending(session, ticket_id=ticket.id, kind=Kind.CARD):
+            return  # the card (and the topic) will be drawn as the ticket is when it goes
     for kind, priority in ((Kind.CARD_EDIT, 1), (Kind.TOPIC_NAME, 2)):
         if not await outbox.has_pending(session, ticket_id=ticket.id, kind=kind):
             await outbox.enqueue(
@@ -547,6 +595,10 @@ async def open_uncommitted(
     if complaint:
         event(session, ticket.id, "complaint", now, user_id)
     if policy.enabled:
+        await _assign_first(session, policy, ticket, tier, now)
+        # Nobody has it yet: the board lists it at once, its topic and card come when an
+        # agent takes it or the group has room (two of its ~20 posts a minute each).
+        queued = ticket.assignee_id is None and policy.board_delay is not None
         await outbox.enqueue(
             session,
             kind=Kind.CARD,
@@ -554,9 +606,11 @@ async def open_uncommitted(
             chat_id=policy.chat_id,
             ticket_id=ticket.id,
             dedupe_key=f"card:{ticket.id}",
+            priority=BACKGROUND if queued else URGENT,
             now=now,
         )
-        await _assign_first(session, policy, ticket, tier, now)
+        if queued:
+            await refresh_board(session, policy, now)
     return await _describe(session, policy, ticket, now, created=True)
 
 
@@ -885,13 +939,14 @@ async def reconcile(session: AsyncSession, policy: DeskPolicy, now: datetime) ->
         return 0
     rows = (
         await session.execute(
-            select(Ticket.id, Ticket.user_id).where(
+            select(Ticket.id, Ticket.user_id, Ticket.assignee_id).where(
                 Ticket.state != "closed", Ticket.card_message_id.is_(None)
             )
         )
     ).all()
     queued = 0
-    for ticket_id, user_id in rows:
+    board = policy.board_delay is not None
+    for ticket_id, user_id, assignee_id in rows:
         created = await outbox.enqueue(
             session,
             kind=Kind.CARD,
@@ -899,8 +954,11 @@ async def reconcile(session: AsyncSession, policy: DeskPolicy, now: datetime) ->
             chat_id=policy.chat_id,
             ticket_id=ticket_id,
             dedupe_key=f"card:{ticket_id}",
+            priority=BACKGROUND if board and assignee_id is None else URGENT,
             now=now,
         )
         queued += created is not None
+    if rows:
+        await refresh_board(session, policy, now)
     await session.commit()
     return queued

@@ -459,3 +459,45 @@ async def test_an_attached_send_that_makes_no_call_gives_its_slot_back(
     assert sender.pacer.all.booked == 0
     assert sender.pacer.room(sender.horizon) >= room  # the token came back
     assert [r.status for r in await rows(session, OutboxMessage)] == ["dropped"]
+
+
+async def test_an_attached_topic_or_edit_in_a_group_spends_the_groups_turn(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Telegram counts creating a topic and editing a message in a group like a post: a row
+    whose deliverer only does that keeps its booked turn, so the next group row waits."""
+    now = utcnow()
+    group = -100_777
+    for i, kind in enumerate(("topic", "edit", "post")):
+        await outbox.enqueue(session, kind=kind, lane=f"t:{i}", chat_id=group, now=now)
+    await session.commit()
+    requests: list[tuple[str, float]] = []
+    local = LocalSession(
+        on_request=lambda m: requests.append((m.__api_method__, time.monotonic()))
+    )
+    bot = Bot("123456:TEST", session=local)
+    sender = Sender(
+        session_factory,
+        clock=utcnow,
+        pacer=Pacer(global_per_second=50, group_per_minute=60, burst=1),
+        horizon=5.0,
+    )
+    sender.attach(bot)
+
+    async def topic(row: Claimed) -> None:
+        await bot.create_forum_topic(group, name="x")
+
+    async def edit(row: Claimed) -> None:
+        await bot.edit_message_text(text="x", chat_id=group, message_id=1)
+
+    async def post(row: Claimed) -> None:
+        await bot.send_message(group, "x")
+
+    sender.route("topic", topic)
+    sender.route("edit", edit)
+    sender.route("post", post)
+    await sender.run_once()
+    assert [m for m, _ in requests] == ["createForumTopic", "editMessageText", "sendMessage"]
+    times = [t for _, t in requests]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) > 0.9, gaps  # one a second at 60 a minute

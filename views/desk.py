@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from support.agents import (
     PastTicket,
     TransferChoices,
 )
+from support.board import Waiting
 from support.cards import CardFacts
 from support.relay import CustomerWrote
 from support.replies import CannedEntry
@@ -31,6 +33,7 @@ from views.texts import Catalogue, Texts
 STATE_ICONS = {"new": "🆕", "assigned": "🙋", "waiting": "⏳", "answered": "💬", "closed": "✅"}
 
 
+MESSAGE_CHARS = 4096
 BREACH_ICON = "🔥"
 COMPLAINT_ICON = "⚠️"  # after the state icon in the topic name of a complaint
 VIP_ICON = "⭐"  # after the state icon in the topic name of a VIP's ticket
@@ -151,13 +154,58 @@ def topic_name(t: Texts, ticket: Ticket, user: User | None) -> str:
     return t("topic-name", icon=icon, name=clip(name, 90), id=ticket.id)[:128]
 
 
+# A run of digits long enough to be a phone or card number: not shown on the board, which
+# everyone in the group sees at a glance (the card, in the customer's topic, has the text).
+LONG_NUMBER = re.compile(r"\+?\d[\d \-()]{4,}\d")
+
+
+def first_words(text: str | None, limit: int = 40) -> str:
+    return clip(LONG_NUMBER.sub("…", text or ""), limit)
+
+
+def render_board(
+    t: Texts,
+    tickets: Sequence[Waiting],
+    more: int,
+    *,
+    tz: ZoneInfo,
+    tier_names: tuple[str, ...] = (),
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The queue board: each waiting ticket on a line (VIP first), a Take button each."""
+    if not tickets:
+        return t("board-empty"), None
+    lines = [t("board-title", count=len(tickets) + more), ""]
+    budget = MESSAGE_CHARS - 300  # room for the footer
+    cut = 0
+    for w in tickets:
+        tier = f" · {tier_names[w.tier]}" if 0 < w.tier < len(tier_names) else ""
+        line = t(
+            "board-line",
+            icon=(VIP_ICON if w.ticket.vip else "")
+            + (COMPLAINT_ICON if w.ticket.complaint else ""),
+            id=w.ticket.id,
+            name=clip(_display_name(w.user, w.ticket.user_id), 24),
+            language=w.ticket.lang,
+            tier=tier,
+            since=w.ticket.opened_at.astimezone(tz).strftime("%H:%M"),
+            words=first_words(w.ticket.question) or "-",
+        )
+        if sum(len(x) + 1 for x in lines) + len(line) > budget:
+            cut += 1
+            continue
+        lines.append(line)
+    if more or cut:
+        lines.append(t("board-more", count=more + cut))
+    lines += ["", t("board-help")]
+    takes = [(w.ticket.id, clip(_display_name(w.user, w.ticket.user_id), 16)) for w in tickets]
+    return "\n".join(lines)[:MESSAGE_CHARS], keyboards.queue_board(t, takes)
+
+
 def desk_time(at: datetime, tz: Any) -> str:
     return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 # --- the agents' commands (handlers/support_group.py) -------------------------------------
-
-MESSAGE_CHARS = 4096
 
 
 def canned_list(t: Texts, rows: Iterable[CannedEntry]) -> str:

@@ -126,6 +126,20 @@ def skip_comment(t: Texts, ticket_id: int) -> InlineKeyboardMarkup:
     return kb.as_markup()
 
 
+def queue_board(t: Texts, takes: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+    """A Take button per ticket on the queue board (its id and the customer's name)."""
+    if not takes:
+        return None
+    kb = InlineKeyboardBuilder()
+    for ticket_id, name in takes:
+        kb.button(
+            text=t("btn-board-take", id=ticket_id, name=name),
+            callback_data=TakeTicket(ticket=ticket_id, action="take"),
+        )
+    kb.adjust(2)
+    return kb.as_markup()
+
+
 def ticket_card(
     t: Texts, ticket_id: int, *, open_: bool, taken: bool
 ) -> InlineKeyboardMarkup | None:

@@ -100,6 +100,11 @@ async def queued(session: AsyncSession, *where: Any) -> list[OutboxMessage]:
     return await rows(session, OutboxMessage, *where)
 
 
+async def not_board(session: AsyncSession, *where: Any) -> list[OutboxMessage]:
+    """Queued rows other than the queue board's redraw."""
+    return await queued(session, OutboxMessage.kind != tickets.Kind.BOARD, *where)
+
+
 async def notes(session: AsyncSession, key: str) -> list[OutboxMessage]:
     found = await queued(session, OutboxMessage.kind == tickets.Kind.GROUP_NOTE)
     return [r for r in found if payload(r)["key"] == key]
@@ -184,7 +189,7 @@ async def test_open_ticket_records_it_and_queues_its_card(session: AsyncSession)
     assert ticket.opened_at == T0 and not ticket.out_of_hours
     assert ticket.sla_due_at == ticket.next_alert_at == T0 + secs(POLICY.sla_seconds)
 
-    (card,) = await queued(session)
+    (card,) = await not_board(session)
     assert (card.kind, card.dedupe_key, card.lane, card.chat_id, card.ticket_id) == (
         "card",
         f"card:{ticket.id}",
@@ -193,6 +198,12 @@ async def test_open_ticket_records_it_and_queues_its_card(session: AsyncSession)
         ticket.id,
     )
     assert card.status == "pending"
+    # Nobody has it: its card waits for room in the group, the queue board lists it soon.
+    assert card.priority == tickets.BACKGROUND
+    (board,) = await queued(session, OutboxMessage.kind == tickets.Kind.BOARD)
+    assert (board.lane, board.chat_id, board.status) == (f"b:{GROUP}", GROUP, "pending")
+    assert POLICY.board_delay is not None
+    assert board.next_attempt_at == T0 + POLICY.board_delay
     events = await rows(session, TicketEvent)
     assert [(e.kind, e.actor_id, e.data) for e in events] == [
         ("opened", CUSTOMER, {"reason": "button"})
@@ -205,7 +216,7 @@ async def test_a_second_handoff_finds_the_open_ticket(session: AsyncSession) -> 
     again = await open_for(session, now=T0 + secs(30))
     assert (again.ticket_id, again.created, again.reopened) == (first.ticket_id, False, False)
     assert await count(session, Ticket) == 1
-    assert len(await queued(session)) == 1  # still the one card
+    assert len(await not_board(session)) == 1  # still the one card
 
 
 async def test_racing_handoffs_open_one_ticket(
@@ -226,7 +237,7 @@ async def test_racing_handoffs_open_one_ticket(
     assert sorted(r.created for r in results) == [False, True]
     assert results[0].ticket_id == results[1].ticket_id
     assert await count(session, Ticket) == 1
-    assert len(await queued(session)) == 1
+    assert len(await not_board(session)) == 1
 
 
 async def test_the_faq_conversation_within_the_context_window_is_copied(
@@ -575,6 +586,36 @@ async def test_a_customer_writing_out_of_hours_after_an_answer_is_due_after_the_
     assert await sla.run_due(session, policy, SATURDAY_NOON + timedelta(hours=1)) == 0
 
 
+async def test_racing_takes_from_the_board_bring_one_card_forward_and_keep_one_board_row(
+    session: AsyncSession,
+    session_factory: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
+) -> None:
+    """Two agents tap Take on the board at once: one gets the ticket, its background card
+    becomes urgent and due now, and the board still has one pending redraw."""
+    await add_users(session, CUSTOMER)
+    await add_agents(session, ALICE, BOB)
+    ticket_id = (await open_for(session)).ticket_id
+
+    async def take(agent_id: int) -> tickets.ActionResult:
+        async with session_factory() as s:
+            return await tickets.take(
+                s, POLICY, ticket_id=ticket_id, agent_id=agent_id, now=T0 + secs(1)
+            )
+
+    a, b = await race(engine, ticket_lock(ticket_id), lambda: take(ALICE), lambda: take(BOB))
+    assert sorted([a.outcome, b.outcome]) == sorted([TicketOutcome.DONE, TicketOutcome.ALREADY])
+    session.expire_all()
+    (card,) = await queued(session, OutboxMessage.kind == tickets.Kind.CARD)
+    assert (card.priority, card.status) == (tickets.URGENT, "pending")
+    assert card.next_attempt_at <= T0 + secs(1)  # due
+    (board,) = await queued(session, OutboxMessage.kind == tickets.Kind.BOARD)
+    assert board.status == "pending"
+    assert board.next_attempt_at == T0 + secs(3)  # the open's redraw, not pushed later
+    # The card is drawn as the ticket is when it goes: no edit queued behind it.
+    assert await queued(session, OutboxMessage.kind == tickets.Kind.CARD_EDIT) == []
+
+
 async def test_an_album_is_one_row_until_the_sender_takes_it(session: AsyncSession) -> None:
     """Items of one media group join the album's pending row; once the sender has claimed
     it, a late item goes on its own."""
@@ -593,7 +634,7 @@ async def test_an_album_is_one_row_until_the_sender_takes_it(session: AsyncSessi
         )
         assert result.status is RelayStatus.QUEUED
     assert await count(session, TicketMessage, TicketMessage.media_group_id == "g1") == 3
-    (album,) = await queued(session, OutboxMessage.status == "pending")
+    (album,) = await not_board(session, OutboxMessage.status == "pending")
     assert (album.kind, album.dedupe_key, album.lane) == (
         "album_in",
         f"album:{CUSTOMER}:g1",
@@ -608,7 +649,7 @@ async def test_an_album_is_one_row_until_the_sender_takes_it(session: AsyncSessi
     await relay.from_customer(
         session, POLICY, ticket_id=ticket_id, msg=photo(54), now=T0 + secs(3)
     )
-    late = await queued(session, OutboxMessage.status == "pending")
+    late = await not_board(session, OutboxMessage.status == "pending")
     assert [(r.kind, r.dedupe_key) for r in late] == [("relay_in", f"in:{CUSTOMER}:54")]
     assert await count(session, OutboxMessage, OutboxMessage.kind == "album_in") == 1
 
@@ -1124,5 +1165,5 @@ async def test_reconcile_queues_each_missing_card_once(session: AsyncSession) ->
         f"t:{importer}",
     )
     assert await tickets.reconcile(session, POLICY, T0 + secs(2)) == 0
-    assert len(await queued(session)) == 2
+    assert len(await not_board(session)) == 2
     assert await tickets.reconcile(session, DeskPolicy(chat_id=None), T0 + secs(3)) == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from faq import Matcher
@@ -117,6 +117,12 @@ async def test_a_complaint_marks_the_open_ticket_once_and_redraws_its_card(
     )
     before = await session.get(Ticket, opened.ticket_id)
     assert before is not None and not before.complaint
+    # The card is in the group (a card still queued would be drawn with the complaint).
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.kind == Kind.CARD).values(status="sent")
+    )
+    before.card_message_id = 10
+    await session.commit()
     for minutes in (1, 2):
         reply = await _ask(session, matcher, "terrible service", desk=ON, minutes=minutes)
         assert reply.handoff is not None and not reply.handoff.created

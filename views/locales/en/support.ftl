@@ -112,3 +112,11 @@ cmd-desk-history = This customer's tickets
 cmd-desk-online = I'm available for tickets
 cmd-desk-offline = I'm away
 cmd-desk-canned = Canned replies: list, add, remove (admins)
+
+## The queue board (one message in the group, edited in place)
+board-title = 📋 Waiting for an agent, no topic yet: { $count }
+board-line = { $icon }#{ $id } { $name } · { $language }{ $tier } · since { $since } · { $words }
+board-more = …and { $count } more: they appear here as others are taken.
+board-empty = 📋 Nobody is waiting without a topic.
+board-help = Tap a ticket to take it: its topic and card open next, with what the customer wrote so far.
+btn-board-take = 🙋 #{ $id } { $name }

@@ -112,3 +112,11 @@ cmd-desk-history = 该顾客的历史工单
 cmd-desk-online = 我在线，可以接单
 cmd-desk-offline = 我暂时离开
 cmd-desk-canned = 快捷回复：list、add、remove（管理员）
+
+## 排队看板（群里的一条消息，原地更新）
+board-title = 📋 等待接单、尚未建话题的工单：{ $count }
+board-line = { $icon }#{ $id } { $name } · { $language }{ $tier } · { $since } 起 · { $words }
+board-more = ……还有 { $count } 个：其他工单被接走后会显示在这里。
+board-empty = 📋 目前没有等待建话题的工单。
+board-help = 点按工单即可接单：随后会打开它的话题和卡片，并附上客户到目前为止的留言。
+btn-board-take = 🙋 #{ $id } { $name }
