@@ -134,18 +134,21 @@ class SharedRate:
         self._me = secrets.token_hex(4)
         self._warned = -math.inf
 
-    def _budgets(self, chat_id: int | None) -> list[tuple[str, Budget]]:
-        budgets = [(f"{self.prefix}:all", self.all)]
+    def _budgets(self, chat_id: int | None, overall: bool = True) -> list[tuple[str, Budget]]:
+        budgets = [(f"{self.prefix}:all", self.all)] if overall else []
         if chat_id is not None:
             budget = self.group if chat_id < 0 else self.private
             budgets.append((f"{self.prefix}:chat:{chat_id}", budget))
         return budgets
 
-    async def reserve(self, chat_id: int | None) -> float:
+    async def reserve(self, chat_id: int | None, *, overall: bool = True) -> float:
         """Take the next place for a send to `chat_id`, waiting first while the chat's own
         budget holds it back; seconds to wait before sending (0 when Redis is unreachable:
-        the local pacing alone then holds)."""
-        budgets = self._budgets(chat_id)
+        the local pacing alone then holds). `overall=False`: the chat's budget only (a
+        topic or an edit in a group spends the group's turn, not the bot's bulk limit)."""
+        budgets = self._budgets(chat_id, overall)
+        if not budgets:
+            return 0.0
         keys = [k for k, _ in budgets]
         args = [n for _, budget in budgets for n in budget.args()]
         while True:

@@ -323,8 +323,15 @@ class SendWindow(BaseRequestMiddleware):
                     await asyncio.sleep(delay)
                 await self.shared.admit(self.limit, self.span)
             await self.pass_guard()
-        elif name in GROUP_TURNS and _in_a_group(method) and self.on_send is not None:
-            await self.on_send()  # the group's turn; not in the bulk limit
+        elif name in GROUP_TURNS and _in_a_group(method):
+            if self.on_send is not None:
+                await self.on_send()  # the group's turn; not in the bulk limit
+            if self.shared is not None:
+                chat = getattr(method, "chat_id", None)
+                if isinstance(chat, int):
+                    delay = await self.shared.reserve(chat, overall=False)
+                    if delay > 0:
+                        await asyncio.sleep(delay)
         return await make_request(bot, method)
 
 

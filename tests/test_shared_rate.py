@@ -51,10 +51,10 @@ async def replicas() -> AsyncIterator[tuple[SharedRate, SharedRate]]:
         await c.aclose()
 
 
-async def _reserve_at(rate: SharedRate, chat: int | None) -> float:
+async def _reserve_at(rate: SharedRate, chat: int | None, *, overall: bool = True) -> float:
     """When the reserved send may leave, on this process's clock (`reserve` may itself
     wait while the chat's budget holds the send back)."""
-    delay = await rate.reserve(chat)
+    delay = await rate.reserve(chat, overall=overall)
     return time.monotonic() + delay
 
 
@@ -224,3 +224,13 @@ async def test_two_senders_on_one_outbox_send_at_the_bots_rate_together(
     assert busiest(times) <= 25
     result = await session.execute(select(OutboxMessage.status))
     assert Counter(result.scalars()) == {"sent": 80}
+
+
+async def test_a_groups_topic_or_edit_spends_the_groups_turn_not_the_bots(
+    replicas: tuple[SharedRate, SharedRate],
+) -> None:
+    a, b = replicas
+    await _reserve_at(a, -100, overall=False)
+    assert await a.redis.get(f"{a.prefix}:all") is None  # the bot's budget untouched
+    waited = await _wait(b, -100)  # a post in the same group: its turn comes 3 s later
+    assert waited == pytest.approx(3.0, abs=0.15)
