@@ -653,9 +653,6 @@ async def start_http(
     return server
 
 
-WEBHOOK_LEASE = timedelta(minutes=2)  # a claim older than this is its replica's death
-
-
 def webhook_intake(app: App, poller: InboxPoller) -> Webhook | None:
     """The webhook route's needs when WEBHOOK_URL is set (webhook mode), else None."""
     s = app.settings
@@ -754,7 +751,8 @@ async def run_polling(settings: Settings) -> None:
         scheduler.start()
         sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")
         webhook = settings.webhook_url is not None
-        lease = WEBHOOK_LEASE if webhook else None
+        # A claim older than the lease is its replica's death.
+        lease = timedelta(seconds=settings.webhook_lease_seconds) if webhook else None
         poller = InboxPoller(dp, bot, app.session_factory, clock=app.clock, lease=lease)
         http = await start_http(
             app, wake=sender.wake, bot=bot, webhook=webhook_intake(app, poller)

@@ -137,8 +137,8 @@ class Settings(BaseSettings):
     outbox_lease_seconds: int = Field(default=60, ge=5, le=3600)
     outbox_give_up_hours: float = Field(default=24.0, gt=0, le=24 * 14)
 
-    # The HTTP server (POST /api/orders, the webhook): on when ORDERS_API_TOKEN or WEBHOOK_URL
-    # is set.
+    # The HTTP server (health, metrics, POST /api/orders, the webhook); see bot/app.py
+    # http_required for when a taken port is an error.
     orders_api_token: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)  # 0: any free port
@@ -147,6 +147,9 @@ class Settings(BaseSettings):
     # server above on WEBHOOK_URL's path; empty: long polling.
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # An update claimed by a replica and not finished after this long is taken as its
+    # replica's death: another replica handles it (swept every half of it).
+    webhook_lease_seconds: int = Field(default=120, ge=10, le=3600)
 
     log_level: str = "INFO"
     # text: one readable line per record; json: one JSON object per line (bot/logs.py).
