@@ -22,6 +22,7 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramUnauthorizedError,
 )
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BotCommand, BotCommandScopeChat, TelegramObject, User
 from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -397,11 +398,17 @@ class WakeSender(BaseMiddleware):
 
 
 def create_dispatcher(
-    app: App, *, topics: bool = True, sender: Sender | None = None
+    app: App,
+    *,
+    topics: bool = True,
+    sender: Sender | None = None,
+    storage: BaseStorage | None = None,
 ) -> Dispatcher:
+    """`storage` keeps the dialogues' state (bot.replicas.fsm_storage): memory by default."""
     s = app.settings
     sold_out = SoldOut()
     dp = Dispatcher(
+        storage=storage,
         # handlers.deps.AppData: what handlers may ask for by name
         catalogue=app.catalogue,
         matcher=app.matcher,
@@ -593,26 +600,35 @@ async def start_http(app: App, *, wake: Callable[[], None] | None = None) -> Htt
 
 
 async def run_polling(settings: Settings) -> None:
+    from bot.replicas import Replicas
+
+    replicas = await Replicas.open(settings)  # a wrong REDIS_URL stops here
     bot = create_bot(settings)
-    app = await build_app(settings)
+    try:
+        app = await build_app(settings)
+    except BaseException:
+        await bot.session.close()
+        await replicas.close()
+        raise
     try:
         me = await check_bot_api(bot, settings)
     except BaseException:
         await bot.session.close()
         await app.close()
+        await replicas.close()
         raise
     log.info("FAQ: %d entries from %s", len(app.kb.entries), settings.faq_path)
     log.info("running as @%s (%s)", me.username, me.id)
     from bot.scheduler import create_scheduler, stop_scheduler
 
-    scheduler = create_scheduler(app)
+    scheduler = create_scheduler(app, replicas.leader)
     sending: asyncio.Task[None] | None = None
     http: HttpServer | None = None
     try:
         topics = await resolve_desk_mode(bot, settings)
         sender = create_sender(app, bot, topics=topics)
         app.wake_sender = sender.wake
-        dp = create_dispatcher(app, topics=topics, sender=sender)
+        dp = create_dispatcher(app, topics=topics, sender=sender, storage=replicas.storage)
         if app.desk.enabled:
             log.info(
                 "support desk on in %s (%s mode)",
@@ -634,6 +650,7 @@ async def run_polling(settings: Settings) -> None:
         # (bench/broadcast.py).
         gc.collect()
         gc.freeze()
+        await replicas.leader.start()
         scheduler.start()
         sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")
         http = await start_http(app, wake=sender.wake)
@@ -653,3 +670,4 @@ async def run_polling(settings: Settings) -> None:
             await sender.close(sending)
         await bot.session.close()
         await app.close()
+        await replicas.close()
