@@ -22,7 +22,9 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramUnauthorizedError,
 )
+from aiogram.fsm.storage.base import BaseStorage
 from aiogram.types import BotCommand, BotCommandScopeChat, TelegramObject, User
+from redis.asyncio import Redis
 from sqlalchemy.exc import ArgumentError, DBAPIError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -33,6 +35,7 @@ from bot.middlewares.sold_out import SoldOutShortcut
 from bot.ops import Metrics, Ops, Readiness, TelegramCheck, UpdateMetrics, add_ops_routes
 from bot.ops import database_check as database_ready
 from bot.polling import InboxPoller
+from bot.ratelimit import SharedRate
 from bot.responses import TelegramSession
 from bot.sender import Pacer, Sender
 from bot.webhook import Webhook, add_webhook
@@ -293,6 +296,18 @@ async def build_app(
     )
 
 
+def shared_rate(redis: Redis, settings: Settings, *, bot_id: int) -> SharedRate:
+    """The send budgets every replica of this bot shares (bot/ratelimit.py)."""
+    return SharedRate(
+        redis,
+        prefix=f"shopbot:{bot_id}:rate",
+        global_per_second=settings.sender_global_per_second,
+        private_per_second=settings.sender_private_per_second,
+        group_per_minute=settings.sender_group_per_minute,
+        burst=settings.sender_burst,
+    )
+
+
 def create_sender(app: App, bot: Bot, *, topics: bool) -> Sender:
     """The outbox sender, with the support desk's deliverers when the desk is on."""
     s = app.settings
@@ -408,11 +423,17 @@ class WakeSender(BaseMiddleware):
 
 
 def create_dispatcher(
-    app: App, *, topics: bool = True, sender: Sender | None = None
+    app: App,
+    *,
+    topics: bool = True,
+    sender: Sender | None = None,
+    storage: BaseStorage | None = None,
 ) -> Dispatcher:
+    """`storage` keeps the dialogues' state (bot.replicas.fsm_storage): memory by default."""
     s = app.settings
     sold_out = SoldOut()
     dp = Dispatcher(
+        storage=storage,
         # handlers.deps.AppData: what handlers may ask for by name
         catalogue=app.catalogue,
         matcher=app.matcher,
@@ -595,13 +616,19 @@ def http_required(settings: Settings) -> bool:
     return needed or chosen
 
 
-def ops_routes(app: App, bot: Bot | None) -> Ops:
-    """What /healthz, /readyz and /metrics need. /readyz checks the database and, given a
-    bot, the Bot API; another dependency joins with `ops.readiness.add(name, check)`."""
+def ops_routes(app: App, bot: Bot | None, redis: Redis | None = None) -> Ops:
+    """What /healthz, /readyz and /metrics need. /readyz checks the database and, given
+    them, the Bot API and Redis; another dependency joins with `ops.readiness.add`."""
     readiness = Readiness()
     readiness.add("database", database_ready(app.engine))
     if bot is not None:
         readiness.add("telegram", TelegramCheck(bot))
+    if redis is not None:
+
+        async def redis_answers() -> None:
+            await redis.ping()  # type: ignore[misc]  # redis-py's ping is typed for both APIs
+
+        readiness.add("redis", redis_answers)
     return Ops(app.metrics, readiness, app.session_factory, app.clock)
 
 
@@ -611,6 +638,7 @@ async def start_http(
     wake: Callable[[], None] | None = None,
     bot: Bot | None = None,
     webhook: Webhook | None = None,
+    redis: Redis | None = None,
 ) -> HttpServer | None:
     """The HTTP server: the probes and metrics (bot/ops.py), the orders API when
     ORDERS_API_TOKEN is set, and the webhook when given (webhook mode). A host or port that
@@ -618,7 +646,7 @@ async def start_http(
     (`http_required`), else a warning and None."""
     s = app.settings
     web_app = create_http_app()
-    add_ops_routes(web_app, ops_routes(app, bot))
+    add_ops_routes(web_app, ops_routes(app, bot, redis))
     if s.orders_api_token is not None:
         add_orders_api(
             web_app,
@@ -707,26 +735,37 @@ async def serve_webhook(
 
 async def run_polling(settings: Settings) -> None:
     """`python main.py run`: long polling, or webhook mode when WEBHOOK_URL is set."""
+    from bot.replicas import Replicas
+
+    replicas = await Replicas.open(settings)  # a wrong REDIS_URL stops here
     bot = create_bot(settings)
-    app = await build_app(settings)
+    try:
+        app = await build_app(settings)
+    except BaseException:
+        await bot.session.close()
+        await replicas.close()
+        raise
     try:
         me = await check_bot_api(bot, settings)
     except BaseException:
         await bot.session.close()
         await app.close()
+        await replicas.close()
         raise
     log.info("FAQ: %d entries from %s", len(app.kb.entries), settings.faq_path)
     log.info("running as @%s (%s)", me.username, me.id)
     from bot.scheduler import create_scheduler, stop_scheduler
 
-    scheduler = create_scheduler(app)
+    scheduler = create_scheduler(app, replicas.leader)
     sending: asyncio.Task[None] | None = None
     http: HttpServer | None = None
     try:
         topics = await resolve_desk_mode(bot, settings)
         sender = create_sender(app, bot, topics=topics)
+        if replicas.redis is not None:  # the replicas spend one budget of sends together
+            sender.share(shared_rate(replicas.redis, settings, bot_id=me.id))
         app.wake_sender = sender.wake
-        dp = create_dispatcher(app, topics=topics, sender=sender)
+        dp = create_dispatcher(app, topics=topics, sender=sender, storage=replicas.storage)
         if app.desk.enabled:
             log.info(
                 "support desk on in %s (%s mode)",
@@ -748,6 +787,7 @@ async def run_polling(settings: Settings) -> None:
         # (bench/broadcast.py).
         gc.collect()
         gc.freeze()
+        await replicas.leader.start()
         scheduler.start()
         sending = asyncio.create_task(sender.run_forever(), name="outbox-sender")
         webhook = settings.webhook_url is not None
@@ -755,7 +795,11 @@ async def run_polling(settings: Settings) -> None:
         lease = timedelta(seconds=settings.webhook_lease_seconds) if webhook else None
         poller = InboxPoller(dp, bot, app.session_factory, clock=app.clock, lease=lease)
         http = await start_http(
-            app, wake=sender.wake, bot=bot, webhook=webhook_intake(app, poller)
+            app,
+            wake=sender.wake,
+            bot=bot,
+            webhook=webhook_intake(app, poller),
+            redis=replicas.redis,
         )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -776,3 +820,4 @@ async def run_polling(settings: Settings) -> None:
             await sender.close(sending)
         await bot.session.close()
         await app.close()
+        await replicas.close()

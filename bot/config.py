@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     bot_token: SecretStr | None = None
     telegram_api_url: str | None = None
     database_url: str = "sqlite+aiosqlite:///data/bot.db"
+    # Several replicas: dialogue drafts (FSM) in Redis and one leader for the scheduler's
+    # jobs (bot/replicas.py). Empty: one process, as before.
+    redis_url: SecretStr | None = None
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
     support_chat_id: int | None = None
     community_chat_id: int | None = None
@@ -205,6 +208,15 @@ class Settings(BaseSettings):
             re.compile(value)
         except re.error as exc:
             raise ValueError(f"not a valid regular expression ({exc})") from None
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://")
+        ):
+            raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
     @field_validator("database_url")

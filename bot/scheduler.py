@@ -12,6 +12,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import App
+from bot.leader import Leader
 from campaigns import automations, broadcasts, sales
 from community import announce, drops
 from orders import notices
@@ -153,9 +154,14 @@ async def late_orders(app: App) -> int:
 _RUNNING: set[asyncio.Task[Any]] = set()
 
 
-async def tracked(job: Callable[[App], Awaitable[Any]], app: App) -> Any:
+async def tracked(
+    job: Callable[[App], Awaitable[Any]], app: App, leader: Leader | None = None
+) -> Any:
     """Run a job, known to `finish_jobs` while it runs (a job cut off by the event loop's
-    end would die with a CancelledError traceback in the log)."""
+    end would die with a CancelledError traceback in the log). With a `leader`, a replica
+    that does not lead skips the run: one replica runs the shared jobs at a time."""
+    if leader is not None and not leader.is_leader:
+        return None
     task = asyncio.current_task()
     assert task is not None
     _RUNNING.add(task)
@@ -207,6 +213,7 @@ def _every(
     *,
     seconds: int,
     job_id: str,
+    leader: Leader | None = None,
 ) -> None:
     """A job that looks at database rows every few seconds: one run at a time, and a run
     missed by a busy loop is dropped (the next one sees the same rows)."""
@@ -214,7 +221,7 @@ def _every(
         tracked,
         "interval",
         seconds=seconds,
-        args=[job, app],
+        args=[job, app, leader],
         id=job_id,
         replace_existing=True,
         coalesce=True,
@@ -223,25 +230,29 @@ def _every(
     )
 
 
-def create_scheduler(app: App) -> AsyncIOScheduler:
+def create_scheduler(app: App, leader: Leader | None = None) -> AsyncIOScheduler:
+    """The jobs; with a `leader` (REDIS_URL, several replicas) only the leading replica runs
+    them, except relearn-faq, which rebuilds this process's own matcher."""
     scheduler = AsyncIOScheduler(timezone=app.settings.tz)
     scheduler.add_job(
         tracked,
         "cron",
         hour=4,
         minute=17,
-        args=[prune_update_ids, app],
+        args=[prune_update_ids, app, leader],
         id="prune-update-ids",
         replace_existing=True,
         coalesce=True,
         max_instances=1,
         misfire_grace_time=3600,
     )
-    _every(scheduler, start_drops, app, seconds=5, job_id="start-drops")
-    _every(scheduler, sale_posts, app, seconds=5, job_id="sale-posts")
-    _every(scheduler, broadcast_progress, app, seconds=3, job_id="broadcast-progress")
+    _every(scheduler, start_drops, app, seconds=5, job_id="start-drops", leader=leader)
+    _every(scheduler, sale_posts, app, seconds=5, job_id="sale-posts", leader=leader)
+    _every(
+        scheduler, broadcast_progress, app, seconds=3, job_id="broadcast-progress", leader=leader
+    )
     _every(scheduler, relearn_faq, app, seconds=5, job_id="relearn-faq")
-    _every(scheduler, late_orders, app, seconds=300, job_id="late-orders")
+    _every(scheduler, late_orders, app, seconds=300, job_id="late-orders", leader=leader)
     if automations.enabled(app.campaigns):
         at = app.campaigns.automations.at
         scheduler.add_job(
@@ -249,7 +260,7 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
             "cron",
             hour=at.hour,
             minute=at.minute,
-            args=[run_automations, app],
+            args=[run_automations, app, leader],
             id="automations",
             replace_existing=True,
             coalesce=True,
@@ -265,13 +276,15 @@ def create_scheduler(app: App) -> AsyncIOScheduler:
                 tracked,
                 "date",
                 run_date=app.clock() + timedelta(seconds=60),
-                args=[run_automations, app],
+                args=[run_automations, app, leader],
                 id="automations-catch-up",
                 replace_existing=True,
             )
     if app.settings.purchase_points_per_unit > 0:
-        _every(scheduler, purchase_points, app, seconds=60, job_id="purchase-points")
+        _every(
+            scheduler, purchase_points, app, seconds=60, job_id="purchase-points", leader=leader
+        )
     if app.desk.enabled:
         # The timers live in the tickets' rows, so this job only has to look often.
-        _every(scheduler, support_sla, app, seconds=15, job_id="support-sla")
+        _every(scheduler, support_sla, app, seconds=15, job_id="support-sla", leader=leader)
     return scheduler

@@ -49,6 +49,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=os.environ.get("TEST_POSTGRES_URL"),
         help="postgresql+asyncpg://… URL: also run the storage and domain tests there",
     )
+    parser.addoption(
+        "--redis",
+        default=os.environ.get("TEST_REDIS_URL"),
+        help="redis://… URL of a throwaway server (flushed by the tests): run the Redis tests",
+    )
 
 
 def _postgres_url(config: pytest.Config) -> str | None:
@@ -110,6 +115,23 @@ async def _reset_postgres(url: str) -> None:
         await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
         await conn.execute(text("CREATE SCHEMA public"))
     await engine.dispose()
+
+
+@pytest.fixture
+async def redis_url(pytestconfig: pytest.Config) -> AsyncIterator[str]:
+    """A throwaway Redis (CI always starts one: .ci/redis.sh), emptied before and after."""
+    url = pytestconfig.getoption("--redis")
+    if not url:
+        pytest.skip("no --redis / TEST_REDIS_URL")
+    from redis.asyncio import Redis
+
+    client = Redis.from_url(url)
+    try:
+        await client.flushdb()
+        yield url
+        await client.flushdb()
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture

@@ -219,7 +219,7 @@ def _in_process(
 ) -> Callable[[], int]:
     """main.main with these settings only, in this process (no interpreter start-up)."""
     monkeypatch.chdir(tmp_path)  # no .env
-    for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL", "LOG_LEVEL"):
+    for name in ("BOT_TOKEN", "DATABASE_URL", "TELEGRAM_API_URL", "LOG_LEVEL", "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -282,6 +282,22 @@ def test_a_bad_database_url_is_one_line_naming_it(
     shell = _in_process(monkeypatch, tmp_path, "shell", "--database-url", urls[1])
     assert shell() == 2
     _one_line(capsys.readouterr().err, "DATABASE_URL")
+
+
+def test_an_unreachable_or_wrong_redis_url_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    for url in (
+        f"redis://:secret@127.0.0.1:{_closed_port()}/0",
+        "redis://127.0.0.1:notaport/0",
+        "http://127.0.0.1:6379",
+    ):
+        run = _in_process(
+            monkeypatch, tmp_path, "run", BOT_TOKEN="123456:T", DATABASE_URL=db, REDIS_URL=url
+        )
+        assert run() == 2, url
+        assert "secret" not in _one_line(capsys.readouterr().err, "REDIS_URL")
 
 
 async def test_an_unreachable_bot_api_or_a_refused_token_is_one_line_naming_it(

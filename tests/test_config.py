@@ -23,6 +23,7 @@ def test_defaults_need_nothing_but_run_needs_a_token() -> None:
     [
         ({"bot_token": "not-a-token"}, "BOT_TOKEN"),
         ({"database_url": "mysql://x"}, "DATABASE_URL"),
+        ({"redis_url": "http://127.0.0.1:6379"}, "REDIS_URL"),
         ({"timezone": "Mars/Olympus"}, "TIMEZONE"),
         ({"admin_ids": "12,abc"}, "ADMIN_IDS"),
         ({"default_language": "fr"}, "DEFAULT_LANGUAGE"),

@@ -122,3 +122,35 @@ async def test_stopping_the_scheduler_lets_a_running_job_finish(app: App) -> Non
     assert outcome == ["finished"]
     await asyncio.sleep(0.05)  # AsyncIOScheduler.shutdown runs via call_soon_threadsafe
     assert not scheduler.running
+
+
+async def test_a_replica_that_does_not_lead_skips_the_shared_jobs_but_relearns(
+    app: App, redis_url: str
+) -> None:
+    from redis.asyncio import Redis
+
+    from bot.leader import Leader
+
+    redis = Redis.from_url(redis_url)
+    first, second = Leader(redis, lease=5), Leader(redis, lease=5)
+    await first.start()
+    await second.start()
+    try:
+        ran: list[str] = []
+
+        async def job(_: App) -> str:
+            ran.append("ran")
+            return "done"
+
+        assert await tracked(job, app, second) is None
+        assert await tracked(job, app, first) == "done"
+        assert await tracked(job, app) == "done"  # no leader: one process, always runs
+        assert ran == ["ran", "ran"]
+        jobs = {j.id: j for j in create_scheduler(app, second).get_jobs()}
+        assert jobs["relearn-faq"].args[2] is None  # each replica rebuilds its own matcher
+        assert jobs["start-drops"].args[2] is second
+        assert jobs["prune-update-ids"].args[2] is second
+    finally:
+        await first.stop()
+        await second.stop()
+        await redis.aclose()

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 import storage.models  # noqa: F401  (registers the tables)
 from storage.base import Base
 from storage.engine import create_engine
+from storage.migrate import take_migration_lock
 
 config = context.config
 target_metadata = Base.metadata
@@ -29,6 +30,7 @@ def _run(connection: Connection) -> None:
 async def _run_with_own_engine(url: str) -> None:
     engine = create_engine(url)
     async with engine.connect() as conn:
+        await conn.run_sync(take_migration_lock)
         await conn.run_sync(_run)
         await conn.commit()
     await engine.dispose()

@@ -507,3 +507,49 @@ async def test_the_sales_list_speaks_the_managers_language(shop: Desk) -> None:
     assert "• 11-22 11:50 · “即将结束”帖 · 群组 · 计划中" in shown
     english = ("scheduled", "live", "ended", "planned", "sent", "skipped", "group", "channel")
     assert not [w for w in english if w in listing + shown]
+
+
+async def test_a_sale_dialogue_survives_a_restart_and_continues_on_another_replica(
+    shop: Desk, redis_url: str
+) -> None:
+    # REDIS_URL: the draft lives in Redis (as JSON), not in the process that started it.
+    from redis.asyncio import Redis
+
+    from bot.app import create_dispatcher
+    from bot.replicas import fsm_storage
+
+    def replica(redis: Redis, first_update_id: int) -> ChatClient:
+        dp = create_dispatcher(shop.app, sender=shop.sender, storage=fsm_storage(redis))
+        return ChatClient(
+            dp, shop.customer.bot, shop.local, user_id=ADMIN, first_name="Boss",
+            language_code="en", first_update_id=first_update_id,
+        )  # fmt: skip
+
+    first = Redis.from_url(redis_url)
+    one = replica(first, 60 * M)
+    assert "product name" in texts_of(await one.send("/sale"))
+    await one.send("Down jacket")
+    await one.send("¥399 / ¥799")
+    await one.send("50")
+    await one.send_content(photo=[PHOTO])
+    await one.send("https://shop.example/jacket")
+    await one.send("11-22 10:00")
+    assert "Where should it be posted" in texts_of(await one.send("2h"))
+    await first.aclose()  # that replica is gone
+
+    second = Redis.from_url(redis_url)
+    try:
+        two = replica(second, 61 * M)  # a fresh Dispatcher, the same Redis
+        two.last_buttons, two.last_message_id = one.last_buttons, one.last_message_id
+        await two.click("channel")
+        preview = await two.click("Done")
+        assert "found nothing" in (preview[-1].text or "")
+        assert "Sale #1" in texts_of(await two.click("Publish"))
+    finally:
+        await second.aclose()
+    [sale], _ = await sale_rows(shop)
+    assert (sale.product, sale.price, sale.original_price, sale.stock) == (
+        "Down jacket", "¥399", "¥799", 50,
+    )  # fmt: skip
+    assert (sale.image_file_id, sale.url) == ("jacket-photo", "https://shop.example/jacket")
+    assert (sale.starts_at, sale.ends_at, sale.targets) == (START, END, [COMMUNITY, CHANNEL])

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -13,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.base import Base
 from storage.migrate import alembic_config, downgrade, upgrade
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _revisions() -> list[str]:
@@ -71,3 +78,37 @@ async def test_orders_stored_with_json_null_events_become_sql_null(engine: Async
         indexes = await conn.run_sync(lambda c: inspect(c).get_indexes("order_links"))
     by_name = {i["name"]: i["column_names"] for i in indexes}
     assert by_name["ix_order_links_user_id"] == ["user_id"]
+
+
+async def test_replicas_migrating_at_once_on_an_empty_database_all_succeed(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    # Replicas started together each migrate on start (as `db upgrade` does): the others
+    # must wait for the first and find the schema at head, not die on a duplicate
+    # alembic_version row. Real processes, as Alembic's context is one per process.
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite is used by one process: nothing to race")
+    await downgrade(engine, "base")
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP TABLE alembic_version"))
+    assert await _tables(engine) == set()
+    env = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"} | {"DATABASE_URL": db_url}
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(ROOT / "main.py"),
+            "db",
+            "upgrade",
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(2)
+    ]
+    outputs = await asyncio.gather(*(p.communicate() for p in procs))
+    for proc, (out, _) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, out.decode()
+    async with engine.connect() as conn:
+        versions = list(await conn.scalars(text("SELECT version_num FROM alembic_version")))
+    assert versions == [_revisions()[-1]]
+    assert set(Base.metadata.tables) <= await _tables(engine)

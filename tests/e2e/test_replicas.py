@@ -1,0 +1,263 @@
+"""End to end: two `python main.py run` replicas on PostgreSQL and Redis, on the webhook.
+
+The HTTP fake Bot API stands for Telegram and for the load balancer in front of the replicas:
+it delivers each update to the next replica in turn with the webhook's secret, and delivers
+again (to the next one) an update that got no 200. Telegram's overall limit is enforced by
+the fake (30 messages a second; 429 above it).
+
+- A customer's handoff and an admin's /sale dialogue go back and forth between the
+  replicas: each step lands on the other replica than the last (the dialogue's state is in
+  Redis, the ticket in the database).
+- A broadcast is sent by both replicas at once, each pacing itself at 25 a second: together
+  they stay under Telegram's 30 (the budget is shared in Redis), each subscriber once.
+- One replica is killed with -9 in the middle of a burst of customer questions: every
+  question is answered (the other replica takes the deliveries that got no 200, and the
+  updates the dead one had stored or claimed once their lease runs out).
+
+Needs PostgreSQL (--postgres / TEST_POSTGRES_URL) and Redis (TEST_REDIS_URL); CI has both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.engine import create_engine, create_session_factory
+from storage.migrate import upgrade
+from storage.models import InboxUpdate, Sale, Ticket
+from tests.conftest import _postgres_url, _reset_postgres
+from tests.fake_bot_api import Call, FakeBotAPI
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "123456:REPLICAS"
+SECRET = "replica-secret_1"
+PATH = "/tg/hook"
+GROUP = -100_777_000_111  # the support group (forum)
+COMMUNITY = -100_777_000_222
+ADMIN = 900_000_031
+FIRST = 740_000_000
+SUBSCRIBERS = 300
+MARK = "Replica broadcast"
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+STARTUP = 90.0
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def pg(request: pytest.FixtureRequest) -> str:
+    url = _postgres_url(request.config)
+    if not url:
+        pytest.skip("no --postgres / TEST_POSTGRES_URL")
+    if not REDIS_URL:
+        pytest.skip("no TEST_REDIS_URL")
+    await _reset_postgres(url)
+    engine = create_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    return url
+
+
+class Replica:
+    """`python main.py run` in webhook mode on its own port; its log in a file."""
+
+    def __init__(self, api: FakeBotAPI, home: Path, database_url: str, name: str) -> None:
+        self.api, self.home, self.database_url, self.name = api, home, database_url, name
+        self.port = _free_port()
+        self.proc: asyncio.subprocess.Process | None = None
+        self.runs = 0
+        home.mkdir(exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{PATH}"
+
+    def env(self) -> dict[str, str]:
+        keep = ("BOT_", "DATABASE_", "SUPPORT_", "SENDER_", "OUTBOX_", "FLOOD_", "WEBHOOK_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(keep)}
+        env.update(
+            BOT_TOKEN=TOKEN,
+            TELEGRAM_API_URL=self.api.url,
+            DATABASE_URL=self.database_url,
+            REDIS_URL=REDIS_URL or "",
+            # What Telegram is told; the fake delivers to each replica's own port.
+            WEBHOOK_URL=f"http://127.0.0.1:9{PATH}",
+            WEBHOOK_SECRET=SECRET,
+            WEBHOOK_LEASE_SECONDS="10",
+            HTTP_PORT=str(self.port),
+            SUPPORT_CHAT_ID=str(GROUP),
+            SUPPORT_MODE="topics",
+            SUPPORT_LANGUAGE="en",
+            COMMUNITY_CHAT_ID=str(COMMUNITY),
+            COMMUNITY_LANGUAGE="en",
+            ADMIN_IDS=str(ADMIN),
+            TIMEZONE="Asia/Shanghai",
+            FAQ_SEMANTIC="off",
+            SENDER_GLOBAL_PER_SECOND="25",
+            SENDER_BURST="3",
+            SENDER_GROUP_PER_MINUTE="600",  # the desk's pacing is tested elsewhere
+            OUTBOX_LEASE_SECONDS="10",
+            FLOOD_MAX_MESSAGES="50",
+            PYTHONUNBUFFERED="1",
+        )
+        return env
+
+    def log_path(self, run: int) -> Path:
+        return self.home / f"{self.name}-{run}.log"
+
+    async def start(self) -> None:
+        self.runs += 1
+        with self.log_path(self.runs).open("wb") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, str(ROOT / "main.py"), "run", cwd=self.home, env=self.env(),
+                stdout=log, stderr=log,
+            )  # fmt: skip
+        deadline = time.monotonic() + STARTUP
+        while "webhook set" not in self.log_path(self.runs).read_text(errors="replace"):
+            assert self.proc.returncode is None, self.logs()
+            assert time.monotonic() < deadline, self.logs()
+            await asyncio.sleep(0.2)
+
+    async def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        await asyncio.wait_for(self.proc.wait(), 30)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(self.proc.wait(), 60)
+            assert self.proc.returncode == 0, self.logs()
+
+    def logs(self) -> str:
+        return "\n".join(
+            self.log_path(n).read_text(errors="replace") for n in range(1, self.runs + 1)
+        )
+
+
+@contextlib.asynccontextmanager
+async def two_replicas(pg: str, tmp_path: Path) -> AsyncIterator[tuple[FakeBotAPI, list[Replica]]]:
+    async with FakeBotAPI(token=TOKEN, rate_limit_per_s=30) as api:
+        api.add_group(GROUP, is_forum=True, title="Support")
+        api.add_group(COMMUNITY, is_forum=False, title="Community")
+        replicas = [Replica(api, tmp_path / n, pg, n) for n in ("a", "b")]
+        try:
+            await asyncio.gather(*(r.start() for r in replicas))
+            api.webhook_targets = [r.url for r in replicas]
+            yield api, replicas
+        finally:
+            for r in replicas:
+                with contextlib.suppress(Exception):
+                    await r.stop()
+            for r in replicas:
+                if r.proc is not None and r.proc.returncode is None:
+                    r.proc.kill()
+                    await r.proc.wait()
+        for r in replicas:
+            assert "Traceback" not in r.logs(), r.logs()
+
+
+def _to(chat: int) -> Callable[[Call], bool]:
+    return lambda c: c.params.get("chat_id") == chat
+
+
+def _markup(call: Call) -> dict[str, Any]:
+    raw = call.params.get("reply_markup")
+    return json.loads(raw) if isinstance(raw, str) else (raw or {})
+
+
+async def _say(api: FakeBotAPI, user: int, text: str, **fields: Any) -> Call:
+    """The user writes; the bot's next message to them (from whichever replica)."""
+    mark = len(api.calls)
+    await api.deliver(api.user_message(user, text, **fields))
+    return await api.wait_for("sendMessage", _to(user), after=mark, timeout=30)
+
+
+async def _tap(api: FakeBotAPI, user: int, label: str, after: int) -> Call:
+    """The user taps the button whose label contains `label` on the bot's last message to
+    them that had buttons; the bot's next message or edit to them."""
+    for call in reversed(api.calls):
+        if call.params.get("chat_id") != user or call.status != 200:
+            continue
+        for row in _markup(call).get("inline_keyboard", []):
+            for button in row:
+                if label in button["text"]:
+                    mark = len(api.calls)
+                    message = call.result if isinstance(call.result, dict) else {}
+                    await api.deliver(api.callback_query(user, button["callback_data"], message))
+                    return await _next_to(api, user, mark)
+    raise AssertionError(f"no button {label!r} in the messages to {user}")
+
+
+async def _next_to(api: FakeBotAPI, user: int, after: int, wait: float = 30) -> Call:
+    """The bot's first message or edit to `user` among the calls after `after`."""
+    deadline = time.monotonic() + wait
+    while True:
+        for call in api.calls[after:]:
+            if (
+                call.method in ("sendMessage", "editMessageText")
+                and call.params.get("chat_id") == user
+            ):
+                return call
+        assert time.monotonic() < deadline, f"nothing to {user} within {wait} s"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_handoff_and_a_sale_dialogue_hop_between_replicas(pg: str, tmp_path: Path) -> None:
+    async with two_replicas(pg, tmp_path) as (api, replicas):
+        # A customer: the handoff lands on one replica, the next words on the other.
+        customer = 760_000_001
+        mark = len(api.calls)
+        await api.deliver(api.user_message(customer, "/human"))
+        await _next_to(api, customer, mark)
+        topic = await api.wait_for("createForumTopic", _to(GROUP), after=mark, timeout=30)
+        mark = len(api.calls)
+        await api.deliver(api.user_message(customer, "The zip broke on day two"))
+        relayed = await api.wait_for("copyMessage", _to(GROUP), after=mark, timeout=30)
+        thread = topic.result["message_thread_id"]
+        assert relayed.params["message_thread_id"] == thread
+
+        # An admin plans a sale; every step goes to the other replica than the last.
+        assert "1/8" in str((await _say(api, ADMIN, "/sale")).params["text"])
+        assert "2/8" in str((await _say(api, ADMIN, "Down jacket")).params["text"])
+        assert "3/8" in str((await _say(api, ADMIN, "399 799")).params["text"])
+        mark = len(api.calls)
+        assert "4/8" in str((await _tap(api, ADMIN, "Skip", mark)).params["text"])
+        mark = len(api.calls)
+        assert "5/8" in str((await _tap(api, ADMIN, "Skip", mark)).params["text"])
+        mark = len(api.calls)
+        assert "6/8" in str((await _tap(api, ADMIN, "Skip", mark)).params["text"])
+        assert "7/8" in str((await _say(api, ADMIN, "tomorrow 8pm")).params["text"])
+        assert "8/8" in str((await _say(api, ADMIN, "2h")).params["text"])
+        await _tap(api, ADMIN, "group", len(api.calls))
+        await _tap(api, ADMIN, "Done", len(api.calls))
+        published = await _tap(api, ADMIN, "Publish", len(api.calls))
+        assert "Sale #1" in str(published.params["text"]), published.params
+        assert api.webhook.url and api.deliveries >= 14
+    engine = create_engine(pg)
+    try:
+        async with create_session_factory(engine)() as s:
+            [sale] = (await s.scalars(select(Sale))).all()
+            assert (sale.product, sale.price, sale.original_price) == ("Down jacket", "399", "799")
+            assert await s.scalar(select(func.count()).select_from(Ticket)) == 1
+            statuses = Counter((await s.scalars(select(InboxUpdate.status))).all())
+            assert set(statuses) == {"done"}
+    finally:
+        await engine.dispose()
