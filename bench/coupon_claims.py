@@ -7,8 +7,9 @@ group are pre-built (bound to the bot) and fed with `feed_update`, `--concurrenc
 time. `--inbox` feeds them as the polling inbox does in production (already
 de-duplicated: the middleware skips its update-id insert).
 
-Reported: taps per second over the whole run, successful claims per second (the 1,000
-claims over the time until the last one), tap latency p50/p99, and checks: exactly 1,000
+Reported: taps per second over the whole run, winners per second (the 1,000 successful
+claims over the time to sell out), the time to sell out (from the first tap to the answer
+of the last winner), tap latency p50/p99, and checks: exactly 1,000
 codes issued to 1,000 distinct members, the drop sold out, every other tap answered
 "sold out".
 
@@ -123,6 +124,7 @@ async def main(args: argparse.Namespace) -> int:
         for i in range(args.taps)
     ]
     latencies: list[float] = []
+    done_at: dict[str, float] = {}  # callback query id -> when its update was handled
     gate = asyncio.Semaphore(args.concurrency)
     extra = {"from_inbox": True} if args.inbox else {}
     start_len = len(local.requests)
@@ -131,7 +133,10 @@ async def main(args: argparse.Namespace) -> int:
         async with gate:
             t0 = time.perf_counter()
             await dp.feed_update(bot, update, **extra)
-            latencies.append(time.perf_counter() - t0)
+            t1 = time.perf_counter()
+            latencies.append(t1 - t0)
+            assert update.callback_query is not None
+            done_at[update.callback_query.id] = t1
 
     t_start = time.perf_counter()
     await asyncio.gather(*(one(u) for u in updates))
@@ -139,6 +144,9 @@ async def main(args: argparse.Namespace) -> int:
 
     answers = [m for m in local.requests[start_len:] if isinstance(m, AnswerCallbackQuery)]
     outcomes = Counter(a.text for a in answers)
+    # The winners are the taps answered with a link (the toast opens the bot's chat).
+    won = [done_at[a.callback_query_id] - t_start for a in answers if a.url]
+    sell_out = max(won) if won else float("nan")
     async with app.session_factory() as session:
         issued = await session.scalar(
             select(func.count()).select_from(CouponCode).where(CouponCode.user_id.is_not(None))
@@ -161,6 +169,8 @@ async def main(args: argparse.Namespace) -> int:
     print(f"taps/s (all taps):      {args.taps / wall:8.0f}   ({wall:.2f} s)")
     p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
     print(f"tap latency p50 / p99:  {p50:.1f} / {p99:.1f} ms")
+    print(f"winners/s:              {len(won) / sell_out:8.0f}   ({len(won)} winners)")
+    print(f"time to sell out:       {sell_out:8.2f} s   (start to the last winner's answer)")
     print(f"answers:                {dict(outcomes)}")
     ok = (
         issued == args.quantity
@@ -169,6 +179,7 @@ async def main(args: argparse.Namespace) -> int:
         and final.status == "sold_out"
         and len(answers) == args.taps
         and len(outcomes) == 2
+        and len(won) == args.quantity
     )
     print(f"issued {issued}, distinct members {members}, status {final.status if final else '?'}")
     print("OK" if ok else "FAILED")
