@@ -138,9 +138,9 @@ async def main(args: argparse.Namespace) -> int:
             assert update.callback_query is not None
             done_at[update.callback_query.id] = t1
 
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(u) for u in updates))
-    wall = time.perf_counter() - t_start
+    wall, cpu = time.perf_counter() - t_start, time.process_time() - cpu_start
 
     answers = [m for m in local.requests[start_len:] if isinstance(m, AnswerCallbackQuery)]
     outcomes = Counter(a.text for a in answers)
@@ -167,6 +167,7 @@ async def main(args: argparse.Namespace) -> int:
         f"concurrency {args.concurrency}, {'inbox path' if args.inbox else 'plain feed_update'}"
     )
     print(f"taps/s (all taps):      {args.taps / wall:8.0f}   ({wall:.2f} s)")
+    print(f"CPU time of the process: {cpu:7.2f} s   (all threads; on a shared machine)")
     p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
     print(f"tap latency p50 / p99:  {p50:.1f} / {p99:.1f} ms")
     print(f"winners/s:              {len(won) / sell_out:8.0f}   ({len(won)} winners)")
