@@ -9,8 +9,8 @@ de-duplicated: the middleware skips its update-id insert).
 
 Reported: taps per second over the whole run, winners per second (the 1,000 successful
 claims over the time to sell out), the time to sell out (from the first tap to the answer
-of the last winner), tap latency p50/p99, and checks: exactly 1,000
-codes issued to 1,000 distinct members, the drop sold out, every other tap answered
+of the last winner), the process's CPU time, tap latency p50/p99, and checks: exactly
+1,000 codes issued to 1,000 distinct members, the drop sold out, every other tap answered
 "sold out".
 
     python bench/coupon_claims.py [--taps 10000] [--quantity 1000] [--concurrency 50]
