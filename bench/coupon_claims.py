@@ -7,9 +7,10 @@ group are pre-built (bound to the bot) and fed with `feed_update`, `--concurrenc
 time. `--inbox` feeds them as the polling inbox does in production (already
 de-duplicated: the middleware skips its update-id insert).
 
-Reported: taps per second over the whole run, successful claims per second (the 1,000
-claims over the time until the last one), tap latency p50/p99, and checks: exactly 1,000
-codes issued to 1,000 distinct members, the drop sold out, every other tap answered
+Reported: taps per second over the whole run, winners per second (the 1,000 successful
+claims over the time to sell out), the time to sell out (from the first tap to the answer
+of the last winner), the process's CPU time, tap latency p50/p99, and checks: exactly
+1,000 codes issued to 1,000 distinct members, the drop sold out, every other tap answered
 "sold out".
 
     python bench/coupon_claims.py [--taps 10000] [--quantity 1000] [--concurrency 50]
@@ -123,6 +124,7 @@ async def main(args: argparse.Namespace) -> int:
         for i in range(args.taps)
     ]
     latencies: list[float] = []
+    done_at: dict[str, float] = {}  # callback query id -> when its update was handled
     gate = asyncio.Semaphore(args.concurrency)
     extra = {"from_inbox": True} if args.inbox else {}
     start_len = len(local.requests)
@@ -131,14 +133,20 @@ async def main(args: argparse.Namespace) -> int:
         async with gate:
             t0 = time.perf_counter()
             await dp.feed_update(bot, update, **extra)
-            latencies.append(time.perf_counter() - t0)
+            t1 = time.perf_counter()
+            latencies.append(t1 - t0)
+            assert update.callback_query is not None
+            done_at[update.callback_query.id] = t1
 
-    t_start = time.perf_counter()
+    t_start, cpu_start = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one(u) for u in updates))
-    wall = time.perf_counter() - t_start
+    wall, cpu = time.perf_counter() - t_start, time.process_time() - cpu_start
 
     answers = [m for m in local.requests[start_len:] if isinstance(m, AnswerCallbackQuery)]
     outcomes = Counter(a.text for a in answers)
+    # The winners are the taps answered with a link (the toast opens the bot's chat).
+    won = [done_at[a.callback_query_id] - t_start for a in answers if a.url]
+    sell_out = max(won) if won else float("nan")
     async with app.session_factory() as session:
         issued = await session.scalar(
             select(func.count()).select_from(CouponCode).where(CouponCode.user_id.is_not(None))
@@ -159,8 +167,11 @@ async def main(args: argparse.Namespace) -> int:
         f"concurrency {args.concurrency}, {'inbox path' if args.inbox else 'plain feed_update'}"
     )
     print(f"taps/s (all taps):      {args.taps / wall:8.0f}   ({wall:.2f} s)")
+    print(f"CPU time of the process: {cpu:7.2f} s   (all threads; on a shared machine)")
     p50, p99 = pct(latencies, 50) * 1000, pct(latencies, 99) * 1000
     print(f"tap latency p50 / p99:  {p50:.1f} / {p99:.1f} ms")
+    print(f"winners/s:              {len(won) / sell_out:8.0f}   ({len(won)} winners)")
+    print(f"time to sell out:       {sell_out:8.2f} s   (start to the last winner's answer)")
     print(f"answers:                {dict(outcomes)}")
     ok = (
         issued == args.quantity
@@ -169,6 +180,7 @@ async def main(args: argparse.Namespace) -> int:
         and final.status == "sold_out"
         and len(answers) == args.taps
         and len(outcomes) == 2
+        and len(won) == args.quantity
     )
     print(f"issued {issued}, distinct members {members}, status {final.status if final else '?'}")
     print("OK" if ok else "FAILED")

@@ -43,6 +43,7 @@ from campaigns.copyguard import build_guard
 from campaigns.policy import AutomationRules, CampaignPolicy
 from campaigns.schedule import MarketingRules, parse_clock, parse_offsets, parse_quiet_hours
 from community.checkins import CheckinRules, parse_bonuses
+from community.claim_queue import ClaimQueue
 from community.policy import CommunityPolicy
 from community.tiers import parse_tier_agents, parse_tiers
 from faq import KnowledgeBase, load_kb
@@ -443,6 +444,7 @@ def create_dispatcher(
         returns_policy=return_policy(s),
         admin_ids=s.admin_ids,
         sold_out=sold_out,
+        claims=ClaimQueue(app.session_factory),
         options=ChatOptions(
             default_language=s.default_language,
             misses_before_handoff=s.misses_before_handoff,

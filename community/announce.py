@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select
@@ -86,6 +87,26 @@ async def queue_code(session: AsyncSession, *, user_id: int, code_id: int, now: 
         chat_id=user_id,
         payload={"code_id": code_id},
         dedupe_key=f"code:{code_id}",
+        now=now,
+    )
+
+
+async def queue_codes(
+    session: AsyncSession, claimed: Sequence[tuple[int, int]], *, now: datetime
+) -> None:
+    """`queue_code` for many (user id, code id) pairs, in one statement (no commit)."""
+    await outbox.enqueue_many(
+        session,
+        [
+            {
+                "kind": CODE,
+                "lane": f"u:{user_id}",
+                "chat_id": user_id,
+                "payload": {"code_id": code_id},
+                "dedupe_key": f"code:{code_id}",
+            }
+            for user_id, code_id in claimed
+        ],
         now=now,
     )
 

@@ -593,6 +593,255 @@ async def claim_from_post(
     return result
 
 
+# --- many claims in one transaction (community.claim_queue) ---------------------------------
+
+_DROP_READ = select(
+    _D.c.status,
+    _D.c.starts_at,
+    _D.c.quantity,
+    _D.c.claimed,
+    _D.c.per_user_limit,
+    _D.c.valid_until,
+    _D.c.valid_days,
+    _D.c.audience,
+    _D.c.cost_points,
+).where(_D.c.id == _p("p_drop", _C.c.drop_id))
+_held_of_user = (
+    select(func.count())
+    .select_from(_mine)
+    .where(_mine.c.drop_id == _p("p_drop", _C.c.drop_id), _mine.c.user_id == USERS.c.id)
+    .scalar_subquery()
+)
+_USERS_READ = (
+    select(
+        USERS.c.id,
+        USERS.c.language,
+        USERS.c.first_seen,
+        MEMBERS.c.balance,
+        MEMBERS.c.tier,
+        MEMBERS.c.joined_group_at.label("joined_group"),
+        _held_of_user.label("held"),
+        exists()
+        .select_from(RECIPIENTS.join(BROADCASTS, BROADCASTS.c.id == RECIPIENTS.c.broadcast_id))
+        .where(
+            BROADCASTS.c.drop_id == _p("p_drop", _C.c.drop_id),
+            RECIPIENTS.c.user_id == USERS.c.id,
+            RECIPIENTS.c.status == "sent",
+        )
+        .label("invited"),
+    )
+    .select_from(USERS.outerjoin(MEMBERS, MEMBERS.c.user_id == USERS.c.id))
+    .where(USERS.c.id.in_(bindparam("p_users", expanding=True)))
+)
+_TAKE_SLOTS = (
+    update(_D)
+    .where(
+        _D.c.id == _p("p_drop", _C.c.drop_id),
+        _D.c.claimed + _p("p_n") <= _D.c.quantity,
+        _OPEN,
+    )
+    .values(
+        claimed=_D.c.claimed + _p("p_n"),
+        status=case((_D.c.claimed + _p("p_n") >= _D.c.quantity, SOLD_OUT), else_=_D.c.status),
+    )
+    .returning(_D.c.claimed)
+)
+_FILL_CODES = (
+    update(_C)
+    .where(
+        _C.c.drop_id == _p("p_drop", _C.c.drop_id),
+        _C.c.seq == _p("p_seq"),
+        _C.c.user_id.is_(None),
+        _held < _p("p_limit"),
+    )
+    .values(
+        user_id=_p("p_user", _C.c.user_id),
+        user_n=_held + 1,
+        claimed_at=_p("p_now", _C.c.claimed_at),
+        expires_at=_p("p_expires", _C.c.expires_at),
+    )
+)
+_FILLED = select(_C.c.seq, _C.c.id, _C.c.code, _C.c.user_id).where(
+    _C.c.drop_id == _p("p_drop", _C.c.drop_id),
+    _C.c.seq > _p("p_from"),
+    _C.c.seq <= _p("p_to"),
+)
+
+
+class BatchClaim(NamedTuple):
+    """What `claim_many` decided for one member: the result and the member's stored
+    language (None: none chosen, or the member is unknown)."""
+
+    result: ClaimResult
+    language: str | None
+
+
+async def claim_many(
+    session: AsyncSession,
+    *,
+    drop_id: int,
+    users: Sequence[int],
+    chat_id: int | None,
+    now: datetime,
+) -> list[BatchClaim] | None:
+    """Taps on Claim under the drop's post by distinct `users` (in order of arrival), as
+    `claim_from_post` would answer them one after the other, in one transaction: the
+    codes go to the first eligible members while they last, with their deliveries and one
+    counter edit. Commits and returns the claims in the order of `users`; or rolls back and
+    returns None when the batch cannot be settled as a whole (a drop paid with points,
+    another process took codes or ended the drop meanwhile, a member's own tap elsewhere
+    took their slot): the caller then claims one by one. Whatever the caller wrote in the
+    session before (the members' refresh) is committed with the claims.
+
+    The guards stay the database's: the slots are taken by one conditional UPDATE (never
+    past `quantity`), each code is filled under the per-member check of `claim`, and the
+    filled codes are read back before the commit.
+    """
+    assert len(set(users)) == len(users), "one tap per member in a batch"
+    conn = await session.connection()
+    params: dict[str, Any] = {"p_drop": drop_id, "p_now": now}
+    drop = (await conn.execute(_DROP_READ, params)).one_or_none()
+    if drop is None:
+        await session.commit()
+        return [BatchClaim(ClaimResult(ClaimStatus.NOT_FOUND, drop_id), None) for _ in users]
+    if drop.cost_points is not None:
+        await session.rollback()
+        return None
+    found = {r.id: r for r in await conn.execute(_USERS_READ, {**params, "p_users": list(users)})}
+    left = drop.quantity - drop.claimed
+    answers: dict[int, BatchClaim] = {}
+    eligible: list[int] = []
+    for user_id in users:
+        r = found.get(user_id)
+        merged = _Facts(
+            **drop._asdict(),
+            held=r.held if r else 0,
+            first_seen=r.first_seen if r else None,
+            balance=r.balance if r else None,
+            joined_group=r.joined_group if r and drop.audience == "new" else None,
+            invited=bool(r.invited) if r else False,
+        )
+        refused = _refusal(merged, tier=(r.tier if r else None) or 0, now=now)
+        language = r.language if r else None
+        if refused is None:
+            eligible.append(user_id)
+            continue
+        answers[user_id] = BatchClaim(
+            ClaimResult(
+                refused,
+                drop_id,
+                left=0 if refused == ClaimStatus.SOLD_OUT else left,
+                starts_at=drop.starts_at if refused == ClaimStatus.NOT_STARTED else None,
+            ),
+            language,
+        )
+    winners = eligible[: max(0, left)]
+    for user_id in eligible[len(winners) :]:
+        answers[user_id] = BatchClaim(
+            ClaimResult(ClaimStatus.SOLD_OUT, drop_id, left=0), found[user_id].language
+        )
+    if winners:
+        claimed = await _settle_winners(
+            session, conn, drop=drop, drop_id=drop_id, winners=winners, chat_id=chat_id, now=now
+        )
+        if claimed is None:
+            await session.rollback()
+            return None
+        for user_id, result in claimed.items():
+            answers[user_id] = BatchClaim(result, found[user_id].language)
+    await session.commit()
+    return [answers[u] for u in users]
+
+
+class _Facts(NamedTuple):
+    """The drop's row and one member's facts, as `_refusal` reads them."""
+
+    status: str
+    starts_at: datetime
+    quantity: int
+    claimed: int
+    per_user_limit: int
+    valid_until: datetime | None
+    valid_days: int | None
+    audience: str
+    cost_points: int | None
+    held: int
+    first_seen: datetime | None
+    balance: int | None
+    joined_group: datetime | None
+    invited: bool
+
+
+async def _settle_winners(
+    session: AsyncSession,
+    conn: Any,
+    *,
+    drop: Any,
+    drop_id: int,
+    winners: list[int],
+    chat_id: int | None,
+    now: datetime,
+) -> dict[int, ClaimResult] | None:
+    """Take len(winners) slots and fill their codes, in order; None when that cannot be
+    done as a whole (the caller rolls back)."""
+    n = len(winners)
+    slot = (
+        await conn.execute(_TAKE_SLOTS, {"p_drop": drop_id, "p_now": now, "p_n": n})
+    ).one_or_none()
+    if slot is None:  # another process took codes (or ended the drop) since the read
+        return None
+    last = slot.claimed
+    first = last - n + 1
+    expires_at = (
+        drop.valid_until
+        if drop.valid_until is not None
+        else now + timedelta(days=drop.valid_days)
+        if drop.valid_days is not None
+        else None
+    )
+    await conn.execute(
+        _FILL_CODES,
+        [
+            {
+                "p_drop": drop_id,
+                "p_seq": first + i,
+                "p_user": user_id,
+                "p_limit": drop.per_user_limit,
+                "p_now": now,
+                "p_expires": expires_at,
+            }
+            for i, user_id in enumerate(winners)
+        ],
+    )
+    filled = {
+        r.seq: r
+        for r in await conn.execute(
+            _FILLED, {"p_drop": drop_id, "p_from": first - 1, "p_to": last}
+        )
+    }
+    results: dict[int, ClaimResult] = {}
+    for i, user_id in enumerate(winners):
+        row = filled.get(first + i)
+        if row is None or row.user_id != user_id:  # their tap elsewhere took their slot
+            return None
+        results[user_id] = ClaimResult(
+            ClaimStatus.CLAIMED,
+            drop_id,
+            code=row.code,
+            expires_at=expires_at,
+            left=drop.quantity - (first + i),
+            sold_out_now=first + i == drop.quantity,
+            code_id=row.id,
+        )
+    await announce.queue_codes(
+        session, [(u, r.code_id) for u, r in results.items() if r.code_id], now=now
+    )
+    await announce.queue_counter(
+        session, drop_id=drop_id, chat_id=chat_id, final=last == drop.quantity, now=now
+    )
+    return results
+
+
 async def redeem(
     session: AsyncSession, *, drop_id: int, user_id: int, now: datetime
 ) -> ClaimResult:

@@ -35,6 +35,8 @@ def get_routers() -> list[Router]:
         _free(router)
         for router in (
             errors.router,
+            # Taps on a drop's Claim button: first, for the burst (see handlers.drops).
+            drops.claims,
             membership.router,
             admin.router,
             support_group.router,

@@ -15,6 +15,7 @@ from typing import Protocol, TypedDict
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.policy import CampaignPolicy
+from community.claim_queue import ClaimQueue
 from community.drops import ClaimStatus
 from community.policy import CommunityPolicy
 from faq import LiveMatcher
@@ -55,11 +56,12 @@ class SoldOut(dict[int, ClaimStatus]):
         any other status meaning sold out."""
         self[drop_id] = ClaimStatus.ENDED if why is ClaimStatus.ENDED else ClaimStatus.SOLD_OUT
 
-    def drop_of(self, data: str | None) -> int | None:
+    @classmethod
+    def drop_of(cls, data: str | None) -> int | None:
         """The drop id of Claim callback data, or None."""
-        if not data or not data.startswith(self.PREFIX):
+        if not data or not data.startswith(cls.PREFIX):
             return None
-        tail = data[len(self.PREFIX) :]
+        tail = data[len(cls.PREFIX) :]
         return int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= 18 else None
 
 
@@ -74,6 +76,7 @@ class AppData(TypedDict):
     returns_policy: ReturnPolicy
     admin_ids: tuple[int, ...]
     sold_out: SoldOut
+    claims: ClaimQueue
     options: ChatOptions
     orders: OrdersPolicy
     faq_outcomes: Tally  # a free-text question's outcome (support.assistant.ReplyKind)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from campaigns.policy import CampaignPolicy
 from community import drop_spec, drops, points
+from community.claim_queue import ClaimQueue
 from community.codes import CodeFileError, parse_code_file
 from community.drop_spec import DropSpecError
 from community.drops import ClaimStatus, DropError
@@ -31,6 +32,7 @@ from community.policy import CommunityPolicy
 from handlers.deps import SoldOut
 from handlers.filters import IsAdmin, PrivateChat
 from storage.numbers import NumberError, read_id
+from storage.queries import TgUser
 from views import keyboards
 from views.callbacks import ClaimDrop, PublishDrop, Redeem
 from views.drops import (
@@ -46,11 +48,15 @@ from views.drops import (
     shop_time,
 )
 from views.render import code_text
-from views.texts import Texts
+from views.texts import Catalogue, Texts
 
 MAX_CODE_FILE = 5 * 1024 * 1024
 
 router = Router(name=__name__)
+# Taps on Claim: the loudest minute of the shop (a drop brings thousands a second). First
+# among the routers (handlers.get_routers), so a tap is not tried against every filter of
+# the routers before this one (none of which takes Claim data).
+claims = Router(name=f"{__name__}.claims")
 members = Router(name=f"{__name__}.members")
 members.message.filter(PrivateChat())
 admin = Router(name=f"{__name__}.admin")
@@ -62,16 +68,17 @@ admin.callback_query.filter(PrivateChat(), IsAdmin())
 # --- members -----------------------------------------------------------------------------
 
 
-@router.callback_query(ClaimDrop.filter())
+@claims.callback_query(ClaimDrop.filter())
 async def cb_claim(
     query: CallbackQuery,
     bot: Bot,
     callback_data: ClaimDrop,
-    session: AsyncSession,
     event_from_user: User,
     texts: Texts,
+    catalogue: Catalogue,
     now: datetime,
     sold_out: SoldOut,
+    claims: ClaimQueue,
 ) -> None:
     drop_id = callback_data.drop
     known = sold_out.get(drop_id)
@@ -79,9 +86,23 @@ async def cb_claim(
         await query.answer(claim_refusal(texts, known))
         return
     chat_id = query.message.chat.id if query.message is not None else None
-    result = await drops.claim_from_post(
-        session, drop_id=drop_id, user_id=event_from_user.id, chat_id=chat_id, now=now
+    # The claim queue settles the taps waiting together in one transaction and refreshes
+    # the members with them (the update's middleware leaves group taps on Claim to it).
+    result, language = await claims.claim(
+        drop_id=drop_id,
+        user=TgUser(
+            event_from_user.id,
+            event_from_user.username,
+            event_from_user.first_name,
+            event_from_user.language_code,
+        ),
+        chat_id=chat_id,
+        now=now,
     )
+    if language is not None:  # the member chose a language: answer in it
+        texts = catalogue.for_lang(
+            catalogue.resolve_language(language, event_from_user.language_code, texts.lang)
+        )
     # Drops known to be over: their taps need no database work (see bot/middlewares).
     if result.status in (ClaimStatus.SOLD_OUT, ClaimStatus.ENDED):
         sold_out.mark(drop_id, result.status)

@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -123,6 +123,39 @@ async def enqueue(
     )
     new_id = (await session.execute(stmt)).scalar_one_or_none()
     return None if new_id is None else int(new_id)
+
+
+async def enqueue_many(
+    session: AsyncSession, rows: Sequence[Mapping[str, Any]], *, now: datetime
+) -> None:
+    """`enqueue` for many rows in one statement execution (rows with a `dedupe_key` used
+    before are skipped). Each row gives `kind`, `lane` and optionally `chat_id`,
+    `payload`, `dedupe_key`, `priority`. Does not commit."""
+    if not rows:
+        return
+    t = OUTBOX
+    stmt = insert_for(session, t).on_conflict_do_nothing(index_elements=[t.c.dedupe_key])
+    await session.execute(
+        stmt,
+        [
+            {
+                "kind": r["kind"],
+                "lane": r["lane"],
+                "lane_order": 1,
+                "chat_id": r.get("chat_id"),
+                "priority": r.get("priority", 0),
+                "ticket_id": None,
+                "ticket_message_id": None,
+                "payload": r.get("payload"),
+                "dedupe_key": r.get("dedupe_key"),
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            }
+            for r in rows
+        ],
+    )
 
 
 async def has_pending(session: AsyncSession, *, ticket_id: int, kind: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,15 +54,20 @@ class SeenUser:
 
 @functools.cache
 def _upsert_user_stmt(dialect: str) -> Any:
+    return _upsert_users_stmt(dialect).returning(
+        User.__table__.c.id, User.__table__.c.language, User.__table__.c.first_seen
+    )
+
+
+@functools.cache
+def _upsert_users_stmt(dialect: str) -> Any:
     table = User.__table__
     stmt = _insert(dialect, table)
     refreshed = ("username", "first_name", "language_code", "last_seen", "blocked", "blocked_at")
     changes: dict[str, Any] = {name: stmt.excluded[name] for name in refreshed}
     # The first private contact is kept: it makes the user a possible broadcast recipient.
     changes["started_at"] = func.coalesce(table.c.started_at, stmt.excluded.started_at)
-    return stmt.on_conflict_do_update(index_elements=[table.c.id], set_=changes).returning(
-        table.c.id, table.c.language, table.c.first_seen
-    )
+    return stmt.on_conflict_do_update(index_elements=[table.c.id], set_=changes)
 
 
 async def upsert_user(
@@ -92,6 +98,41 @@ async def upsert_user(
     }
     row = (await session.execute(_upsert_user_stmt(_dialect(session)), params)).one()
     return SeenUser(id=row.id, language=row.language, first_seen=row.first_seen)
+
+
+@dataclass(frozen=True, slots=True)
+class TgUser:
+    """What an update says about its sender, for a refresh written later (`upsert_users`)."""
+
+    id: int
+    username: str | None
+    first_name: str
+    language_code: str | None
+
+
+async def upsert_users(session: AsyncSession, users: Sequence[TgUser], *, now: datetime) -> None:
+    """`upsert_user` for many users seen in groups (not their private chat), in one
+    statement execution; the transaction is the caller's."""
+    if not users:
+        return
+    await session.execute(
+        _upsert_users_stmt(_dialect(session)),
+        [
+            {
+                "id": u.id,
+                "username": u.username,
+                "first_name": u.first_name[:128],
+                "language_code": u.language_code,
+                "first_seen": now,
+                "last_seen": now,
+                "blocked": False,
+                "blocked_at": None,
+                "consecutive_misses": 0,
+                "started_at": None,
+            }
+            for u in sorted(users, key=lambda u: u.id)  # one lock order on PostgreSQL
+        ],
+    )
 
 
 async def set_blocked(

@@ -12,6 +12,7 @@ from aiogram.types import TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from campaigns.broadcasts import mark_returned
+from handlers.deps import SoldOut
 from storage.queries import SeenUser, mark_update_processed, upsert_user
 from views.texts import Catalogue
 
@@ -21,6 +22,18 @@ log = logging.getLogger(__name__)
 # then at most this stale, which segments measured in days do not notice).
 GROUP_TAP_REFRESH = timedelta(minutes=5)
 MAX_REMEMBERED = 100_000
+
+
+def _claim_in_group(event: Update) -> bool:
+    """A tap on a drop's Claim button in a group: the claim queue refreshes the member in
+    the claim's own transaction (handlers/drops.py), so it is not done here too."""
+    query = event.callback_query
+    return (
+        query is not None
+        and query.message is not None
+        and query.message.chat.type != "private"
+        and SoldOut.drop_of(query.data) is not None
+    )
 
 
 class UpdateContextMiddleware(BaseMiddleware):
@@ -86,7 +99,7 @@ class UpdateContextMiddleware(BaseMiddleware):
                 log.info("update %s delivered again; ignored", event.update_id)
                 return None
             override: str | None = None
-            if tg_user is not None and not tg_user.is_bot:
+            if tg_user is not None and not tg_user.is_bot and not _claim_in_group(event):
                 seen = self._recent(tg_user, event, now)
                 if seen is None:
                     chat = data.get("event_chat")
@@ -108,7 +121,8 @@ class UpdateContextMiddleware(BaseMiddleware):
                     self._remember(tg_user, event, seen, now)
                 override = seen.language
                 data["user_record"] = seen
-            await session.commit()
+            if session.in_transaction():  # nothing to end after a tap that wrote nothing
+                await session.commit()
             lang = self.catalogue.resolve_language(
                 override, tg_user.language_code if tg_user else None, self.default_language
             )

@@ -484,3 +484,23 @@ async def test_dropstats_names_the_status_in_the_managers_language(shop: Desk) -
     await boss.send("/dropend 1")
     ended = (await boss.send("/dropstats 1"))[0].text or ""
     assert "（已结束）" in ended and "ended" not in ended
+
+
+async def test_a_member_who_chose_a_language_is_answered_in_it(shop: Desk) -> None:
+    from storage.models import User as UserRow
+
+    await admin(shop).send("/drop 5 Spring | 5 off")
+    post = next(o for o in await shop.flush() if o.chat_id == COMMUNITY)
+    claim = post.buttons[0].callback_data or ""
+    m = member(shop, 93)  # Telegram says English
+    first = [o for o in await m.press(claim) if o.method != "getMe"]
+    assert "yours" in (first[0].text or "")
+    async with shop.app.session_factory() as s:
+        user = await s.get(UserRow, 93)
+        assert user is not None
+        user.language = "zh"  # chosen in the bot
+        await s.commit()
+    shop.clock.advance(minutes=10)  # the claim queue refreshes the member again
+    again = await m.press(claim)
+    assert "already have" not in (again[0].text or "")
+    assert again[0].text == shop.app.catalogue.for_lang("zh")("claim-limit")
