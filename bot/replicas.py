@@ -10,7 +10,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.config import ConfigError, Settings
-from bot.leader import Leader
+from bot.leader import LEADER_KEY, Leader
 
 # Dialogue drafts left unfinished are forgotten after a week (the memory storage kept them
 # until the process ended).
@@ -49,15 +49,20 @@ def fsm_storage(redis: Redis | None) -> BaseStorage:
 class Replicas:
     """Built once at start from the settings; `close` at the end."""
 
-    def __init__(self, redis: Redis | None) -> None:
+    def __init__(self, redis: Redis | None, *, bot_id: str = "") -> None:
         self.redis = redis
         self.storage = fsm_storage(redis)
-        self.leader = Leader(redis)
+        # Per bot: two shops' bots may share one Redis (their FSM keys carry the bot id too).
+        self.leader = Leader(redis, key=f"shopbot:{bot_id}:leader" if bot_id else LEADER_KEY)
 
     @classmethod
     async def open(cls, settings: Settings) -> Replicas:
         url = settings.redis_url
-        return cls(await open_redis(url.get_secret_value()) if url is not None else None)
+        token = settings.bot_token.get_secret_value() if settings.bot_token else ""
+        return cls(
+            await open_redis(url.get_secret_value()) if url is not None else None,
+            bot_id=token.partition(":")[0],
+        )
 
     async def close(self) -> None:
         await self.leader.stop()
