@@ -117,10 +117,23 @@ async def _reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
+def _redis_url(config: pytest.Config) -> str | None:
+    """The Redis database of this test process: under pytest-xdist each worker flushes its
+    own (gw0 -> /1, gw1 -> /2, ...), not the others'."""
+    url: str | None = config.getoption("--redis")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return url
+    base, _, _ = url.partition("?")
+    head, _, last = base.rstrip("/").rpartition("/")
+    prefix = head if last.isdigit() and head.count("/") >= 2 else base.rstrip("/")
+    return f"{prefix}/{int(worker[2:]) + 1}"
+
+
 @pytest.fixture
 async def redis_url(pytestconfig: pytest.Config) -> AsyncIterator[str]:
     """A throwaway Redis (CI always starts one: .ci/redis.sh), emptied before and after."""
-    url = pytestconfig.getoption("--redis")
+    url = _redis_url(pytestconfig)
     if not url:
         pytest.skip("no --redis / TEST_REDIS_URL")
     from redis.asyncio import Redis

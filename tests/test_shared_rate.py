@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 import uuid
 from collections import Counter
@@ -26,16 +25,12 @@ from storage import outbox
 from storage.models import OutboxMessage
 from storage.outbox import Claimed
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
-pytestmark = pytest.mark.skipif(not REDIS_URL, reason="no TEST_REDIS_URL")
-
 
 @pytest.fixture
-async def replicas() -> AsyncIterator[tuple[SharedRate, SharedRate]]:
+async def replicas(redis_url: str) -> AsyncIterator[tuple[SharedRate, SharedRate]]:
     """Two replicas' limiters: separate connections, one Redis, a fresh key prefix."""
-    assert REDIS_URL is not None
     prefix = f"test:{uuid.uuid4().hex}"
-    clients = [Redis.from_url(REDIS_URL), Redis.from_url(REDIS_URL)]
+    clients = [Redis.from_url(redis_url), Redis.from_url(redis_url)]
     yield tuple(  # type: ignore[misc]
         SharedRate(
             c,
@@ -158,11 +153,10 @@ async def test_without_redis_sends_go_on_with_local_pacing_and_say_so_once(
 
 
 async def test_two_senders_on_one_outbox_send_at_the_bots_rate_together(
-    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], redis_url: str
 ) -> None:
     """Two replicas' outbox senders, each pacing itself at the full 20 a second: sharing
     the budget in Redis, together they still send 20 a second, each row once."""
-    assert REDIS_URL is not None
     now = utcnow()
     for chat in range(1000, 1080):
         await outbox.enqueue(session, kind="t", lane=f"u:{chat}", chat_id=chat, now=now)
@@ -179,7 +173,7 @@ async def test_two_senders_on_one_outbox_send_at_the_bots_rate_together(
     clients: list[Redis] = []
     senders: list[Sender] = []
     for name in ("a", "b"):
-        client = Redis.from_url(REDIS_URL)
+        client = Redis.from_url(redis_url)
         clients.append(client)
         bot = Bot("123456:TEST", session=LocalSession(on_request=record))
         sender = Sender(

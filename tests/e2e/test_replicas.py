@@ -56,7 +56,6 @@ ADMIN = 900_000_031
 FIRST = 740_000_000
 SUBSCRIBERS = 300
 MARK = "Replica broadcast"
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
 STARTUP = 90.0
 
 
@@ -67,12 +66,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def pg(request: pytest.FixtureRequest) -> str:
+async def pg(request: pytest.FixtureRequest, redis_url: str) -> str:
+    """An empty PostgreSQL database at the latest migration (and an empty Redis)."""
     url = _postgres_url(request.config)
     if not url:
         pytest.skip("no --postgres / TEST_POSTGRES_URL")
-    if not REDIS_URL:
-        pytest.skip("no TEST_REDIS_URL")
     await _reset_postgres(url)
     engine = create_engine(url)
     await upgrade(engine)
@@ -83,8 +81,11 @@ async def pg(request: pytest.FixtureRequest) -> str:
 class Replica:
     """`python main.py run` in webhook mode on its own port; its log in a file."""
 
-    def __init__(self, api: FakeBotAPI, home: Path, database_url: str, name: str) -> None:
+    def __init__(
+        self, api: FakeBotAPI, home: Path, database_url: str, redis_url: str, name: str
+    ) -> None:
         self.api, self.home, self.database_url, self.name = api, home, database_url, name
+        self.redis_url = redis_url
         self.port = _free_port()
         self.proc: asyncio.subprocess.Process | None = None
         self.runs = 0
@@ -101,7 +102,7 @@ class Replica:
             BOT_TOKEN=TOKEN,
             TELEGRAM_API_URL=self.api.url,
             DATABASE_URL=self.database_url,
-            REDIS_URL=REDIS_URL or "",
+            REDIS_URL=self.redis_url,
             # What Telegram is told; the fake delivers to each replica's own port.
             WEBHOOK_URL=f"http://127.0.0.1:9{PATH}",
             WEBHOOK_SECRET=SECRET,
@@ -158,11 +159,13 @@ class Replica:
 
 
 @contextlib.asynccontextmanager
-async def two_replicas(pg: str, tmp_path: Path) -> AsyncIterator[tuple[FakeBotAPI, list[Replica]]]:
+async def two_replicas(
+    pg: str, redis_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[FakeBotAPI, list[Replica]]]:
     async with FakeBotAPI(token=TOKEN, rate_limit_per_s=30) as api:
         api.add_group(GROUP, is_forum=True, title="Support")
         api.add_group(COMMUNITY, is_forum=False, title="Community")
-        replicas = [Replica(api, tmp_path / n, pg, n) for n in ("a", "b")]
+        replicas = [Replica(api, tmp_path / n, pg, redis_url, n) for n in ("a", "b")]
         try:
             await asyncio.gather(*(r.start() for r in replicas))
             api.webhook_targets = [r.url for r in replicas]
@@ -229,8 +232,10 @@ async def _tap(api: FakeBotAPI, user: int, label: str, expect: str) -> Call:
     raise AssertionError(f"no button {label!r} in the messages to {user}")
 
 
-async def test_a_handoff_and_a_sale_dialogue_hop_between_replicas(pg: str, tmp_path: Path) -> None:
-    async with two_replicas(pg, tmp_path) as (api, replicas):
+async def test_a_handoff_and_a_sale_dialogue_hop_between_replicas(
+    pg: str, redis_url: str, tmp_path: Path
+) -> None:
+    async with two_replicas(pg, redis_url, tmp_path) as (api, replicas):
         # A customer: the handoff lands on one replica, the next words on the other.
         customer = 760_000_001
         mark = len(api.calls)
@@ -324,13 +329,13 @@ async def _until(done: Callable[[], bool], wait: float, what: str) -> None:
 
 
 async def test_a_broadcast_sent_by_both_replicas_stays_under_telegrams_limit(
-    pg: str, tmp_path: Path
+    pg: str, redis_url: str, tmp_path: Path
 ) -> None:
     """Each replica paces itself at 25 a second; Telegram (the fake) allows 30. Unshared,
     the two would send 50 a second and meet 429s; sharing the budget in Redis, they send
     25 a second together, each subscriber once."""
     subscribers = range(FIRST, FIRST + SUBSCRIBERS)
-    async with two_replicas(pg, tmp_path) as (api, _):
+    async with two_replicas(pg, redis_url, tmp_path) as (api, _):
         await _seed_broadcast(pg)
         await _until(
             lambda: len(_answered(api, subscribers, MARK)) == SUBSCRIBERS, 90, "not all sent"
@@ -354,14 +359,16 @@ async def test_a_broadcast_sent_by_both_replicas_stays_under_telegrams_limit(
     assert workers == 2  # both replicas sent part of it
 
 
-async def test_a_replica_killed_mid_burst_loses_no_question(pg: str, tmp_path: Path) -> None:
+async def test_a_replica_killed_mid_burst_loses_no_question(
+    pg: str, redis_url: str, tmp_path: Path
+) -> None:
     """80 customers ask at once, 8 deliveries in flight; replica a is killed with -9 after
     the first answers. Deliveries it no longer answers go to b (the fake retries, as
     Telegram does); what a had stored or claimed, b handles once the claim's lease (10 s
     here) has run out. Every question is answered; a question a had answered but not yet
     marked done may be answered twice (docs/deploy.md)."""
     customers = range(770_000_000, 770_000_080)
-    async with two_replicas(pg, tmp_path) as (api, replicas):
+    async with two_replicas(pg, redis_url, tmp_path) as (api, replicas):
         questions = [api.user_message(c, "how long is shipping") for c in customers]
         slots = asyncio.Semaphore(8)
 
