@@ -42,15 +42,19 @@ BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
 
 
 def chat_key(payload: dict[str, Any]) -> int:
-    """The chat (or user) an update belongs to, for ordering; 0 when there is none."""
+    """What an update is ordered by: its chat, or for a button tap the member who tapped.
+
+    Messages of one chat are handled in order. Taps are keyed by the tapping member, not the
+    chat of the message the button sits on: a thousand members tapping Claim under one drop
+    post in a group are a thousand independent requests (each guarded by the database), and
+    keyed by the group they would wait for each other one by one. One member's taps stay in
+    order. 0 when the update names neither.
+    """
     for value in payload.values():
         if isinstance(value, dict):
             chat = value.get("chat")
             if isinstance(chat, dict) and "id" in chat:
                 return int(chat["id"])
-            message = value.get("message")
-            if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-                return int(message["chat"]["id"])
             sender = value.get("from")
             if isinstance(sender, dict) and "id" in sender:
                 return int(sender["id"])

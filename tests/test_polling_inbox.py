@@ -8,7 +8,7 @@ from typing import Any, cast
 
 import pytest
 from aiogram import Bot, Dispatcher, Router
-from aiogram.types import Message, Update
+from aiogram.types import CallbackQuery, Message, Update
 from sqlalchemy import select
 
 from bot.app import App, create_bot
@@ -41,6 +41,53 @@ def _recording_dispatcher(seen: list[tuple[int, str]]) -> Dispatcher:
     dp = Dispatcher()
     dp.include_router(router)
     return dp
+
+
+def _tap(update_id: int, member: int, data: str) -> tuple[int, dict[str, Any]]:
+    return update_id, {
+        "callback_query": {
+            "id": str(update_id),
+            "from": {"id": member, "is_bot": False, "first_name": "M"},
+            "chat_instance": "g",
+            "data": data,
+            "message": {
+                "message_id": 1,
+                "date": 1,
+                "chat": {"id": -100, "type": "supergroup", "title": "Community"},
+                "text": "drop",
+            },
+        }
+    }
+
+
+async def test_taps_of_different_members_under_one_post_do_not_wait_for_each_other(
+    app: App,
+) -> None:
+    """A drop post in a group: member 1's slow tap does not hold back member 2's, while each
+    member's own taps are still handled in the order they came."""
+    release = asyncio.Event()
+    seen: list[tuple[int, str]] = []
+    router = Router()
+
+    @router.callback_query()
+    async def record(query: CallbackQuery) -> None:
+        if query.data == "slow":
+            await release.wait()
+        seen.append((query.from_user.id, query.data or ""))
+        if len(seen) == 2:
+            release.set()  # member 2 finished while member 1's first tap was still waiting
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    batch = [_tap(1, 1, "slow"), _tap(2, 1, "second"), _tap(3, 2, "fast"), _tap(4, 2, "x")]
+    async with app.session_factory() as s:
+        await inbox.store(s, batch, now=app.clock())
+    bot = create_bot(app.settings, session=LocalSession())
+    poller = InboxPoller(dp, bot, app.session_factory, clock=app.clock)
+    assert await asyncio.wait_for(poller.replay(), 10) == 4
+    assert seen[:2] == [(2, "fast"), (2, "x")]
+    assert seen[2:] == [(1, "slow"), (1, "second")]
+    await bot.session.close()
 
 
 async def test_a_batch_is_stored_once(app: App) -> None:
@@ -81,7 +128,7 @@ async def test_a_failing_update_is_retried_then_given_up(app: App) -> None:
 def test_chat_key_finds_the_chat_or_the_sender() -> None:
     assert chat_key(_message(1, 55, "hi")[1]) == 55
     query = {"callback_query": {"id": "1", "from": {"id": 77}, "message": {"chat": {"id": -5}}}}
-    assert chat_key(query) == -5
+    assert chat_key(query) == 77  # a tap belongs to the member, not to the group
     assert chat_key({"callback_query": {"id": "1", "from": {"id": 77}}}) == 77
     assert chat_key({"poll": {"id": "x"}}) == 0
 
